@@ -1,0 +1,175 @@
+// lightreasoner's native addon: one job, fast matrix multiplication.
+//
+// The BLAS library is opened at run time with dlopen rather than linked, for three reasons:
+//  - the addon builds on any machine with a C++ compiler, OpenBLAS installed or not;
+//  - OPENBLAS_CORETYPE must be in the environment before OpenBLAS initialises, and the JS side
+//    sets it (after detecting the CPU) just before calling loadBlas;
+//  - installing libopenblas later turns the fast path on without rebuilding anything.
+// Without a BLAS library the same entry point runs gemm_fallback (portable, single-threaded).
+#include <napi.h>
+#include <dlfcn.h>
+#include <string>
+#include "gemm.h"
+
+namespace {
+
+enum CblasOrder { CblasRowMajor = 101 };
+enum CblasTranspose { CblasNoTrans = 111, CblasTrans = 112 };
+using sgemm_fn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*,
+                          int, float, float*, int);
+using corename_fn = char* (*)();
+using get_threads_fn = int (*)();
+using set_threads_fn = void (*)(int);
+
+void* blas_handle = nullptr;
+std::string blas_path;
+sgemm_fn cblas_sgemm = nullptr;
+corename_fn openblas_get_corename = nullptr;
+corename_fn openblas_get_config = nullptr;
+get_threads_fn openblas_get_num_threads = nullptr;
+set_threads_fn openblas_set_num_threads = nullptr;
+
+Napi::Value Info(const Napi::Env& env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("blas", cblas_sgemm ? Napi::Value(Napi::String::New(env, blas_path)) : env.Null());
+  o.Set("coreName", openblas_get_corename ? Napi::Value(Napi::String::New(env, openblas_get_corename()))
+                                          : env.Null());
+  o.Set("config", openblas_get_config ? Napi::Value(Napi::String::New(env, openblas_get_config()))
+                                      : env.Null());
+  o.Set("threads", openblas_get_num_threads ? Napi::Value(Napi::Number::New(env, openblas_get_num_threads()))
+                                            : Napi::Value(Napi::Number::New(env, 1)));
+  return o;
+}
+
+// loadBlas(candidates: string[]) -> info. Tries each library name in order; keeps the first that
+// exports cblas_sgemm. Calling it again after success is a no-op.
+Napi::Value LoadBlas(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!cblas_sgemm && info.Length() > 0 && info[0].IsArray()) {
+    Napi::Array candidates = info[0].As<Napi::Array>();
+    std::string errors;
+    for (uint32_t i = 0; i < candidates.Length() && !cblas_sgemm; ++i) {
+      std::string path = candidates.Get(i).As<Napi::String>().Utf8Value();
+      void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!h) {
+        const char* e = dlerror();
+        errors += std::string(e ? e : path.c_str()) + "\n";
+        continue;
+      }
+      auto f = reinterpret_cast<sgemm_fn>(dlsym(h, "cblas_sgemm"));
+      if (!f) {
+        errors += path + ": no cblas_sgemm symbol\n";
+        dlclose(h);
+        continue;
+      }
+      blas_handle = h;
+      blas_path = path;
+      cblas_sgemm = f;
+      openblas_get_corename = reinterpret_cast<corename_fn>(dlsym(h, "openblas_get_corename"));
+      openblas_get_config = reinterpret_cast<corename_fn>(dlsym(h, "openblas_get_config"));
+      openblas_get_num_threads = reinterpret_cast<get_threads_fn>(dlsym(h, "openblas_get_num_threads"));
+      openblas_set_num_threads = reinterpret_cast<set_threads_fn>(dlsym(h, "openblas_set_num_threads"));
+    }
+    if (!cblas_sgemm) {
+      Napi::Object o = Info(env).As<Napi::Object>();
+      o.Set("loadErrors", Napi::String::New(env, errors));
+      return o;
+    }
+  }
+  return Info(env);
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  if (openblas_set_num_threads && info.Length() > 0) {
+    openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  }
+  return Info(info.Env());
+}
+
+// Extent (in elements) a row-major matrix view needs: rows x cols with row stride ld.
+inline int64_t Extent(int64_t rows, int64_t cols, int64_t ld) {
+  return rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols;
+}
+
+bool CheckView(const Napi::Env& env, const char* name, const Napi::Float32Array& a, int64_t off,
+               int64_t rows, int64_t cols, int64_t ld) {
+  if (ld < cols || ld < 1) {
+    Napi::RangeError::New(env, std::string("sgemm: leading dimension of ") + name + " is smaller than its row")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  if (off < 0 || off + Extent(rows, cols, ld) > static_cast<int64_t>(a.ElementLength())) {
+    Napi::RangeError::New(env, std::string("sgemm: ") + name + " is too short for the requested view")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+// sgemm(transA, transB, M, N, K, alpha, A, offA, lda, B, offB, ldb, beta, C, offC, ldc)
+// Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. Offsets are in elements, so
+// callers address sub-matrices (one attention head, one sequence) without making views.
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 16) {
+    Napi::TypeError::New(env, "sgemm: expected 16 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const bool ta = info[0].As<Napi::Boolean>().Value();
+  const bool tb = info[1].As<Napi::Boolean>().Value();
+  const int64_t M = info[2].As<Napi::Number>().Int64Value();
+  const int64_t N = info[3].As<Napi::Number>().Int64Value();
+  const int64_t K = info[4].As<Napi::Number>().Int64Value();
+  const float alpha = info[5].As<Napi::Number>().FloatValue();
+  Napi::Float32Array A = info[6].As<Napi::Float32Array>();
+  const int64_t offA = info[7].As<Napi::Number>().Int64Value();
+  const int64_t lda = info[8].As<Napi::Number>().Int64Value();
+  Napi::Float32Array B = info[9].As<Napi::Float32Array>();
+  const int64_t offB = info[10].As<Napi::Number>().Int64Value();
+  const int64_t ldb = info[11].As<Napi::Number>().Int64Value();
+  const float beta = info[12].As<Napi::Number>().FloatValue();
+  Napi::Float32Array C = info[13].As<Napi::Float32Array>();
+  const int64_t offC = info[14].As<Napi::Number>().Int64Value();
+  const int64_t ldc = info[15].As<Napi::Number>().Int64Value();
+  if (M < 0 || N < 0 || K < 0) {
+    Napi::RangeError::New(env, "sgemm: negative dimension").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (M == 0 || N == 0) return env.Undefined();
+  if (!CheckView(env, "A", A, offA, ta ? K : M, ta ? M : K, lda)) return env.Undefined();
+  if (!CheckView(env, "B", B, offB, tb ? N : K, tb ? K : N, ldb)) return env.Undefined();
+  if (!CheckView(env, "C", C, offC, M, N, ldc)) return env.Undefined();
+  const float* a = A.Data() + offA;
+  const float* b = B.Data() + offB;
+  float* c = C.Data() + offC;
+  if (cblas_sgemm && M <= 0x7fffffff && N <= 0x7fffffff && K <= 0x7fffffff) {
+    // BLAS requires ld >= 1 even when K == 0.
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, a,
+                static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  } else {
+    gemm_fallback(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+  return env.Undefined();
+}
+
+// gemmFallback(...) has sgemm's signature but always runs the portable kernel; tests compare it.
+Napi::Value GemmFallbackJs(const Napi::CallbackInfo& info) {
+  sgemm_fn saved = cblas_sgemm;
+  cblas_sgemm = nullptr;
+  Napi::Value r = Sgemm(info);
+  cblas_sgemm = saved;
+  return r;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("loadBlas", Napi::Function::New(env, LoadBlas));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("sgemmPortable", Napi::Function::New(env, GemmFallbackJs));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lightreasoner_native, Init)

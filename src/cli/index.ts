@@ -1,0 +1,35 @@
+/**
+ * `lightreasoner` command line. Each command lives in its own file and registers itself here.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { UserError } from '../util/errors.js';
+import { registerDoctor } from './doctor.js';
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export function buildProgram(): Command {
+  const program = new Command('lightreasoner')
+    .description('LightReasoner: tune an Expert model on the reasoning steps where a weaker Amateur disagrees with it (arXiv 2510.07962).')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerDoctor(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof UserError) {
+      process.stderr.write(`lightreasoner: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The one entry point to matrix multiplication: `sgemm`, row-major, with transpose flags and
+ * element offsets so callers address sub-matrices (one head, one sequence) without copies.
+ *
+ * Three tiers, chosen once per process:
+ *   1. "openblas": the native addon calling a BLAS library it dlopen()s (OpenBLAS by default).
+ *   2. "portable": the native addon's own packed C++ kernel (no BLAS library found).
+ *   3. "js": a JavaScript kernel (the addon was not built, e.g. no C++ compiler).
+ * `LIGHTREASONER_ENGINE=openblas|portable|js` forces a tier; `LIGHTREASONER_BLAS=/path/lib.so`
+ * names the BLAS library to open.
+ *
+ * Why the CPU detection: Debian's OpenBLAS 0.3.21 does not recognise recent CPUs (AMD Zen 4,
+ * newer Intel) and falls back to SSE3 kernels, 4-5x slower. OPENBLAS_CORETYPE must be set before
+ * the library initialises, so we pick it from /proc/cpuinfo here, before loading, unless the
+ * user has set it.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sgemmJs } from './sgemm-js.js';
+
+export type EngineKind = 'openblas' | 'portable' | 'js';
+
+export interface EngineInfo {
+  kind: EngineKind;
+  /** Path of the BLAS library in use (openblas tier only). */
+  blas: string | null;
+  /** OpenBLAS kernel family in use, e.g. "SkylakeX" (from openblas_get_corename). */
+  coreName: string | null;
+  /** OpenBLAS build configuration string. */
+  config: string | null;
+  threads: number;
+  /** OPENBLAS_CORETYPE as it was when the library loaded, and who set it. */
+  coreType: string | null;
+  coreTypeSource: 'user' | 'detected' | 'none';
+  addonPath: string | null;
+  /** Why a faster tier is not in use; null when on the fastest tier. */
+  warning: string | null;
+}
+
+/** Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. Offsets and ld* in elements. */
+export type SgemmFn = (
+  transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+  A: Float32Array, offA: number, lda: number,
+  B: Float32Array, offB: number, ldb: number,
+  beta: number, C: Float32Array, offC: number, ldc: number,
+) => void;
+
+interface NativeAddon {
+  loadBlas(candidates: string[]): { blas: string | null; coreName: string | null; config: string | null; threads: number; loadErrors?: string };
+  setThreads(n: number): { threads: number };
+  sgemm: SgemmFn;
+  sgemmPortable: SgemmFn;
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** OpenBLAS core type for this CPU, from its instruction-set flags (Linux x86-64 only). */
+export function detectCoreType(cpuinfo?: string): string | null {
+  let text = cpuinfo;
+  if (text === undefined) {
+    if (process.platform !== 'linux' || process.arch !== 'x64') return null;
+    try {
+      text = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return null;
+    }
+  }
+  const line = text.split('\n').find((l) => l.startsWith('flags'));
+  if (!line) return null;
+  const flags = new Set(line.split(':')[1]?.trim().split(/\s+/) ?? []);
+  // SkylakeX kernels need AVX-512 F/BW/VL/DQ/CD; they are the fastest sgemm in 0.3.21 on both
+  // Intel and AMD Zen 4 parts that have these.
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f))) return 'SKYLAKEX';
+  if (flags.has('avx2') && flags.has('fma')) return 'HASWELL';
+  return null;
+}
+
+function blasCandidates(): string[] {
+  if (process.env.LIGHTREASONER_BLAS) return [process.env.LIGHTREASONER_BLAS];
+  if (process.platform === 'darwin') {
+    return [
+      '/opt/homebrew/opt/openblas/lib/libopenblas.dylib',
+      '/usr/local/opt/openblas/lib/libopenblas.dylib',
+      'libopenblas.dylib',
+      '/System/Library/Frameworks/Accelerate.framework/Accelerate',
+    ];
+  }
+  return ['libopenblas.so.0', 'libopenblas.so', 'libopenblas64_.so.0', 'libopenblasp.so.0'];
+}
+
+const FAST_PATH_HINT =
+  'for the fast path install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev; macOS: brew install openblas) and a C++ compiler, then run: npm rebuild lightreasoner';
+
+function loadAddon(): { addon: NativeAddon | null; path: string | null; error: string | null } {
+  const require = createRequire(import.meta.url);
+  const path = join(packageRoot, 'build/Release/lightreasoner_native.node');
+  if (!existsSync(path)) return { addon: null, path: null, error: `native addon not built (${path} missing)` };
+  try {
+    return { addon: require(path) as NativeAddon, path, error: null };
+  } catch (e) {
+    return { addon: null, path, error: `native addon failed to load: ${(e as Error).message}` };
+  }
+}
+
+function initEngine(): { info: EngineInfo; sgemm: SgemmFn; addon: NativeAddon | null } {
+  const forced = process.env.LIGHTREASONER_ENGINE as EngineKind | undefined;
+  if (forced !== undefined && !['openblas', 'portable', 'js'].includes(forced)) {
+    throw new Error(`LIGHTREASONER_ENGINE=${forced}: expected one of openblas, portable, js`);
+  }
+  let coreTypeSource: EngineInfo['coreTypeSource'] = 'none';
+  if (process.env.OPENBLAS_CORETYPE) {
+    coreTypeSource = 'user';
+  } else {
+    const detected = detectCoreType();
+    if (detected) {
+      process.env.OPENBLAS_CORETYPE = detected; // read by OpenBLAS when it initialises (dlopen below)
+      coreTypeSource = 'detected';
+    }
+  }
+  const base = {
+    blas: null, coreName: null, config: null, threads: 1,
+    coreType: process.env.OPENBLAS_CORETYPE ?? null, coreTypeSource, addonPath: null,
+  };
+  if (forced === 'js') {
+    return { info: { ...base, kind: 'js', warning: null }, sgemm: sgemmJs, addon: null };
+  }
+  const { addon, path, error } = loadAddon();
+  if (!addon) {
+    if (forced) throw new Error(`LIGHTREASONER_ENGINE=${forced} but ${error}`);
+    return {
+      info: { ...base, kind: 'js', warning: `lightreasoner: ${error}; using JavaScript kernels (slow); ${FAST_PATH_HINT}` },
+      sgemm: sgemmJs, addon: null,
+    };
+  }
+  if (forced === 'portable') {
+    return { info: { ...base, kind: 'portable', addonPath: path, warning: null }, sgemm: addon.sgemmPortable, addon };
+  }
+  const r = addon.loadBlas(blasCandidates());
+  if (!r.blas) {
+    if (forced === 'openblas') throw new Error(`LIGHTREASONER_ENGINE=openblas but no BLAS library could be opened:\n${r.loadErrors ?? ''}`);
+    return {
+      info: { ...base, kind: 'portable', addonPath: path, warning: `lightreasoner: no BLAS library found; using the portable C++ kernel (several times slower); ${FAST_PATH_HINT}` },
+      sgemm: addon.sgemm, addon,
+    };
+  }
+  return {
+    info: { ...base, kind: 'openblas', addonPath: path, blas: r.blas, coreName: r.coreName, config: r.config, threads: r.threads, warning: null },
+    sgemm: addon.sgemm, addon,
+  };
+}
+
+let state: ReturnType<typeof initEngine> | null = null;
+let warned = false;
+
+function engine(): ReturnType<typeof initEngine> {
+  if (!state) {
+    state = initEngine();
+    if (state.info.warning && !warned && process.env.LIGHTREASONER_QUIET !== '1') {
+      warned = true;
+      process.stderr.write(`${state.info.warning}\n`);
+    }
+  }
+  return state;
+}
+
+export function engineInfo(): EngineInfo {
+  return { ...engine().info };
+}
+
+/** Row-major C = alpha * op(A) * op(B) + beta * C, on the fastest tier available. */
+export const sgemm: SgemmFn = (ta, tb, M, N, K, alpha, A, offA, lda, B, offB, ldb, beta, C, offC, ldc) => {
+  engine().sgemm(ta, tb, M, N, K, alpha, A, offA, lda, B, offB, ldb, beta, C, offC, ldc);
+};
+
+/** The tiers this process can run, for tests that compare them against each other. */
+export function availableSgemms(): Partial<Record<EngineKind, SgemmFn>> {
+  const e = engine();
+  const out: Partial<Record<EngineKind, SgemmFn>> = { js: sgemmJs };
+  if (e.addon) {
+    out.portable = e.addon.sgemmPortable;
+    if (e.info.kind === 'openblas') out.openblas = e.addon.sgemm;
+  }
+  return out;
+}
+
+export function setBlasThreads(n: number): void {
+  const e = engine();
+  if (e.addon && e.info.kind === 'openblas') e.info.threads = e.addon.setThreads(n).threads;
+}
