@@ -1,0 +1,37 @@
+/**
+ * Linear layer y = x Wᵀ + b as torch.nn.Linear, W stored [out, in]. Shapes: x [rows, in],
+ * y [rows, out]. Matrix products go through sgemm (OpenBLAS when present).
+ */
+import { sgemm } from '../blas.js';
+
+export function linearForward(
+  x: Float32Array, rows: number, inF: number, W: Float32Array, b: Float32Array | null, outF: number, y: Float32Array,
+): void {
+  sgemm(false, true, rows, outF, inF, 1, x, 0, inF, W, 0, inF, 0, y, 0, outF);
+  if (b) addBias(y, b, rows, outF);
+}
+
+export function addBias(y: Float32Array, b: Float32Array, rows: number, outF: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * outF;
+    for (let j = 0; j < outF; j++) y[o + j]! += b[j]!;
+  }
+}
+
+/**
+ * Backward of linearForward. dx = dy W (written, or accumulated when accumulate is true);
+ * dW += dyᵀ x and db += Σ_rows dy when those buffers are given (null: frozen).
+ */
+export function linearBackward(
+  dy: Float32Array, x: Float32Array, rows: number, inF: number, W: Float32Array, outF: number,
+  dx: Float32Array | null, accumulate: boolean, dW: Float32Array | null, db: Float32Array | null,
+): void {
+  if (dx) sgemm(false, false, rows, inF, outF, 1, dy, 0, outF, W, 0, inF, accumulate ? 1 : 0, dx, 0, inF);
+  if (dW) sgemm(true, false, outF, inF, rows, 1, dy, 0, outF, x, 0, inF, 1, dW, 0, inF);
+  if (db) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * outF;
+      for (let j = 0; j < outF; j++) db[j]! += dy[o + j]!;
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Key/value cache for incremental decoding: per sequence slot and layer, the rotated keys and the
+ * values of every position seen so far, [length, kvHeads·headDim], grown by doubling.
+ */
+import type { ModelConfig } from './config.js';
+
+export class KVCache {
+  readonly kvDim: number;
+  readonly k: Float32Array[][]; // [slot][layer]
+  readonly v: Float32Array[][];
+  readonly length: Int32Array; // [slot]
+  private readonly capacity: Int32Array;
+
+  constructor(readonly config: ModelConfig, readonly slots: number, initialCapacity = 64) {
+    this.kvDim = config.numKvHeads * config.headDim;
+    this.k = [];
+    this.v = [];
+    this.length = new Int32Array(slots);
+    this.capacity = new Int32Array(slots).fill(initialCapacity);
+    for (let s = 0; s < slots; s++) {
+      this.k.push(Array.from({ length: config.numLayers }, () => new Float32Array(initialCapacity * this.kvDim)));
+      this.v.push(Array.from({ length: config.numLayers }, () => new Float32Array(initialCapacity * this.kvDim)));
+    }
+  }
+
+  /** Make room for `rows` positions in `slot`, keeping what is there. */
+  ensure(slot: number, rows: number): void {
+    if (rows <= this.capacity[slot]!) return;
+    const cap = Math.max(rows, this.capacity[slot]! * 2);
+    const used = this.length[slot]! * this.kvDim;
+    for (let l = 0; l < this.config.numLayers; l++) {
+      const k = new Float32Array(cap * this.kvDim), v = new Float32Array(cap * this.kvDim);
+      k.set(this.k[slot]![l]!.subarray(0, used));
+      v.set(this.v[slot]![l]!.subarray(0, used));
+      this.k[slot]![l] = k;
+      this.v[slot]![l] = v;
+    }
+    this.capacity[slot] = cap;
+  }
+
+  reset(slot: number): void {
+    this.length[slot] = 0;
+  }
+
+  /** Drop positions beyond `length` (e.g. to re-score from a shared prefix). */
+  truncate(slot: number, length: number): void {
+    this.length[slot] = Math.min(this.length[slot]!, length);
+  }
+}
