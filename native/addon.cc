@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <string>
 #include "gemm.h"
+#include "kernels.h"
 
 namespace {
 
@@ -162,7 +163,90 @@ Napi::Value GemmFallbackJs(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// ---- element-wise kernels -------------------------------------------------------------------
+// Each takes typed arrays with element offsets and checks the extent it will touch.
+
+float* View(const Napi::CallbackInfo& info, size_t arg, size_t offArg, int64_t count, const char* what) {
+  Napi::Env env = info.Env();
+  if (!info[arg].IsTypedArray()) {
+    Napi::TypeError::New(env, std::string(what) + ": expected a Float32Array").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  Napi::Float32Array a = info[arg].As<Napi::Float32Array>();
+  const int64_t off = info[offArg].As<Napi::Number>().Int64Value();
+  if (off < 0 || count < 0 || off + count > static_cast<int64_t>(a.ElementLength())) {
+    Napi::RangeError::New(env, std::string(what) + ": view runs past the end of the array").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return a.Data() + off;
+}
+
+int64_t Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+
+// softmaxRows(a, off, rows, len, valid0)
+Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 2), len = Int(info, 3), valid0 = Int(info, 4);
+  float* a = View(info, 0, 1, rows * len, "softmaxRows");
+  if (a) softmax_rows(a, rows, len, valid0);
+  return info.Env().Undefined();
+}
+
+// logSoftmaxRows(z, off, rows, n, out | null, outOff, lse | null, lseOff)
+Napi::Value LogSoftmaxRows(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 2), n = Int(info, 3);
+  const float* z = View(info, 0, 1, rows * n, "logSoftmaxRows z");
+  if (!z) return info.Env().Undefined();
+  float* out = nullptr;
+  float* lse = nullptr;
+  if (!info[4].IsNull() && !(out = View(info, 4, 5, rows * n, "logSoftmaxRows out"))) return info.Env().Undefined();
+  if (!info[6].IsNull() && !(lse = View(info, 6, 7, rows, "logSoftmaxRows lse"))) return info.Env().Undefined();
+  log_softmax_rows(z, rows, n, out, lse);
+  return info.Env().Undefined();
+}
+
+// expShiftScale(z, off, n, shift, scale, out, outOff)
+Napi::Value ExpShiftScale(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 2);
+  const float shift = info[3].As<Napi::Number>().FloatValue(), scale = info[4].As<Napi::Number>().FloatValue();
+  const float* z = View(info, 0, 1, n, "expShiftScale z");
+  float* out = z ? View(info, 5, 6, n, "expShiftScale out") : nullptr;
+  if (out) exp_shift_scale(z, n, shift, scale, out);
+  return info.Env().Undefined();
+}
+
+// swigluForward(g, u, a, n)
+Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
+  const int64_t n = info[3].As<Napi::Number>().Int64Value();
+  Napi::Float32Array g = info[0].As<Napi::Float32Array>(), u = info[1].As<Napi::Float32Array>(), a = info[2].As<Napi::Float32Array>();
+  if (static_cast<int64_t>(g.ElementLength()) < n || static_cast<int64_t>(u.ElementLength()) < n || static_cast<int64_t>(a.ElementLength()) < n) {
+    Napi::RangeError::New(info.Env(), "swigluForward: arrays shorter than n").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  swiglu_forward(g.Data(), u.Data(), a.Data(), n);
+  return info.Env().Undefined();
+}
+
+// swigluBackward(da, g, u, dg, du, n)
+Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
+  const int64_t n = info[5].As<Napi::Number>().Int64Value();
+  Napi::Float32Array arr[5];
+  for (int i = 0; i < 5; ++i) {
+    arr[i] = info[i].As<Napi::Float32Array>();
+    if (static_cast<int64_t>(arr[i].ElementLength()) < n) {
+      Napi::RangeError::New(info.Env(), "swigluBackward: arrays shorter than n").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+  }
+  swiglu_backward(arr[0].Data(), arr[1].Data(), arr[2].Data(), arr[3].Data(), arr[4].Data(), n);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));
+  exports.Set("logSoftmaxRows", Napi::Function::New(env, LogSoftmaxRows));
+  exports.Set("expShiftScale", Napi::Function::New(env, ExpShiftScale));
+  exports.Set("swigluForward", Napi::Function::New(env, SwigluForward));
+  exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
   exports.Set("loadBlas", Napi::Function::New(env, LoadBlas));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));

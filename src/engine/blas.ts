@@ -47,7 +47,16 @@ export type SgemmFn = (
   beta: number, C: Float32Array, offC: number, ldc: number,
 ) => void;
 
-interface NativeAddon {
+/** The addon's element-wise kernels (native/kernels.cc); see src/engine/kernels.ts. */
+export interface NativeKernels {
+  softmaxRows(a: Float32Array, off: number, rows: number, len: number, valid0: number): void;
+  logSoftmaxRows(z: Float32Array, off: number, rows: number, n: number, out: Float32Array | null, outOff: number, lse: Float32Array | null, lseOff: number): void;
+  expShiftScale(z: Float32Array, off: number, n: number, shift: number, scale: number, out: Float32Array, outOff: number): void;
+  swigluForward(g: Float32Array, u: Float32Array, a: Float32Array, n: number): void;
+  swigluBackward(da: Float32Array, g: Float32Array, u: Float32Array, dg: Float32Array, du: Float32Array, n: number): void;
+}
+
+interface NativeAddon extends NativeKernels {
   loadBlas(candidates: string[]): { blas: string | null; coreName: string | null; config: string | null; threads: number; loadErrors?: string };
   setThreads(n: number): { threads: number };
   sgemm: SgemmFn;
@@ -183,6 +192,11 @@ export function availableSgemms(): Partial<Record<EngineKind, SgemmFn>> {
     if (e.info.kind === 'openblas') out.openblas = e.addon.sgemm;
   }
   return out;
+}
+
+/** The native element-wise kernels, or null on the JavaScript tier. */
+export function nativeKernels(): NativeKernels | null {
+  return engine().addon;
 }
 
 export function setBlasThreads(n: number): void {

@@ -6,6 +6,7 @@
  * or copied. Padding never enters: every sequence is processed with its true length.
  */
 import { sgemm } from '../blas.js';
+import { kernels } from '../kernels.js';
 
 export interface AttentionShape {
   heads: number;
@@ -43,7 +44,7 @@ export function attentionForward(c: AttentionCall, s: AttentionShape, probs: Flo
     for (let g = 0; g < kvHeads; g++) {
       const qOff = c.qRow * qStride + g * group * d;
       sgemm(false, true, group, c.tk, d, scale, c.q, qOff, d, c.k, c.kvRow * kvStride + g * d, kvStride, 0, scratch, 0, c.tk);
-      for (let r = 0; r < group; r++) softmaxRow(scratch, r * c.tk, c.tk, c.tk);
+      kernels().softmaxRows(scratch, 0, group, c.tk, c.tk);
       sgemm(false, false, group, d, c.tk, 1, scratch, 0, c.tk, c.v, c.kvRow * kvStride + g * d, kvStride, 0, c.out, qOff, d);
     }
     return;
@@ -55,24 +56,9 @@ export function attentionForward(c: AttentionCall, s: AttentionShape, probs: Flo
     const qOff = c.qRow * qStride + h * d;
     const kOff = c.kvRow * kvStride + g * d;
     sgemm(false, true, c.t, c.tk, d, scale, c.q, qOff, qStride, c.k, kOff, kvStride, 0, P, pOff, c.tk);
-    for (let i = 0; i < c.t; i++) softmaxRow(P, pOff + i * c.tk, c.past + i + 1, c.tk);
+    kernels().softmaxRows(P, pOff, c.t, c.tk, c.past + 1); // causal: row i sees past + i + 1 keys
     sgemm(false, false, c.t, d, c.tk, 1, P, pOff, c.tk, c.v, kOff, kvStride, 0, c.out, qOff, qStride);
   }
-}
-
-/** In-place softmax of row[0..valid), zeroing row[valid..len) (the causal mask). */
-function softmaxRow(a: Float32Array, off: number, valid: number, len: number): void {
-  let max = -Infinity;
-  for (let j = 0; j < valid; j++) max = Math.max(max, a[off + j]!);
-  let sum = 0;
-  for (let j = 0; j < valid; j++) {
-    const e = Math.exp(a[off + j]! - max);
-    a[off + j] = e;
-    sum += e;
-  }
-  const inv = 1 / sum;
-  for (let j = 0; j < valid; j++) a[off + j]! *= inv;
-  a.fill(0, off + valid, off + len);
 }
 
 export interface AttentionGrads {

@@ -5,16 +5,14 @@
  * Cross-entropy is the one-hot case (its entropy term is 0); LightReasoner's objective
  * KL(v_C ‖ p_θ) is the general case. dL/dz = (Σ w)·p − w.
  */
+import { kernels } from '../kernels.js';
 
 /** log-softmax of z[off..off+n) into out[outOff..). */
 export function logSoftmaxRow(z: Float32Array, off: number, n: number, out: Float32Array, outOff: number): void {
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) max = Math.max(max, z[off + i]!);
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += Math.exp(z[off + i]! - max);
-  const lse = max + Math.log(sum);
-  for (let i = 0; i < n; i++) out[outOff + i] = z[off + i]! - lse;
+  kernels().logSoftmaxRows(z, off, 1, n, out, outOff, null, 0);
 }
+
+const lseBuf = new Float32Array(1);
 
 export interface SparseTarget {
   ids: ArrayLike<number>;
@@ -26,11 +24,8 @@ export interface SparseTarget {
  * writes scale·((Σw)·p − w) into dz[off..). Returns the unscaled loss.
  */
 export function softTargetLoss(z: Float32Array, off: number, vocab: number, target: SparseTarget, scale: number, dz: Float32Array | null): number {
-  let max = -Infinity;
-  for (let i = 0; i < vocab; i++) max = Math.max(max, z[off + i]!);
-  let sum = 0;
-  for (let i = 0; i < vocab; i++) sum += Math.exp(z[off + i]! - max);
-  const lse = max + Math.log(sum);
+  kernels().logSoftmaxRows(z, off, 1, vocab, null, 0, lseBuf, 0);
+  const lse = lseBuf[0]!;
   let loss = 0, wsum = 0;
   for (let k = 0; k < target.ids.length; k++) {
     const w = target.weights[k]!;
@@ -41,8 +36,7 @@ export function softTargetLoss(z: Float32Array, off: number, vocab: number, targ
     wsum += w;
   }
   if (dz) {
-    const c = scale * wsum;
-    for (let i = 0; i < vocab; i++) dz[off + i] = c * Math.exp(z[off + i]! - lse);
+    kernels().expShiftScale(z, off, vocab, lse, scale * wsum, dz, off);
     for (let k = 0; k < target.ids.length; k++) dz[off + target.ids[k]!]! -= scale * target.weights[k]!;
   }
   return loss;

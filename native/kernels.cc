@@ -1,0 +1,95 @@
+// Element-wise kernels that dominate the JavaScript profile after the matrix products: the ones
+// built on exp (softmax, log-sum-exp, SiLU). Written so gcc vectorises them (-O3 -march=native):
+// a branch-free exp with Cephes' polynomial instead of libm's expf. Single-threaded on purpose:
+// OpenBLAS's worker threads spin on the other cores for a while after each sgemm.
+#include "kernels.h"
+#include <cmath>
+#include <cstring>
+
+namespace {
+
+// exp(x) for float, relative error ~2 ulp on [-87, 88]; saturates outside (no inf/NaN handling
+// beyond clamping, which softmax-style callers never need).
+inline float exp_approx(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const float fx = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - fx * 0.693359375f;
+  r = r - fx * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(fx) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);  // vectorises only with -fno-trapping-math (binding.gyp)
+  return e * scale;
+}
+
+}  // namespace
+
+float kernel_exp(float x) { return exp_approx(x); }
+
+void softmax_rows(float* a, int64_t rows, int64_t len, int64_t valid0) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = a + i * len;
+    int64_t valid = valid0 + i;
+    if (valid > len) valid = len;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < valid; ++j) mx = row[j] > mx ? row[j] : mx;
+    float sum = 0.0f;
+    for (int64_t j = 0; j < valid; ++j) {
+      const float e = exp_approx(row[j] - mx);
+      row[j] = e;
+      sum += e;
+    }
+    const float inv = 1.0f / sum;
+    for (int64_t j = 0; j < valid; ++j) row[j] *= inv;
+    for (int64_t j = valid; j < len; ++j) row[j] = 0.0f;
+  }
+}
+
+void log_softmax_rows(const float* z, int64_t rows, int64_t n, float* out, float* lse_out) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = z + i * n;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
+    double sum = 0.0;
+    float part = 0.0f;
+    // Sum in float blocks (vectorised), accumulated in double across blocks for large vocabularies.
+    for (int64_t j0 = 0; j0 < n; j0 += 1024) {
+      const int64_t j1 = j0 + 1024 < n ? j0 + 1024 : n;
+      part = 0.0f;
+      for (int64_t j = j0; j < j1; ++j) part += exp_approx(row[j] - mx);
+      sum += part;
+    }
+    const float lse = mx + static_cast<float>(std::log(sum));
+    if (lse_out) lse_out[i] = lse;
+    if (out) {
+      float* o = out + i * n;
+      for (int64_t j = 0; j < n; ++j) o[j] = row[j] - lse;
+    }
+  }
+}
+
+void exp_shift_scale(const float* z, int64_t n, float shift, float scale, float* out) {
+  for (int64_t j = 0; j < n; ++j) out[j] = scale * exp_approx(z[j] - shift);
+}
+
+void swiglu_forward(const float* g, const float* u, float* a, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = g[i];
+    a[i] = x / (1.0f + exp_approx(-x)) * u[i];
+  }
+}
+
+void swiglu_backward(const float* da, const float* g, const float* u, float* dg, float* du, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = g[i];
+    const float s = 1.0f / (1.0f + exp_approx(-x));
+    du[i] = da[i] * x * s;
+    dg[i] = da[i] * u[i] * s * (1.0f + x * (1.0f - s));
+  }
+}

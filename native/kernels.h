@@ -1,0 +1,14 @@
+// Vectorised element-wise kernels (see kernels.cc). Row-major float32 buffers.
+#pragma once
+#include <cstdint>
+
+float kernel_exp(float x);
+// In-place softmax of each row of a [rows, len]; row i uses its first valid0 + i entries (the
+// causal mask) and zeroes the rest.
+void softmax_rows(float* a, int64_t rows, int64_t len, int64_t valid0);
+// log-softmax of each row of z [rows, n] into out (may be null); logsumexp of each row into lse (may be null).
+void log_softmax_rows(const float* z, int64_t rows, int64_t n, float* out, float* lse);
+// out[j] = scale * exp(z[j] - shift)
+void exp_shift_scale(const float* z, int64_t n, float shift, float scale, float* out);
+void swiglu_forward(const float* g, const float* u, float* a, int64_t n);
+void swiglu_backward(const float* da, const float* g, const float* u, float* dg, float* du, int64_t n);

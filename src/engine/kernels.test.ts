@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsKernels, kernels } from './kernels.js';
+import { nativeKernels } from './blas.js';
+import { randomArray } from '../testing/gradcheck.js';
+
+function close(a: Float32Array, b: Float32Array, rtol: number, what: string): void {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(Math.abs(a[i]! - b[i]!) <= rtol * (1e-6 + Math.abs(b[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  }
+}
+
+const native = nativeKernels();
+test('native element-wise kernels agree with the JavaScript ones to float32 precision', { skip: native ? false : 'native addon not loaded' }, () => {
+  const n = 1000;
+  // Wide range: exercises the exp approximation far from 0, including saturation.
+  const g = randomArray(n, 1, 30), u = randomArray(n, 2, 3), da = randomArray(n, 3);
+  const a1 = new Float32Array(n), a2 = new Float32Array(n);
+  native!.swigluForward(g, u, a1, n);
+  jsKernels.swigluForward(g, u, a2, n);
+  close(a1, a2, 1e-5, 'swigluForward');
+  const dg1 = new Float32Array(n), du1 = new Float32Array(n), dg2 = new Float32Array(n), du2 = new Float32Array(n);
+  native!.swigluBackward(da, g, u, dg1, du1, n);
+  jsKernels.swigluBackward(da, g, u, dg2, du2, n);
+  close(dg1, dg2, 1e-5, 'swigluBackward dg');
+  close(du1, du2, 1e-5, 'swigluBackward du');
+
+  const rows = 7, len = 33;
+  const s1 = randomArray(3 + rows * len, 4, 20), s2 = s1.slice();
+  native!.softmaxRows(s1, 3, rows, len, 5);
+  jsKernels.softmaxRows(s2, 3, rows, len, 5);
+  close(s1, s2, 1e-5, 'softmaxRows');
+  for (let i = 0; i < rows; i++) assert.equal(s1[3 + i * len + 5 + i], 0); // first masked entry of row i
+
+  const V = 5003; // not a multiple of any vector width or of the 1024 block
+  const z = randomArray(2 * V + 1, 5, 15);
+  const o1 = new Float32Array(2 * V), o2 = new Float32Array(2 * V), l1 = new Float32Array(2), l2 = new Float32Array(2);
+  native!.logSoftmaxRows(z, 1, 2, V, o1, 0, l1, 0);
+  jsKernels.logSoftmaxRows(z, 1, 2, V, o2, 0, l2, 0);
+  close(l1, l2, 1e-6, 'logsumexp');
+  for (let i = 0; i < o1.length; i++) assert.ok(Math.abs(o1[i]! - o2[i]!) < 1e-4, `logSoftmax[${i}]`);
+
+  const e1 = new Float32Array(V), e2 = new Float32Array(V);
+  native!.expShiftScale(z, 0, V, 3, 0.5, e1, 0);
+  jsKernels.expShiftScale(z, 0, V, 3, 0.5, e2, 0);
+  close(e1, e2, 1e-5, 'expShiftScale');
+});
+
+test('native kernels refuse views that run past the array', { skip: native ? false : 'native addon not loaded' }, () => {
+  assert.throws(() => native!.softmaxRows(new Float32Array(10), 2, 3, 3, 1), /past the end/);
+  assert.throws(() => native!.logSoftmaxRows(new Float32Array(10), 0, 2, 5, new Float32Array(9), 0, null, 0), /past the end/);
+  assert.throws(() => native!.swigluForward(new Float32Array(3), new Float32Array(3), new Float32Array(2), 3), /shorter/);
+});
+
+test('the kernels in use are the native ones whenever the addon is loaded', () => {
+  assert.equal(kernels() === jsKernels, native === null);
+});

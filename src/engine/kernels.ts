@@ -1,0 +1,76 @@
+/**
+ * Element-wise kernels with a native (vectorised C++) and a JavaScript implementation. The
+ * native one is used when the addon is loaded; the JavaScript one is the fallback and the
+ * reference the native one is tested against. Shapes are row-major float32.
+ */
+import { nativeKernels } from './blas.js';
+
+export interface Kernels {
+  /** In-place softmax of rows of a [rows, len] at off; row i keeps its first valid0 + i entries, zeroes the rest. */
+  softmaxRows(a: Float32Array, off: number, rows: number, len: number, valid0: number): void;
+  /** log-softmax of rows of z [rows, n] into out (optional) and each row's logsumexp into lse (optional). */
+  logSoftmaxRows(z: Float32Array, off: number, rows: number, n: number, out: Float32Array | null, outOff: number, lse: Float32Array | null, lseOff: number): void;
+  /** out[j] = scale · exp(z[off + j] − shift), j < n. */
+  expShiftScale(z: Float32Array, off: number, n: number, shift: number, scale: number, out: Float32Array, outOff: number): void;
+  /** a = silu(g) ⊙ u */
+  swigluForward(g: Float32Array, u: Float32Array, a: Float32Array, n: number): void;
+  /** dg = da ⊙ u ⊙ σ(g)(1 + g(1 − σ(g))), du = da ⊙ silu(g) */
+  swigluBackward(da: Float32Array, g: Float32Array, u: Float32Array, dg: Float32Array, du: Float32Array, n: number): void;
+}
+
+export const jsKernels: Kernels = {
+  softmaxRows(a, off, rows, len, valid0) {
+    for (let i = 0; i < rows; i++) {
+      const o = off + i * len, valid = Math.min(len, valid0 + i);
+      let max = -Infinity;
+      for (let j = 0; j < valid; j++) max = Math.max(max, a[o + j]!);
+      let sum = 0;
+      for (let j = 0; j < valid; j++) {
+        const e = Math.exp(a[o + j]! - max);
+        a[o + j] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let j = 0; j < valid; j++) a[o + j]! *= inv;
+      a.fill(0, o + valid, o + len);
+    }
+  },
+  logSoftmaxRows(z, off, rows, n, out, outOff, lse, lseOff) {
+    for (let i = 0; i < rows; i++) {
+      const o = off + i * n;
+      let max = -Infinity;
+      for (let j = 0; j < n; j++) max = Math.max(max, z[o + j]!);
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += Math.exp(z[o + j]! - max);
+      const l = max + Math.log(sum);
+      if (lse) lse[lseOff + i] = l;
+      if (out) for (let j = 0; j < n; j++) out[outOff + i * n + j] = z[o + j]! - l;
+    }
+  },
+  expShiftScale(z, off, n, shift, scale, out, outOff) {
+    for (let j = 0; j < n; j++) out[outOff + j] = scale * Math.exp(z[off + j]! - shift);
+  },
+  swigluForward(g, u, a, n) {
+    for (let i = 0; i < n; i++) {
+      const x = g[i]!;
+      a[i] = (x / (1 + Math.exp(-x))) * u[i]!;
+    }
+  },
+  swigluBackward(da, g, u, dg, du, n) {
+    for (let i = 0; i < n; i++) {
+      const x = g[i]!;
+      const s = 1 / (1 + Math.exp(-x));
+      const d = da[i]!;
+      du[i] = d * x * s;
+      dg[i] = d * u[i]! * s * (1 + x * (1 - s));
+    }
+  },
+};
+
+let chosen: Kernels | null = null;
+
+/** The kernels this process uses (native when the addon is loaded). */
+export function kernels(): Kernels {
+  if (!chosen) chosen = nativeKernels() ?? jsKernels;
+  return chosen;
+}
