@@ -8,21 +8,38 @@ import { UserError, errorMessage } from './errors.js';
 
 /** Write `data` to `path` so that readers see either the old file or the whole new one. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  writeFileAtomicStreaming(path, (write) => write(buf));
+}
+
+/** Writes of at most this many bytes per call: some platforms cap a single write near 2 GiB. */
+const MAX_WRITE_BYTES = 64 << 20;
+
+/**
+ * Like writeFileAtomic, for files too large to build in memory: `fill` hands the bytes over piece
+ * by piece. Any failure (a full disk, an error thrown by `fill`) removes the temp file, leaves
+ * whatever was at `path` untouched and throws a UserError naming `path`.
+ */
+export function writeFileAtomicStreaming(path: string, fill: (write: (bytes: Uint8Array) => void) => void): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fd = -1;
+  let created = false;
   try {
+    mkdirSync(dirname(path), { recursive: true });
     fd = openSync(tmp, 'w');
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    created = true;
+    const out = fd;
+    fill((bytes) => {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(out, bytes, off, Math.min(bytes.length - off, MAX_WRITE_BYTES));
+    });
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;
     renameSync(tmp, path);
   } catch (e) {
     if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
+    if (created) rmSync(tmp, { force: true });
     throw new UserError(`could not write ${path}: ${errorMessage(e)}`, { cause: e });
   }
 }

@@ -1,0 +1,306 @@
+/**
+ * Hugging Face model directories: `config.json`, weights in `model.safetensors` or sharded with
+ * `model.safetensors.index.json`, optional `generation_config.json`, tokenizer files beside them.
+ * Loading checks every tensor against `expectedTensors(config)` from the headers alone, so a
+ * config/checkpoint mismatch is reported with the file and tensor name before gigabytes are read.
+ * Saving builds the whole directory under a temp name and renames it into place, so a killed
+ * process leaves either no model or a complete one.
+ */
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { ModelConfig, WeightDtype } from './config.js';
+import { parseConfig } from './config.js';
+import type { ModelParams } from './params.js';
+import { expectedTensors, paramsFromTensors, tensorsFromParams } from './params.js';
+import type { TensorMap } from './tensor.js';
+import { fmtShape, shapeEquals } from './tensor.js';
+import type { FloatDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors.js';
+import { readSafetensorsHeader, readSafetensorsWithHeader, writeSafetensors } from './safetensors.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import { readJsonFile, writeJsonAtomic } from '../util/fsx.js';
+import type { ProgressCallback } from '../util/progress.js';
+
+export const WEIGHTS_FILE = 'model.safetensors';
+export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+
+/** Files copied by saveModelDir's `copyFrom`, when present: what a tokenizer and generation need. */
+export const TOKENIZER_FILES = [
+  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'vocab.json',
+  'merges.txt', 'tokenizer.model', 'generation_config.json', 'chat_template.jinja', 'chat_template.json',
+] as const;
+
+export interface GenerationSettings {
+  /** Generation stops at any of these (generation_config.json, else config.json). */
+  eosTokenIds: number[];
+  bosTokenId?: number;
+  padTokenId?: number;
+}
+
+export interface LoadedModel {
+  dir: string;
+  config: ModelConfig;
+  params: ModelParams;
+  /** The tensors `params` views, by HF name: exactly those of expectedTensors(config). */
+  tensors: TensorMap;
+  generation: GenerationSettings;
+  /**
+   * Tensors in the checkpoint that this config does not use and that were not read (e.g.
+   * `rotary_emb.inv_freq`, a tied model's `lm_head.weight`). Worth a warning when not empty.
+   */
+  ignoredTensors: string[];
+}
+
+const DTYPE_OF: Record<WeightDtype, FloatDtype> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function requireDir(dir: string, what: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new UserError(`${what} not found: ${dir}`);
+  }
+  if (!isDir) throw new UserError(`${what} ${dir} is not a directory`);
+}
+
+/** Where each needed tensor lives: its header entry and the header of its file. */
+interface Located { entry: SafetensorsEntry; header: SafetensorsHeader }
+
+/** Headers of the weight files, and which tensors of each to read. */
+function locateWeights(dir: string, wanted: Set<string>): { located: Map<string, Located>; headers: SafetensorsHeader[]; ignored: string[]; source: (name: string) => string } {
+  const single = join(dir, WEIGHTS_FILE);
+  const indexPath = join(dir, WEIGHTS_INDEX_FILE);
+  const located = new Map<string, Located>();
+  // As transformers does, a single model.safetensors wins over an index.
+  if (existsSync(single)) {
+    const header = readSafetensorsHeader(single);
+    for (const entry of header.tensors) if (wanted.has(entry.name)) located.set(entry.name, { entry, header });
+    return { located, headers: [header], ignored: header.tensors.map((t) => t.name).filter((n) => !wanted.has(n)), source: () => single };
+  }
+  if (!existsSync(indexPath)) {
+    const bins = readdirSync(dir).filter((f) => f.endsWith('.bin') || f.endsWith('.pt') || f.endsWith('.gguf'));
+    throw new UserError(`${dir}: no weights found: expected ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE}`
+      + (bins.length ? ` (found ${bins.join(', ')}; only safetensors weights are supported: convert them with transformers' save_pretrained(safe_serialization=True))` : ''));
+  }
+  const index = readJsonFile(indexPath, 'weights index');
+  const weightMap = isObject(index) ? index.weight_map : undefined;
+  if (!isObject(weightMap)) throw new UserError(`${indexPath}: field "weight_map" is missing or not an object of tensor name to shard file`);
+  const shardOf = new Map<string, string>();
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (typeof shard !== 'string' || shard === '' || basename(shard) !== shard) {
+      throw new UserError(`${indexPath}: weight_map entry "${name}" is ${JSON.stringify(shard)}, expected a file name in ${dir}`);
+    }
+    shardOf.set(name, shard);
+  }
+  const byShard = new Map<string, string[]>();
+  for (const name of wanted) {
+    const shard = shardOf.get(name);
+    if (shard === undefined) continue; // reported as missing, with its shape, by the caller
+    const list = byShard.get(shard) ?? [];
+    list.push(name);
+    byShard.set(shard, list);
+  }
+  // Every shard must be there before any is read.
+  for (const [shard, names] of byShard) {
+    if (!existsSync(join(dir, shard))) {
+      throw new UserError(`${dir}: shard ${shard} is missing; ${WEIGHTS_INDEX_FILE} lists it as holding "${names[0]}"${names.length > 1 ? ` and ${names.length - 1} more tensors` : ''}`);
+    }
+  }
+  const headers: SafetensorsHeader[] = [];
+  for (const [shard, names] of byShard) {
+    const header = readSafetensorsHeader(join(dir, shard));
+    headers.push(header);
+    const entries = new Map(header.tensors.map((t) => [t.name, t]));
+    for (const name of names) {
+      const entry = entries.get(name);
+      if (!entry) throw new UserError(`${header.path}: tensor "${name}" is missing, though ${WEIGHTS_INDEX_FILE} says this shard holds it`);
+      located.set(name, { entry, header });
+    }
+  }
+  return {
+    located,
+    headers,
+    ignored: [...shardOf.keys()].filter((n) => !wanted.has(n)),
+    source: (name) => (shardOf.has(name) ? join(dir, shardOf.get(name)!) : indexPath),
+  };
+}
+
+function tokenIds(v: unknown, path: string, field: string): number[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+  if (ok(v)) return [v];
+  if (Array.isArray(v) && v.every(ok)) return v;
+  throw new UserError(`${path}: field "${field}" is ${JSON.stringify(v)}, expected a token id or a list of token ids`);
+}
+
+function tokenId(v: unknown, path: string, field: string): number | undefined {
+  const ids = tokenIds(v, path, field);
+  if (ids && ids.length !== 1) throw new UserError(`${path}: field "${field}" is ${JSON.stringify(v)}, expected a single token id`);
+  return ids?.[0];
+}
+
+/** Special token ids for generation: generation_config.json where present, else config.json. */
+function readGeneration(dir: string, config: ModelConfig): GenerationSettings {
+  const path = join(dir, 'generation_config.json');
+  const cfgPath = join(dir, 'config.json');
+  const gen = existsSync(path) ? readJsonFile(path, 'generation config') : {};
+  if (!isObject(gen)) throw new UserError(`${path}: expected a JSON object`);
+  const settings: GenerationSettings = { eosTokenIds: tokenIds(gen.eos_token_id, path, 'eos_token_id') ?? config.eosTokenIds };
+  const bos = tokenId(gen.bos_token_id, path, 'bos_token_id') ?? config.bosTokenId ?? undefined;
+  const pad = tokenId(gen.pad_token_id, path, 'pad_token_id') ?? tokenId(config.raw.pad_token_id, cfgPath, 'pad_token_id');
+  if (bos !== undefined) settings.bosTokenId = bos;
+  if (pad !== undefined) settings.padTokenId = pad;
+  return settings;
+}
+
+/**
+ * Load a Hugging Face model directory. Tensors the config does not use are not read (their names
+ * are returned in `ignoredTensors`); every used one is checked for presence and shape against
+ * config.json from the safetensors headers before any tensor data is read.
+ */
+export function loadModelDir(dir: string, opts: { onProgress?: ProgressCallback } = {}): LoadedModel {
+  requireDir(dir, 'model directory');
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new UserError(`${dir}: config.json is missing; a Hugging Face model directory needs config.json and ${WEIGHTS_FILE}`);
+  const raw = readJsonFile(configPath, 'model config');
+  if (!isObject(raw)) throw new UserError(`${configPath}: expected a JSON object`);
+  const config = parseConfig(raw, configPath);
+
+  const specs = expectedTensors(config);
+  const wanted = new Set(specs.map((s) => s.name));
+  const { located, headers, ignored, source } = locateWeights(dir, wanted);
+  for (const spec of specs) {
+    const loc = located.get(spec.name);
+    if (!loc) throw new UserError(`${source(spec.name)}: tensor "${spec.name}" is missing (expected shape ${fmtShape(spec.shape)} from config.json)`);
+    if (!shapeEquals(loc.entry.shape, spec.shape)) {
+      throw new UserError(`${loc.header.path}: tensor "${spec.name}" has shape ${fmtShape(loc.entry.shape)}, expected ${fmtShape(spec.shape)} from config.json`);
+    }
+  }
+
+  const tensors: TensorMap = new Map();
+  const bytesOf = (h: SafetensorsHeader): number => h.tensors.reduce((s, t) => s + (located.get(t.name)?.header === h ? t.end - t.begin : 0), 0);
+  const totalBytes = headers.reduce((s, h) => s + bytesOf(h), 0);
+  const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
+  let doneBytes = 0;
+  for (const header of headers) {
+    const base = doneBytes, shardBytes = bytesOf(header);
+    // One bar over all shards: each shard's own events are rescaled onto the whole.
+    const onProgress: ProgressCallback | undefined = opts.onProgress && ((e) => {
+      const bytes = base + (e.total > 0 ? (e.done / e.total) * shardBytes : shardBytes);
+      opts.onProgress!({ ...e, done: bytes >= totalBytes ? mib(totalBytes) : Math.min(mib(bytes), mib(totalBytes)), total: mib(totalBytes) });
+    });
+    const part = readSafetensorsWithHeader(header, { filter: (name) => located.get(name)?.header === header, onProgress });
+    for (const [name, t] of part) tensors.set(name, t);
+    doneBytes += shardBytes;
+  }
+  const params = paramsFromTensors(config, tensors, dir);
+  return { dir, config, params, tensors, generation: readGeneration(dir, config), ignoredTensors: ignored };
+}
+
+export interface SaveModelDirOptions {
+  /** Storage dtype of the weights (default: the config's torch_dtype); config.json records it. */
+  dtype?: WeightDtype;
+  /** A model directory to copy TOKENIZER_FILES from (those it has). */
+  copyFrom?: string;
+  /** Fields set in config.json on top of config.raw; they must not change any tensor shape. */
+  configOverrides?: Record<string, unknown>;
+  /** Replace `dir` if it exists and is not empty: the whole old directory is removed. */
+  overwrite?: boolean;
+}
+
+export interface SavedModelDir {
+  dir: string;
+  /** File names written into `dir`. */
+  files: string[];
+  /** Size of model.safetensors in bytes. */
+  weightBytes: number;
+}
+
+/** Flush a copied file to disk before the directory holding it is renamed into place. */
+function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Write a model directory loadable by loadModelDir and by transformers: config.json (config.raw
+ * with `configOverrides` and the storage dtype), one model.safetensors (never sharded: the format
+ * has 64-bit offsets and transformers reads a single file of any size), and the tokenizer files of
+ * `copyFrom`. Everything is written into a temp directory beside `dir` and renamed into place.
+ */
+export function saveModelDir(dir: string, config: ModelConfig, params: ModelParams, opts: SaveModelDirOptions = {}): SavedModelDir {
+  const dtype = opts.dtype ?? config.torchDtype;
+  const raw: Record<string, unknown> = { ...config.raw, ...opts.configOverrides, torch_dtype: dtype };
+  if ('dtype' in raw) raw.dtype = dtype; // newer transformers writes "dtype" instead of "torch_dtype"
+  const target = resolve(dir);
+  // The config written must describe these very tensors, or the saved model would not load.
+  const outConfig = parseConfig(raw, join(dir, 'config.json'));
+  const tensors = tensorsFromParams(config, params);
+  paramsFromTensors(outConfig, tensors, dir);
+  if (outConfig.tieWordEmbeddings && params.lmHead !== params.embed && params.lmHead.some((v, i) => !Object.is(v, params.embed[i]))) {
+    throw new UserError(`${dir}: config ties lm_head to embed_tokens, but the parameters hold a different lm_head; saving would lose it`);
+  }
+  if (opts.copyFrom !== undefined) requireDir(opts.copyFrom, 'directory to copy tokenizer files from');
+
+  let replacing = false;
+  if (existsSync(target)) {
+    if (!statSync(target).isDirectory()) throw new UserError(`cannot save a model to ${dir}: it exists and is not a directory`);
+    if (readdirSync(target).length > 0) {
+      if (!opts.overwrite) throw new UserError(`cannot save a model to ${dir}: the directory exists and is not empty (choose a new directory, or overwrite it)`);
+      replacing = true;
+    }
+  }
+
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
+  const files: string[] = [];
+  try {
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    const weightBytes = writeSafetensors(join(tmp, WEIGHTS_FILE), [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })),
+      { dtype: DTYPE_OF[dtype], metadata: { format: 'pt' } }); // transformers refuses model files whose metadata lacks format "pt"
+    files.push(WEIGHTS_FILE);
+    if (opts.copyFrom !== undefined) {
+      for (const f of TOKENIZER_FILES) {
+        const src = join(opts.copyFrom, f);
+        if (!existsSync(src)) continue;
+        copyFileSync(src, join(tmp, f));
+        fsyncFile(join(tmp, f));
+        files.push(f);
+      }
+    }
+    writeJsonAtomic(join(tmp, 'config.json'), raw);
+    files.push('config.json');
+
+    if (!replacing) {
+      if (existsSync(target)) rmdirSync(target); // empty: rename cannot replace a directory everywhere
+      renameSync(tmp, target);
+    } else {
+      // Between these two renames `dir` is briefly absent; the old model is in `old` until then.
+      const old = join(dirname(target), `.${basename(target)}.old-${process.pid}`);
+      rmSync(old, { recursive: true, force: true });
+      renameSync(target, old);
+      try {
+        renameSync(tmp, target);
+      } catch (e) {
+        renameSync(old, target);
+        throw e;
+      }
+      rmSync(old, { recursive: true, force: true });
+    }
+    return { dir, files: files.sort(), weightBytes };
+  } catch (e) {
+    try {
+      rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // tmp may sit under a path that is not a directory; then nothing was created
+    }
+    throw new UserError(`could not save the model to ${dir}: ${errorMessage(e)}`, { cause: e });
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * The safetensors format (https://github.com/huggingface/safetensors): an unsigned 64-bit
+ * little-endian header length N, N bytes of JSON `{ "__metadata__": {str: str}, name: { dtype,
+ * shape, data_offsets: [begin, end] } }` padded with spaces, then the raw little-endian tensor
+ * bytes; offsets are relative to the end of the header.
+ *
+ * Weights are large (a 7B model is 15 GB in BF16), so nothing here holds two copies of them:
+ * F32 bytes are read straight into each tensor's Float32Array, F16/BF16 go through one bounded
+ * chunk buffer, and writing streams tensor by tensor into a temp file that is renamed into place.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { TensorMap } from './tensor.js';
+import { numel } from './tensor.js';
+import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './float16.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import { writeFileAtomicStreaming } from '../util/fsx.js';
+import type { ProgressCallback } from '../util/progress.js';
+
+/** Element bit sizes of every dtype the format defines. */
+const DTYPE_BITS = {
+  BOOL: 8, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8, F6_E2M3: 6, F6_E3M2: 6, F4: 4,
+  I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32, C64: 64, I64: 64, U64: 64, F64: 64,
+} as const;
+
+export type SafetensorsDtype = keyof typeof DTYPE_BITS;
+/** The dtypes weights are read from and written to; everything else is refused. */
+export type FloatDtype = 'F32' | 'F16' | 'BF16';
+
+export interface SafetensorsEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Byte range [begin, end) relative to the start of the data section (`dataOffset`). */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  path: string;
+  /** In the order of their data in the file. */
+  tensors: SafetensorsEntry[];
+  metadata: Record<string, string>;
+  /** File position of the data section: 8 + header length. */
+  dataOffset: number;
+  fileSize: number;
+}
+
+/** A header longer than this is not a weights file (real ones are well under 1 MB). */
+const MAX_HEADER_BYTES = 100_000_000;
+/** Bytes per read or conversion step: bounds the memory beyond the tensors themselves. */
+const CHUNK_BYTES = 4 << 20;
+/** F32 reads go straight into the tensor; this only caps the size of one read call. */
+const MAX_READ_BYTES = 64 << 20;
+
+let littleEndianChecked = false;
+/** Tensor bytes are reinterpreted through typed arrays, which use the host's byte order. */
+function assertLittleEndian(): void {
+  if (littleEndianChecked) return;
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+    throw new Error('safetensors data is little-endian and this host is big-endian, which is not supported');
+  }
+  littleEndianChecked = true;
+}
+
+function isDtype(s: unknown): s is SafetensorsDtype {
+  return typeof s === 'string' && Object.hasOwn(DTYPE_BITS, s);
+}
+
+function isNonNegInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Fill `dst` from `position` on, or throw naming what came up short. */
+function readFully(fd: number, dst: Uint8Array, position: number, path: string, what: string): void {
+  let off = 0;
+  while (off < dst.length) {
+    let n: number;
+    try {
+      n = readSync(fd, dst, off, Math.min(dst.length - off, MAX_READ_BYTES), position + off);
+    } catch (e) {
+      throw new UserError(`could not read ${what} from ${path}: ${errorMessage(e)}`, { cause: e });
+    }
+    if (n === 0) {
+      throw new UserError(`${path} is truncated: ${what} needs the file to be at least ${position + dst.length} bytes but it ends at ${position + off}`);
+    }
+    off += n;
+  }
+}
+
+function parseHeaderJson(json: Record<string, unknown>, path: string, dataOffset: number, fileSize: number): { tensors: SafetensorsEntry[]; metadata: Record<string, string> } {
+  const metadata: Record<string, string> = {};
+  const tensors: SafetensorsEntry[] = [];
+  for (const [name, info] of Object.entries(json)) {
+    if (name === '__metadata__') {
+      if (info === null) continue; // what a writer given no metadata may put
+      if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new UserError(`${path}: header field "__metadata__" must be an object of strings`);
+      for (const [k, v] of Object.entries(info)) {
+        if (typeof v !== 'string') throw new UserError(`${path}: header "__metadata__" field "${k}" is ${JSON.stringify(v)}, expected a string`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new UserError(`${path}: header entry for tensor "${name}" is not an object`);
+    const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
+    if (!isDtype(dtype)) throw new UserError(`${path}: tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(DTYPE_BITS).join(', ')}`);
+    if (!Array.isArray(shape) || !shape.every(isNonNegInt)) throw new UserError(`${path}: tensor "${name}" has shape ${JSON.stringify(shape)}, expected an array of non-negative integers`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt) || offsets[0] > offsets[1]) {
+      throw new UserError(`${path}: tensor "${name}" has data_offsets ${JSON.stringify(offsets)}, expected [begin, end] with 0 <= begin <= end`);
+    }
+    const [begin, end] = offsets as [number, number];
+    const bits = numel(shape) * DTYPE_BITS[dtype];
+    if (bits % 8 !== 0 || end - begin !== bits / 8) {
+      throw new UserError(`${path}: tensor "${name}" (${dtype}, shape [${shape.join(', ')}]) needs ${bits / 8} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    }
+    tensors.push({ name, dtype, shape: shape.slice(), begin, end });
+  }
+  tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < tensors.length; i++) {
+    const prev = tensors[i - 1]!, cur = tensors[i]!;
+    if (cur.begin < prev.end) throw new UserError(`${path}: tensors "${prev.name}" and "${cur.name}" overlap (data_offsets [${prev.begin}, ${prev.end}] and [${cur.begin}, ${cur.end}])`);
+  }
+  const cut = tensors.find((t) => dataOffset + t.end > fileSize);
+  if (cut) {
+    const expected = dataOffset + tensors.reduce((m, t) => Math.max(m, t.end), 0);
+    throw new UserError(`${path} is truncated: the file is ${fileSize} bytes but its header describes ${expected}; tensor "${cut.name}" (file bytes ${dataOffset + cut.begin} to ${dataOffset + cut.end}) is cut short`);
+  }
+  return { tensors, metadata };
+}
+
+/** Read and check the header of a safetensors file without touching its tensor data. */
+export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'ENOENT' ? `safetensors file not found: ${path}` : `could not open ${path}: ${errorMessage(e)}`, { cause: e });
+  }
+  try {
+    const fileSize = fstatSync(fd).size;
+    if (fileSize < 8) throw new UserError(`${path} is not a safetensors file: it is ${fileSize} bytes long, too short for the 8-byte header length`);
+    const lenBuf = Buffer.alloc(8);
+    readFully(fd, lenBuf, 0, path, 'the header length');
+    const headerLen = lenBuf.readBigUInt64LE(0);
+    if (headerLen > BigInt(fileSize - 8)) throw new UserError(`${path}: header length ${headerLen} is larger than the rest of the file (${fileSize - 8} bytes); the file is truncated or not safetensors`);
+    if (headerLen > BigInt(MAX_HEADER_BYTES)) throw new UserError(`${path}: header length ${headerLen} exceeds ${MAX_HEADER_BYTES} bytes; not a safetensors file`);
+    const n = Number(headerLen);
+    const headerBuf = Buffer.alloc(n);
+    readFully(fd, headerBuf, 8, path, 'the header');
+    let json: unknown;
+    try {
+      json = JSON.parse(headerBuf.toString('utf8'));
+    } catch (e) {
+      throw new UserError(`${path}: header is not valid JSON (${errorMessage(e)}); the file is damaged or not safetensors`);
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${path}: header is not a JSON object`);
+    const dataOffset = 8 + n;
+    return { path, ...parseHeaderJson(json as Record<string, unknown>, path, dataOffset, fileSize), dataOffset, fileSize };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface ReadSafetensorsOptions {
+  /** Read only the tensors it accepts; the others are neither read nor dtype-checked. */
+  filter?: (name: string) => boolean;
+  onProgress?: ProgressCallback;
+}
+
+/** Read tensors (F32, F16 or BF16 in the file) as float32, in file order. */
+export function readSafetensors(path: string, opts: ReadSafetensorsOptions = {}): TensorMap {
+  return readSafetensorsWithHeader(readSafetensorsHeader(path), opts);
+}
+
+/** readSafetensors for a header already read (to check shapes before loading gigabytes). */
+export function readSafetensorsWithHeader(header: SafetensorsHeader, opts: ReadSafetensorsOptions = {}): TensorMap {
+  assertLittleEndian();
+  const { path } = header;
+  const chosen = opts.filter ? header.tensors.filter((t) => opts.filter!(t.name)) : header.tensors;
+  for (const t of chosen) {
+    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
+      throw new UserError(`${path}: tensor "${t.name}" has dtype ${t.dtype}; only F32, F16 and BF16 tensors can be loaded`);
+    }
+  }
+  const totalMiB = chosen.reduce((s, t) => s + (t.end - t.begin), 0) / 2 ** 20;
+  let doneBytes = 0;
+  const out: TensorMap = new Map();
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new UserError(`could not open ${path}: ${errorMessage(e)}`, { cause: e });
+  }
+  try {
+    // The file must still be the one whose header we checked.
+    const size = fstatSync(fd).size;
+    if (size < header.fileSize) throw new UserError(`${path} shrank from ${header.fileSize} to ${size} bytes since its header was read`);
+    let chunk: Uint16Array | null = null;
+    for (const t of chosen) {
+      const n = numel(t.shape);
+      const data = new Float32Array(n);
+      const pos = header.dataOffset + t.begin;
+      if (t.dtype === 'F32') {
+        readFully(fd, new Uint8Array(data.buffer), pos, path, `tensor "${t.name}"`);
+      } else {
+        chunk ??= new Uint16Array(CHUNK_BYTES / 2);
+        const decode = t.dtype === 'F16' ? decodeF16 : decodeBf16;
+        for (let i = 0; i < n; i += chunk.length) {
+          const m = Math.min(chunk.length, n - i);
+          const part = chunk.subarray(0, m);
+          readFully(fd, new Uint8Array(part.buffer, 0, m * 2), pos + i * 2, path, `tensor "${t.name}"`);
+          decode(part, data, i);
+        }
+      }
+      out.set(t.name, { data, shape: t.shape.slice() });
+      doneBytes += t.end - t.begin;
+      opts.onProgress?.({ stage: 'load', done: Math.round((doneBytes / 2 ** 20) * 10) / 10, total: Math.round(totalMiB * 10) / 10, unit: 'MiB' });
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+export interface WriteTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface WriteSafetensorsOptions {
+  /** How the tensors are stored; float32 values are rounded to nearest, ties to even. */
+  dtype: FloatDtype;
+  /** Written as "__metadata__"; transformers expects { format: 'pt' } in model files. */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Write tensors to `path` atomically (temp file, fsync, rename), one tensor at a time. Tensors are
+ * laid out sorted by name, as the Hugging Face writer does for tensors of one dtype, so a file
+ * written twice from the same tensors is byte-identical whatever order they were given in.
+ * Returns the file size in bytes.
+ */
+export function writeSafetensors(path: string, tensors: WriteTensor[], opts: WriteSafetensorsOptions): number {
+  assertLittleEndian();
+  const itemBytes = opts.dtype === 'F32' ? 4 : 2;
+  const seen = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === '' || t.name === '__metadata__') throw new UserError(`${path}: cannot write a tensor named ${JSON.stringify(t.name)}`);
+    if (seen.has(t.name)) throw new UserError(`${path}: tensor "${t.name}" is given twice`);
+    seen.add(t.name);
+    if (!t.shape.every(isNonNegInt)) throw new UserError(`${path}: tensor "${t.name}" has shape ${JSON.stringify(t.shape)}, expected non-negative integers`);
+    if (t.data.length !== numel(t.shape)) throw new UserError(`${path}: tensor "${t.name}" holds ${t.data.length} values but its shape [${t.shape.join(', ')}] needs ${numel(t.shape)}`);
+  }
+  const sorted = tensors.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Built by hand rather than from an object: JS would move integer-like names to the front.
+  const entries: string[] = [];
+  if (opts.metadata) entries.push(`"__metadata__":${JSON.stringify(opts.metadata)}`);
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * itemBytes;
+    entries.push(`${JSON.stringify(t.name)}:${JSON.stringify({ dtype: opts.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] })}`);
+    offset += bytes;
+  }
+  let header = `{${entries.join(',')}}`;
+  const headerLen = Buffer.byteLength(header, 'utf8');
+  header += ' '.repeat((8 - (headerLen % 8)) % 8); // the data section starts 8-byte aligned
+  const headerBuf = Buffer.from(header, 'utf8');
+  const lenBuf = Buffer.alloc(8);
+  lenBuf.writeBigUInt64LE(BigInt(headerBuf.length));
+
+  writeFileAtomicStreaming(path, (write) => {
+    write(lenBuf);
+    write(headerBuf);
+    const chunk = opts.dtype === 'F32' ? null : new Uint16Array(CHUNK_BYTES / 2);
+    const encode = opts.dtype === 'F16' ? encodeF16 : encodeBf16;
+    for (const t of sorted) {
+      if (!chunk) {
+        write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+        continue;
+      }
+      for (let i = 0; i < t.data.length; i += chunk.length) {
+        const part = chunk.subarray(0, Math.min(chunk.length, t.data.length - i));
+        encode(t.data, i, part);
+        write(new Uint8Array(part.buffer, 0, part.length * 2));
+      }
+    }
+  });
+  return 8 + headerBuf.length + offset;
+}
