@@ -1,0 +1,132 @@
+/**
+ * LoRA adapters on disk in PEFT's layout, so Python users load ours with peft and we load theirs:
+ *   adapter_config.json        peft_type LORA, r, lora_alpha, lora_dropout, target_modules, bias "none", ...
+ *   adapter_model.safetensors  base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight [r, in], .lora_B.weight [out, r]
+ * PEFT options that change the computation and that we do not implement (DoRA, rsLoRA,
+ * per-module ranks, bias training, modules_to_save, layer selection) are refused by name rather
+ * than silently ignored.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoraAdapter, LoraConfig, LoraWeights } from './lora.js';
+import { loraTensors, validateLoraConfig } from './lora.js';
+import type { LinearName } from './params.js';
+import { LINEAR_NAMES } from './params.js';
+import type { Transformer } from './transformer.js';
+import { readSafetensorsHeader, readSafetensorsWithHeader, writeSafetensors } from './safetensors.js';
+import { fmtShape, shapeEquals } from './tensor.js';
+import { UserError } from '../util/errors.js';
+import { readJsonFile, writeJsonAtomic } from '../util/fsx.js';
+
+export const ADAPTER_CONFIG = 'adapter_config.json';
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+
+export interface AdapterConfigJson {
+  peft_type: 'LORA';
+  r: number;
+  lora_alpha: number;
+  lora_dropout: number;
+  target_modules: string[];
+  bias: 'none';
+  task_type: 'CAUSAL_LM';
+  base_model_name_or_path: string;
+  fan_in_fan_out: false;
+  inference_mode: boolean;
+  init_lora_weights: boolean;
+  modules_to_save: null;
+  use_dora: false;
+  use_rslora: false;
+  /** Not a PEFT field: what produced the adapter (ignored by peft). */
+  lightreasoner?: Record<string, unknown>;
+}
+
+/** Parse and check an adapter_config.json object. */
+export function parseAdapterConfig(raw: Record<string, unknown>, path: string): LoraConfig {
+  if (raw.peft_type !== 'LORA') throw new UserError(`${path}: peft_type is ${JSON.stringify(raw.peft_type)}, expected "LORA"`);
+  const refuse = (field: string, ok: (v: unknown) => boolean, why: string): void => {
+    if (raw[field] !== undefined && !ok(raw[field])) throw new UserError(`${path}: ${field} = ${JSON.stringify(raw[field])} is not supported (${why})`);
+  };
+  const emptyish = (v: unknown): boolean => v === null || v === false || (typeof v === 'object' && Object.keys(v as object).length === 0);
+  refuse('use_dora', (v) => v === false, 'DoRA adapters are not implemented');
+  refuse('use_rslora', (v) => v === false, 'rank-stabilised LoRA scaling is not implemented');
+  refuse('bias', (v) => v === 'none', 'only bias "none" is supported');
+  refuse('fan_in_fan_out', (v) => v === false, 'only nn.Linear layouts are supported');
+  refuse('rank_pattern', emptyish, 'per-module ranks are not supported');
+  refuse('alpha_pattern', emptyish, 'per-module alphas are not supported');
+  refuse('modules_to_save', emptyish, 'fully trained extra modules are not supported');
+  refuse('layers_to_transform', (v) => v === null, 'layer selection is not supported');
+  const r = raw.r, alpha = raw.lora_alpha, dropout = raw.lora_dropout ?? 0;
+  if (typeof r !== 'number' || typeof alpha !== 'number' || typeof dropout !== 'number') {
+    throw new UserError(`${path}: r, lora_alpha and lora_dropout must be numbers`);
+  }
+  const tm = raw.target_modules;
+  const names = typeof tm === 'string' ? [tm] : Array.isArray(tm) ? tm : null;
+  if (!names || names.length === 0) throw new UserError(`${path}: target_modules must be a list of module names`);
+  for (const n of names) {
+    if (typeof n !== 'string' || !(LINEAR_NAMES as readonly string[]).includes(n)) {
+      throw new UserError(`${path}: target module ${JSON.stringify(n)} is not supported; expected some of ${LINEAR_NAMES.join(', ')}`);
+    }
+  }
+  const config: LoraConfig = { r, alpha, dropout, targets: LINEAR_NAMES.filter((n) => names.includes(n)) };
+  validateLoraConfig(config);
+  return config;
+}
+
+/**
+ * Read an adapter for `model` from `dir` (or from an explicit weights file beside an
+ * adapter_config.json). Every matrix is checked against the base model's layer shapes.
+ */
+export function loadAdapter(dir: string, model: Transformer, weightsFile = ADAPTER_WEIGHTS): LoraAdapter {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`adapter directory not found: ${dir}`);
+  const cfgPath = join(dir, ADAPTER_CONFIG);
+  const config = parseAdapterConfig(readJsonFile<Record<string, unknown>>(cfgPath, 'adapter config'), cfgPath);
+  const wPath = join(dir, weightsFile);
+  if (!existsSync(wPath)) {
+    const bin = existsSync(join(dir, 'adapter_model.bin')) ? ' (found adapter_model.bin: convert it to safetensors with peft\'s save_pretrained(safe_serialization=True))' : '';
+    throw new UserError(`adapter weights not found: ${wPath}${bin}`);
+  }
+  const header = readSafetensorsHeader(wPath);
+  // PEFT saves without the adapter name; in-memory state dicts carry ".default". Accept both.
+  const byKey = new Map(header.tensors.map((t) => [t.name.replace('.default.weight', '.weight'), t]));
+  const tensors = readSafetensorsWithHeader(header);
+  const get = (key: string, shape: number[]): Float32Array => {
+    const entry = byKey.get(key);
+    if (!entry) throw new UserError(`${wPath}: tensor "${key}" is missing (adapter_config.json targets ${config.targets.join(', ')})`);
+    if (!shapeEquals(entry.shape, shape)) {
+      throw new UserError(`${wPath}: tensor "${key}" has shape ${fmtShape(entry.shape)}, but the base model needs ${fmtShape(shape)}; is this adapter for another base model?`);
+    }
+    return tensors.get(entry.name)!.data;
+  };
+  const layers = model.params.layers.map((L, l) => {
+    const out: Partial<Record<LinearName, LoraWeights>> = {};
+    for (const n of config.targets) {
+      const lin = L[n];
+      const prefix = `base_model.model.model.layers.${l}.${n === 'gate_proj' || n === 'up_proj' || n === 'down_proj' ? 'mlp' : 'self_attn'}.${n}`;
+      out[n] = {
+        A: get(`${prefix}.lora_A.weight`, [config.r, lin.inFeatures]),
+        B: get(`${prefix}.lora_B.weight`, [lin.outFeatures, config.r]),
+        inFeatures: lin.inFeatures, outFeatures: lin.outFeatures,
+      };
+    }
+    return out;
+  });
+  const expectedKeys = model.params.layers.length * config.targets.length * 2;
+  const loraKeys = [...byKey.keys()].filter((k) => k.includes('.lora_'));
+  if (loraKeys.length > expectedKeys) {
+    const extra = loraKeys.find((k) => !/layers\.(\d+)\./.test(k) || Number(/layers\.(\d+)\./.exec(k)![1]) >= model.params.layers.length);
+    throw new UserError(`${wPath}: holds ${loraKeys.length} LoRA matrices but the base model has room for ${expectedKeys}${extra ? ` (e.g. "${extra}")` : ''}; is this adapter for another base model?`);
+  }
+  return { config, scale: config.alpha / config.r, layers };
+}
+
+/** Write `adapter` to `dir` in PEFT's layout (weights first, then the config, each atomically). */
+export function saveAdapter(dir: string, adapter: LoraAdapter, opts: { baseModel: string; extra?: Record<string, unknown> }): void {
+  writeSafetensors(join(dir, ADAPTER_WEIGHTS), loraTensors(adapter), { dtype: 'F32', metadata: { format: 'pt' } });
+  const cfg: AdapterConfigJson = {
+    peft_type: 'LORA', r: adapter.config.r, lora_alpha: adapter.config.alpha, lora_dropout: adapter.config.dropout,
+    target_modules: [...adapter.config.targets], bias: 'none', task_type: 'CAUSAL_LM', base_model_name_or_path: opts.baseModel,
+    fan_in_fan_out: false, inference_mode: true, init_lora_weights: true, modules_to_save: null, use_dora: false, use_rslora: false,
+    ...(opts.extra ? { lightreasoner: opts.extra } : {}),
+  };
+  writeJsonAtomic(join(dir, ADAPTER_CONFIG), cfg);
+}
