@@ -1,0 +1,173 @@
+/**
+ * `lightreasoner eval`: greedy pass@1 on math word problems, in three modes:
+ *   lightreasoner eval --model DIR [--adapter DIR] --input test.jsonl --out results.jsonl
+ *   lightreasoner eval --predictions preds.jsonl --input test.jsonl [--out results.jsonl]
+ *   lightreasoner eval --compare A.jsonl B.jsonl
+ * The first generates the completions, the second grades completions made elsewhere, the third
+ * tells whether the accuracy difference between two runs on the same problems is real.
+ */
+import type { Command } from 'commander';
+import { readQuestions, requireValidQuestions, type QuestionRecord } from '../data/questions.js';
+import { requireGold, compareResults, formatComparison, formatSummary, type Comparison, type EvalSummary, type GoldQuestion } from '../eval/grade.js';
+import { readPredictions } from '../eval/predictions.js';
+import { resolvePrompt } from '../eval/prompts.js';
+import { readResults, runGrading } from '../eval/results.js';
+import { UserError } from '../util/errors.js';
+
+export interface EvalCliOptions {
+  input?: string;
+  predictions?: string;
+  model?: string;
+  adapter?: string;
+  out?: string;
+  overwrite?: boolean;
+  maxNewTokens: string;
+  batchSize?: string;
+  prompt: string;
+  limit?: string;
+  compare?: string[];
+  /** Commander's `--no-percent-scaling` sets this false. */
+  percentScaling: boolean;
+  json?: boolean;
+}
+
+export interface PredictionsReport {
+  input: string;
+  predictions: string;
+  out: string | null;
+  /** Problems in the input (after --limit). */
+  problems: number;
+  /** Problems graded by this run. */
+  graded: number;
+  /** Problems that were already in --out. */
+  resumed: number;
+  /** Problems of the input that have no completion. */
+  missing: number;
+  summary: EvalSummary;
+}
+
+export interface CompareReport extends Comparison {
+  a: string;
+  b: string;
+}
+
+/** Parse a positive integer option, naming the option when it is not one. */
+export function positiveInt(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new UserError(`${option} must be a positive integer, got "${value}"`);
+  return Number(value);
+}
+
+/** Read the input's questions; every line must be valid and carry a gold answer. */
+export function loadGoldQuestions(input: string, limit?: number): { all: GoldQuestion[]; chosen: GoldQuestion[] } {
+  const all = requireGold(requireValidQuestions(readQuestions(input)), input);
+  return { all, chosen: limit === undefined ? all : all.slice(0, limit) };
+}
+
+/** `eval --predictions`: grade completions made elsewhere. */
+export async function evalPredictions(opts: {
+  input: string; predictions: string; out?: string; overwrite?: boolean; limit?: number; percentScaling?: boolean;
+}): Promise<PredictionsReport> {
+  const { all, chosen } = loadGoldQuestions(opts.input, opts.limit);
+  // Match against the whole input so that completions beyond --limit are not mistaken for strays.
+  const matched = readPredictions(opts.predictions, all, opts.input);
+  const chosenIds = new Set(chosen.map((q) => q.id));
+  const predictions = matched.filter((p) => chosenIds.has(p.id));
+  if (predictions.length === 0) {
+    throw new UserError(`none of the ${chosen.length} problems${opts.limit !== undefined ? ` (--limit ${opts.limit})` : ''} of ${opts.input} has a completion in ${opts.predictions}`);
+  }
+  // Grading a file takes milliseconds: no progress bar.
+  const outcome = await runGrading(chosen, predictions, {
+    ...(opts.out !== undefined ? { out: opts.out } : {}),
+    overwrite: opts.overwrite ?? false,
+    equivalence: { percentScaling: opts.percentScaling ?? true },
+  });
+  return {
+    input: opts.input,
+    predictions: opts.predictions,
+    out: opts.out ?? null,
+    problems: chosen.length,
+    graded: outcome.graded,
+    resumed: outcome.resumed,
+    missing: chosen.length - outcome.results.length,
+    summary: outcome.summary,
+  };
+}
+
+/** `eval --compare`: paired comparison of two results files. */
+export function compareResultFiles(a: string, b: string): CompareReport {
+  return { a, b, ...compareResults(readResults(a), readResults(b)) };
+}
+
+/**
+ * `eval --model`: generate with our engine, then grade. Generation is not wired yet: the options
+ * are checked so mistakes show now, then it stops. When it is wired it only has to hand
+ * `(id, completion, completionTokens)` records to `runGrading` with `measureThroughput: true`.
+ */
+export async function evalWithModel(opts: EvalCliOptions & { model: string }): Promise<PredictionsReport> {
+  if (opts.input === undefined) throw new UserError('eval --model needs --input (the questions JSONL)');
+  positiveInt(opts.maxNewTokens, '--max-new-tokens');
+  positiveInt(opts.batchSize, '--batch-size');
+  const limit = positiveInt(opts.limit, '--limit');
+  resolvePrompt(opts.prompt);
+  const questions: QuestionRecord[] = loadGoldQuestions(opts.input, limit).chosen;
+  throw new UserError(`generation is not wired yet (${questions.length} problems from ${opts.input} are ready); generate completions elsewhere and grade them with --predictions`);
+}
+
+function printPredictionsReport(r: PredictionsReport, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regrade)\n`);
+  if (r.missing > 0) process.stderr.write(`note: ${r.missing} of ${r.problems} problems have no completion in ${r.predictions}; the accuracy is over the ${r.summary.count} graded\n`);
+  const head = `graded ${r.summary.count} of ${r.problems} problems of ${r.input} with completions from ${r.predictions}${r.out ? ` → ${r.out}` : ''}`;
+  process.stdout.write(`${head}\n${formatSummary(r.summary)}\n`);
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('Greedy pass@1 on math word problems: generate and grade (--model), grade completions made elsewhere (--predictions), or test whether two runs differ (--compare).')
+    .option('--input <file>', 'questions JSONL: GSM8K lines {"question", "answer": "... #### 18"}, or {"id"?, "question", "answer"} with the gold as "answer"')
+    .option('--predictions <file>', 'grade completions made elsewhere (vLLM, llama.cpp, an API) instead of generating: JSONL lines {"id" or "question", "completion", "completionTokens"?}')
+    .option('--model <dir>', 'Hugging Face model directory to generate with (config.json, model.safetensors, tokenizer.json)')
+    .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) applied on top of --model')
+    .option('--out <file>', 'results JSONL, one line per problem (id, question, completion, extracted, gold, correct, completionTokens); appended to as problems are graded, and problems already in it are skipped, so a restarted run continues')
+    .option('--overwrite', 'start --out afresh instead of continuing it')
+    .option('--max-new-tokens <n>', 'most tokens generated per problem (greedy decoding stops earlier at end of sequence)', '512')
+    .option('--batch-size <n>', 'problems generated together; larger is faster until memory runs out')
+    .option('--prompt <preset|file>', 'prompt: "qwen25-math-cot" (system "Please reason step by step, and put your final answer within \\boxed{}.", as the paper evaluates), "plain" (the question alone), or a text file with a {question} placeholder', 'qwen25-math-cot')
+    .option('--limit <n>', 'use only the first n problems of --input')
+    .option('--compare <files...>', 'compare two results files A.jsonl B.jsonl problem by problem: accuracy difference and McNemar\'s exact test')
+    .option('--no-percent-scaling', 'do not accept an answer 100 times or 1/100 of the gold (the Qwen2.5-Math toolkit does, for percentages; an explicit % sign is still understood)')
+    .option('--json', 'print the summary (or comparison) as JSON')
+    .action(async (opts: EvalCliOptions) => {
+      const modes = [opts.compare && '--compare', opts.predictions && '--predictions', opts.model && '--model'].filter(Boolean);
+      if (modes.length === 0) throw new UserError('eval needs one of --model DIR, --predictions FILE or --compare A.jsonl B.jsonl');
+      if (modes.length > 1) throw new UserError(`eval takes one of --model, --predictions, --compare; got ${modes.join(' and ')}`);
+      if (opts.compare) {
+        if (opts.compare.length !== 2) throw new UserError(`--compare takes exactly two results files, got ${opts.compare.length}`);
+        const report = compareResultFiles(opts.compare[0]!, opts.compare[1]!);
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatComparison(report, report.a, report.b)}\n`);
+        return;
+      }
+      if (opts.adapter !== undefined && opts.model === undefined) throw new UserError('--adapter applies to --model; completions from --predictions are graded as they are');
+      if (opts.predictions) {
+        if (opts.input === undefined) throw new UserError('eval --predictions needs --input (the questions JSONL with gold answers)');
+        const limit = positiveInt(opts.limit, '--limit');
+        const report = await evalPredictions({
+          input: opts.input,
+          predictions: opts.predictions,
+          ...(opts.out !== undefined ? { out: opts.out } : {}),
+          overwrite: opts.overwrite ?? false,
+          ...(limit !== undefined ? { limit } : {}),
+          percentScaling: opts.percentScaling,
+        });
+        printPredictionsReport(report, opts.json ?? false);
+        return;
+      }
+      const report = await evalWithModel({ ...opts, model: opts.model! });
+      printPredictionsReport(report, opts.json ?? false);
+    });
+}

@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../util/errors.js';
+import type { ProgressEvent } from '../util/progress.js';
+import type { GoldQuestion, Prediction } from './grade.js';
+import { readDoneIds, readResults, runGrading } from './results.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lr-results-'));
+let n = 0;
+const outPath = (): string => join(dir, `run${n++}`, 'results.jsonl');
+
+const questions: GoldQuestion[] = ['3', '5', '8', '13'].map((gold, i) => ({ id: `p${i}`, line: i + 1, question: `Q${i}`, gold }));
+const right = (i: number): Prediction => ({ id: `p${i}`, completion: `\\boxed{${questions[i]!.gold}}`, completionTokens: 10 * (i + 1) });
+const wrong = (i: number): Prediction => ({ id: `p${i}`, completion: 'The answer is 0.', completionTokens: 5 });
+
+const fileLines = (p: string): Array<Record<string, unknown>> =>
+  readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+test('runGrading writes one result line per problem as it goes and summarises them in input order', async () => {
+  const out = outPath();
+  const events: ProgressEvent[] = [];
+  const outcome = await runGrading(questions, [wrong(2), right(0), right(1)], { out, onProgress: (e) => events.push(e) });
+  assert.deepEqual(outcome.results.map((r) => [r.id, r.correct]), [['p0', true], ['p1', true], ['p2', false]]);
+  assert.deepEqual(fileLines(out).map((r) => [r.id, r.correct, r.extracted, r.gold]), [['p2', false, '0', '8'], ['p0', true, '3', '3'], ['p1', true, '5', '5']]);
+  assert.equal(outcome.summary.count, 3);
+  assert.equal(outcome.summary.correct, 2);
+  assert.equal(outcome.summary.meanCompletionTokens, (5 + 10 + 20) / 3);
+  assert.equal('tokensPerSecond' in outcome.summary, false);
+  assert.deepEqual(events.map((e) => [e.done, e.total]), [[1, 4], [2, 4], [3, 4]]);
+});
+
+test('a restarted run keeps what is in the results file, grades only the rest, and summarises both', async () => {
+  const out = outPath();
+  await runGrading(questions, [right(0), wrong(1)], { out });
+  assert.deepEqual([...readDoneIds(out)].sort(), ['p0', 'p1']);
+  // The second run is offered everything again (with p1 now right): done problems are skipped.
+  const outcome = await runGrading(questions, [right(0), right(1), right(2), right(3)], { out });
+  assert.equal(outcome.resumed, 2);
+  assert.equal(outcome.graded, 2);
+  assert.deepEqual(outcome.results.map((r) => [r.id, r.correct]), [['p0', true], ['p1', false], ['p2', true], ['p3', true]]);
+  assert.deepEqual(fileLines(out).map((r) => r.id), ['p0', 'p1', 'p2', 'p3']);
+});
+
+test('a torn last line left by a killed run is repaired and that problem is graded again', async () => {
+  const out = outPath();
+  await runGrading(questions, [right(0)], { out });
+  appendFileSync(out, '{"id": "p1", "correct": tr');
+  assert.deepEqual([...readDoneIds(out)], ['p0']);
+  const outcome = await runGrading(questions, [right(1)], { out });
+  assert.equal(outcome.graded, 1);
+  assert.deepEqual(fileLines(out).map((r) => r.id), ['p0', 'p1']);
+});
+
+test('overwrite starts the results file afresh', async () => {
+  const out = outPath();
+  await runGrading(questions, [wrong(0), wrong(1)], { out });
+  const outcome = await runGrading(questions, [right(0)], { out, overwrite: true });
+  assert.equal(outcome.resumed, 0);
+  assert.deepEqual(fileLines(out).map((r) => [r.id, r.correct]), [['p0', true]]);
+});
+
+test('a results file from another input, an unknown id or two completions for one problem are UserErrors', async () => {
+  const out = outPath();
+  await runGrading(questions, [right(0)], { out });
+  const other: GoldQuestion[] = [{ id: 'z', line: 1, question: 'Z', gold: '1' }];
+  await assert.rejects(runGrading(other, [], { out }), (e: unknown) => e instanceof UserError && /"p0", which is not in the input/.test(e.message));
+  await assert.rejects(runGrading(questions, [{ id: 'nope', completion: '1' }]), (e: unknown) => e instanceof UserError && /"nope"/.test(e.message));
+  await assert.rejects(runGrading(questions, [right(1), wrong(1)]), (e: unknown) => e instanceof UserError && /"p1" has two completions/.test(e.message));
+});
+
+test('without a results file nothing is written; an async source is consumed and timed for tokens/s', async () => {
+  async function* generate(): AsyncGenerator<Prediction> {
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      yield right(i);
+    }
+  }
+  const outcome = await runGrading(questions, generate(), { measureThroughput: true });
+  assert.equal(outcome.summary.accuracy, 1);
+  const tps = outcome.summary.tokensPerSecond!;
+  // 100 tokens over at least 20 ms of "generation": at most 5,000 tokens/s, and surely more than 1.
+  assert.ok(tps > 1 && tps <= 5000, `tokens/s ${tps}`);
+});
+
+test('readResults names bad lines and repeated ids; readDoneIds of a missing file is empty', () => {
+  const p = join(dir, 'bad-results.jsonl');
+  writeFileSync(p, [
+    JSON.stringify({ id: 'a', correct: true }),
+    JSON.stringify({ id: 'b', correct: 'yes' }),
+    JSON.stringify({ id: 'a', correct: false }),
+    JSON.stringify({ id: 'c', correct: true, completionTokens: -1 }),
+    '',
+  ].join('\n'));
+  assert.throws(() => readResults(p), (e: unknown) => {
+    assert.ok(e instanceof UserError);
+    assert.match(e.message, /has 3 bad lines/);
+    assert.match(e.message, /:2: expected a boolean field "correct"/);
+    assert.match(e.message, /:3: id "a" was already graded on line 1/);
+    assert.match(e.message, /:4: field "completionTokens"/);
+    return true;
+  });
+  assert.equal(readDoneIds(join(dir, 'never-written.jsonl')).size, 0);
+});
