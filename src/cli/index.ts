@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
+import { registerTrainTokenizer } from './train-tokenizer.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDoctor(program);
   registerEval(program);
+  registerTrainTokenizer(program);
   return program;
 }
 

@@ -1,0 +1,97 @@
+/**
+ * `lightreasoner train-tokenizer`: learn a byte-level BPE tokenizer in Qwen2's format from the
+ * `question` and `answer` fields of GSM8K-style JSONL files, for the bundled tiny models.
+ *
+ *   lightreasoner train-tokenizer --input data/train.jsonl --vocab-size 2048 --out models/tiny
+ */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
+import { trainByteLevelBpe } from '../tokenizer/bpe-trainer.js';
+import { vocabularyFingerprint } from '../tokenizer/vocabulary.js';
+import { UserError } from '../util/errors.js';
+import { writeJsonAtomic } from '../util/fsx.js';
+import { readJsonl } from '../util/jsonl.js';
+import { cliProgressCallback } from '../util/progress.js';
+
+/** The `question` and `answer` text of every record, in file order; any bad line is an error. */
+export function readQuestionAnswerTexts(paths: readonly string[]): string[] {
+  const texts: string[] = [];
+  for (const path of paths) {
+    const { records, problems, tornTail } = readJsonl<unknown>(path, 'training data');
+    if (problems.length > 0) {
+      throw new UserError(`${path}: ${problems.length} line(s) are not valid JSON, e.g. ${problems.slice(0, 3).map((p) => `line ${p.line}: ${p.message}`).join('; ')}`);
+    }
+    if (tornTail) throw new UserError(`${path}: the last line is cut off (not valid JSON and no final newline)`);
+    if (records.length === 0) throw new UserError(`${path}: no records (expected JSONL with "question" and "answer" strings)`);
+    for (const { line, value } of records) {
+      for (const field of ['question', 'answer'] as const) {
+        const v = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+        if (typeof v !== 'string') throw new UserError(`${path}: line ${line}: field "${field}" is ${v === undefined ? 'missing' : JSON.stringify(v)}, expected a string`);
+        texts.push(v);
+      }
+    }
+  }
+  return texts;
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UserError(`${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+interface TrainTokenizerFlags {
+  input: string;
+  vocabSize: string;
+  out: string;
+  minFrequency: string;
+  modelMaxLength: string;
+  force?: boolean;
+}
+
+export function registerTrainTokenizer(program: Command): void {
+  program
+    .command('train-tokenizer')
+    .description('Train a byte-level BPE tokenizer (Qwen2 format: digits split one by one, ChatML special tokens, Qwen2.5 chat template) on the "question" and "answer" fields of GSM8K-style JSONL, and write tokenizer.json and tokenizer_config.json.')
+    .requiredOption('--input <files>', 'JSONL training data, one or more files separated by commas; every line needs "question" and "answer" strings')
+    .requiredOption('--vocab-size <n>', 'vocabulary size the model will see: 256 byte symbols + learned merges + 3 special tokens (fewer when the data runs out of pairs seen --min-frequency times)')
+    .requiredOption('--out <dir>', 'directory to write tokenizer.json and tokenizer_config.json to (created if missing)')
+    .option('--min-frequency <n>', 'never merge a pair seen fewer times than this in the data', '2')
+    .option('--model-max-length <n>', 'model_max_length written to tokenizer_config.json (the longest input, in tokens, the model is meant for)', '32768')
+    .option('--force', 'overwrite a tokenizer.json already in --out (by default that is refused, so a model\'s tokenizer is not replaced by accident)')
+    .action((flags: TrainTokenizerFlags) => {
+      const vocabSize = positiveInt(flags.vocabSize, '--vocab-size');
+      const minFrequency = positiveInt(flags.minFrequency, '--min-frequency');
+      const modelMaxLength = positiveInt(flags.modelMaxLength, '--model-max-length');
+      const inputs = flags.input.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (inputs.length === 0) throw new UserError('--input: expected one or more JSONL files separated by commas');
+      const tokenizerPath = join(flags.out, 'tokenizer.json');
+      if (existsSync(tokenizerPath) && !flags.force) throw new UserError(`${tokenizerPath} already exists; pass --force to overwrite it`);
+
+      const texts = readQuestionAnswerTexts(inputs);
+      const progress = cliProgressCallback();
+      const t0 = performance.now();
+      let trained;
+      try {
+        trained = trainByteLevelBpe(texts, { vocabSize, minFrequency, modelMaxLength, onProgress: progress });
+      } finally {
+        progress.stopAll();
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      writeJsonAtomic(tokenizerPath, trained.tokenizerJson);
+      writeJsonAtomic(join(flags.out, 'tokenizer_config.json'), trained.tokenizerConfigJson);
+      // Read back through the same loader the pipeline uses, so a file it cannot load never ships.
+      const tok = loadTokenizer(flags.out);
+      const s = trained.stats;
+      const lines = [
+        `trained on ${s.texts} texts from ${inputs.join(', ')} (${s.distinctWords} distinct pre-tokens) in ${seconds.toFixed(1)} s`,
+        `vocabulary ${tok.vocabSize} = 256 byte symbols + ${tok.vocabSize - 256 - tok.specialTokenIds.length} merged tokens + ${tok.specialTokenIds.length} special (${s.merges} merges)`,
+        ...(s.stoppedEarly ? [`stopped before --vocab-size ${vocabSize}: ${s.stoppedEarly}`] : []),
+        `wrote ${tokenizerPath} and ${join(flags.out, 'tokenizer_config.json')}`,
+        `fingerprint ${vocabularyFingerprint(tok)}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
