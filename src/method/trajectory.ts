@@ -22,6 +22,12 @@ export function stepLogits(model: Transformer, promptIds: ArrayLike<number>, gen
   return model.forward(packSequences([seq]), { logitRows: rows }).logits;
 }
 
+/** Seconds spent in each model's teacher-forced pass, accumulated. */
+export interface ScoringTime {
+  expertSeconds: number;
+  amateurSeconds: number;
+}
+
 export interface ScoredStep extends StepContrast {
   step: number;
 }
@@ -30,10 +36,16 @@ export interface ScoredStep extends StepContrast {
  * Expert and Amateur distributions at every generated step, contrasted. `firstStep` skips the
  * steps before it (the reference skips step 0).
  */
-export function scoreTrajectory(expert: Transformer, amateur: Transformer, promptIds: ArrayLike<number>, generated: ArrayLike<number>, o: ContrastOptions & { firstStep?: number }): ScoredStep[] {
+export function scoreTrajectory(expert: Transformer, amateur: Transformer, promptIds: ArrayLike<number>, generated: ArrayLike<number>, o: ContrastOptions & { firstStep?: number }, timing?: ScoringTime): ScoredStep[] {
   const V = expert.config.vocabSize;
+  const t0 = performance.now();
   const e = stepLogits(expert, promptIds, generated);
+  const t1 = performance.now();
   const a = stepLogits(amateur, promptIds, generated);
+  if (timing) {
+    timing.expertSeconds += (t1 - t0) / 1000;
+    timing.amateurSeconds += (performance.now() - t1) / 1000;
+  }
   const scratch = new ContrastScratch(V);
   const out: ScoredStep[] = [];
   for (let t = o.firstStep ?? 0; t < generated.length; t++) out.push({ step: t, ...contrastStep(e, t * V, a, t * V, o, scratch) });

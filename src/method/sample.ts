@@ -1,0 +1,273 @@
+/**
+ * Stage 1 of LightReasoner: build the supervision set.
+ *
+ * For each question: chat-format it with the Expert's template, let the Expert continue greedily
+ * up to `maxNewTokens` (batched, KV caches), then score the Expert's exact token ids with both
+ * models in one teacher-forced pass each (src/method/trajectory.ts), and keep the steps where
+ * KL(pE ‖ pA) ≥ β with the contrastive soft label on the plausible set (src/method/contrast.ts).
+ *
+ * Long runs survive being killed: questions are processed in fixed chunks of `batchSize`
+ * (aligned to the question index, so a chunk is decoded with the same batch whether or not the
+ * run was interrupted — results are bit-identical), each question's samples and then its
+ * trajectory record are appended and flushed, and a restarted run with the same arguments
+ * continues after the last question whose trajectory record is on disk. A manifest beside the
+ * output refuses a restart whose models or settings changed.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { LanguageModel } from '../model/load.js';
+import { modelFingerprint } from '../model/load.js';
+import { generateGreedy } from '../model/generate.js';
+import { scoreTrajectory, type ScoringTime } from './trajectory.js';
+import type { ContrastOptions } from './contrast.js';
+import { manifestPath, trajectoriesPath, type SampleRecord, type TrajectoryRecord } from './samples.js';
+import type { QuestionRecord } from '../data/questions.js';
+import { assertSameVocabulary, vocabularyFingerprint } from '../tokenizer/index.js';
+import { JsonlAppender, readJsonl } from '../util/jsonl.js';
+import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { UserError } from '../util/errors.js';
+import type { ProgressCallback } from '../util/progress.js';
+
+export const DEFAULT_SAMPLING_SYSTEM_PROMPT = 'Please reason step by step.';
+
+export interface SampleSettings {
+  alpha: number;
+  beta: number;
+  maxNewTokens: number;
+  /** Questions decoded together; also the chunk size that makes resumed runs bit-identical. */
+  batchSize: number;
+  systemPrompt: string;
+  /** First step contrasted (the reference skips step 0; we keep it by default). */
+  firstStep: number;
+  label: NonNullable<ContrastOptions['label']>;
+}
+
+export interface SampleManifest {
+  lightreasoner_samples: 1;
+  expert: { dir: string; fingerprint: string };
+  amateur: { dir: string; fingerprint: string };
+  vocabulary: string;
+  input: string;
+  settings: SampleSettings;
+}
+
+export interface SampleStats {
+  questions: number;
+  /** Questions not sampled, with why (e.g. prompt longer than the context window). */
+  skipped: number;
+  generatedSteps: number;
+  contrastedSteps: number;
+  keptSteps: number;
+  keptFraction: number;
+  klPercentiles: Record<'p10' | 'p25' | 'p50' | 'p75' | 'p90' | 'p99' | 'max', number>;
+  meanPlausibleSetSize: number;
+  /** This process only (a resumed run reports what it did itself). */
+  throughput: {
+    questionsPerSecond: number;
+    expertGenerationTokensPerSecond: number;
+    expertScoringTokensPerSecond: number;
+    amateurScoringTokensPerSecond: number;
+    seconds: number;
+  };
+  resumedQuestions: number;
+  out: string;
+  trajectories: string;
+}
+
+export interface SampleJob {
+  expert: LanguageModel;
+  amateur: LanguageModel;
+  questions: QuestionRecord[];
+  inputPath: string;
+  out: string;
+  settings: SampleSettings;
+  onProgress?: ProgressCallback;
+  /** Test hook: called after each question is written. */
+  afterQuestion?: (index: number) => void;
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/** Check that the two models can be contrasted token by token. */
+export function assertContrastable(expert: LanguageModel, amateur: LanguageModel): void {
+  assertSameVocabulary(expert.tokenizer, amateur.tokenizer, `expert tokenizer (${expert.dir})`, `amateur tokenizer (${amateur.dir})`);
+  if (expert.model.config.vocabSize !== amateur.model.config.vocabSize) {
+    throw new UserError(`the expert (${expert.dir}) has vocab_size ${expert.model.config.vocabSize} but the amateur (${amateur.dir}) has ${amateur.model.config.vocabSize}; their next-token distributions cannot be compared`);
+  }
+}
+
+function checkManifest(path: string, want: SampleManifest): void {
+  const have = readJsonFile<SampleManifest>(path, 'samples manifest');
+  const diffs: string[] = [];
+  const cmp = (what: string, a: unknown, b: unknown): void => {
+    if (JSON.stringify(a) !== JSON.stringify(b)) diffs.push(`${what}: was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`);
+  };
+  cmp('expert model', have.expert?.fingerprint, want.expert.fingerprint);
+  cmp('amateur model', have.amateur?.fingerprint, want.amateur.fingerprint);
+  for (const k of Object.keys(want.settings) as Array<keyof SampleSettings>) cmp(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, have.settings?.[k], want.settings[k]);
+  if (diffs.length > 0) {
+    throw new UserError(`${path}: this output was started with other settings (${diffs.join('; ')}). Resume with the original arguments, or write to a new --out file`);
+  }
+}
+
+/**
+ * Read what a previous run finished: the trajectories on disk. Samples of a question whose
+ * trajectory record is missing (killed between the two writes) are removed from the samples file.
+ */
+function recoverPrevious(out: string, trajPath: string): { done: Map<number, TrajectoryRecord> } {
+  const done = new Map<number, TrajectoryRecord>();
+  if (existsSync(trajPath)) {
+    const t = readJsonl<TrajectoryRecord>(trajPath, 'trajectories file');
+    if (t.problems.length > 0) throw new UserError(`${trajPath}:${t.problems[0]!.line}: damaged line (${t.problems[0]!.message}); cannot resume safely`);
+    for (const r of t.records) done.set(r.value.index, r.value);
+  }
+  if (existsSync(out) && statSync(out).size > 0) {
+    const text = readFileSync(out, 'utf8');
+    const lines = text.split('\n');
+    const keep: string[] = [];
+    let dropped = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (!l.trim()) continue;
+      let rec: SampleRecord | null = null;
+      try {
+        rec = JSON.parse(l) as SampleRecord;
+      } catch {
+        if (i === lines.length - 1) { dropped++; continue; } // torn last line of a killed run
+        throw new UserError(`${out}:${i + 1}: damaged line; cannot resume safely`);
+      }
+      if (rec.trajectory !== undefined && done.has(rec.trajectory)) keep.push(l);
+      else dropped++;
+    }
+    if (dropped > 0) writeFileAtomic(out, keep.map((l) => `${l}\n`).join(''));
+  }
+  return { done };
+}
+
+export function runSample(job: SampleJob): SampleStats {
+  const t0 = performance.now();
+  const { expert, amateur, questions, settings: s, out } = job;
+  assertContrastable(expert, amateur);
+  if (questions.length === 0) throw new UserError(`${job.inputPath}: no questions to sample`);
+  const trajPath = trajectoriesPath(out);
+  const manifest: SampleManifest = {
+    lightreasoner_samples: 1,
+    expert: { dir: resolve(expert.dir), fingerprint: modelFingerprint(expert.dir, expert.adapterDir) },
+    amateur: { dir: resolve(amateur.dir), fingerprint: modelFingerprint(amateur.dir, amateur.adapterDir) },
+    vocabulary: vocabularyFingerprint(expert.tokenizer),
+    input: resolve(job.inputPath),
+    settings: s,
+  };
+  const mPath = manifestPath(out);
+  if (existsSync(mPath)) checkManifest(mPath, manifest);
+  else if ((existsSync(out) && statSync(out).size > 0) || existsSync(trajPath)) {
+    throw new UserError(`${out} exists but has no manifest (${mPath}); refusing to mix runs. Choose a new --out file or remove the old one`);
+  }
+  const { done } = recoverPrevious(out, trajPath);
+  writeJsonAtomic(mPath, manifest);
+
+  const samples = new JsonlAppender(out);
+  const trajectories = new JsonlAppender(trajPath);
+  const maxContext = Math.min(expert.model.config.maxPositionEmbeddings, amateur.model.config.maxPositionEmbeddings);
+  let genTokens = 0, genSeconds = 0, scoreTokens = 0, processed = 0;
+  const timing: ScoringTime = { expertSeconds: 0, amateurSeconds: 0 };
+  let kept = [...done.values()].reduce((a, t) => a + t.kept, 0);
+  const resumed = done.size;
+  const total = questions.length;
+  const report = (): void => job.onProgress?.({ stage: 'sample', done: done.size, total, unit: 'questions', info: { kept } });
+  report();
+  try {
+    for (let c0 = 0; c0 < total; c0 += s.batchSize) {
+      const chunk = questions.slice(c0, c0 + s.batchSize).map((q, k) => ({ q, index: c0 + k }));
+      if (chunk.every(({ index }) => done.has(index))) continue;
+      const prompts = chunk.map(({ q }) => (q.prompt !== undefined
+        ? expert.tokenizer.encode(q.prompt, { addSpecialTokens: true })
+        : expert.tokenizer.encodeChat([
+          ...(s.systemPrompt ? [{ role: 'system', content: s.systemPrompt }] : []),
+          { role: 'user', content: q.question! },
+        ], { addGenerationPrompt: true })));
+      const fits = prompts.map((p) => p.length < maxContext);
+      const tg = performance.now();
+      const gens = generateGreedy(expert.model, prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds: expert.stopIds, batchSize: s.batchSize });
+      genSeconds += (performance.now() - tg) / 1000;
+      let g = 0;
+      chunk.forEach(({ q, index }, k) => {
+        const gen = fits[k] ? gens[g++]! : null;
+        if (done.has(index)) return;
+        const prompt = prompts[k]!;
+        const base = { index, id: q.id, question: q.question ?? q.prompt ?? '', prompt_token_ids: prompt };
+        let traj: TrajectoryRecord & { step_kl?: number[] };
+        if (!gen) {
+          traj = { ...base, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
+        } else {
+          genTokens += gen.tokens.length;
+          const steps = scoreTrajectory(expert.model, amateur.model, prompt, gen.tokens, { alpha: s.alpha, beta: s.beta, label: s.label, firstStep: s.firstStep }, timing);
+          scoreTokens += prompt.length + gen.tokens.length;
+          const records: SampleRecord[] = steps.filter((st) => st.keep).map((st) => ({
+            prompt_id: base.question,
+            step: st.step,
+            prefix: expert.tokenizer.decode(gen.tokens.slice(0, st.step)),
+            tokens: st.tokenIds.map((id) => expert.tokenizer.decode([id])),
+            token_ids: st.tokenIds,
+            weights: st.weights,
+            kl_divergence: st.klDivergence,
+            id: q.id,
+            trajectory: index,
+          }));
+          samples.appendMany(records);
+          kept += records.length;
+          traj = {
+            ...base, generated_token_ids: gen.tokens, finish: gen.finish, steps: steps.length, kept: records.length,
+            step_kl: steps.map((st) => Number(st.klDivergence.toPrecision(6))),
+          };
+        }
+        trajectories.append(traj); // written after its samples: its presence marks the question done
+        done.set(index, traj);
+        processed++;
+        report();
+        job.afterQuestion?.(index);
+      });
+    }
+  } finally {
+    samples.close();
+    trajectories.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return summarize(out, trajPath, {
+    questionsPerSecond: processed / Math.max(seconds, 1e-9),
+    expertGenerationTokensPerSecond: genTokens / Math.max(genSeconds, 1e-9),
+    expertScoringTokensPerSecond: scoreTokens / Math.max(timing.expertSeconds, 1e-9),
+    amateurScoringTokensPerSecond: scoreTokens / Math.max(timing.amateurSeconds, 1e-9),
+    seconds,
+  }, resumed);
+}
+
+/** Statistics of a whole samples file (all runs that wrote it). */
+export function summarize(out: string, trajPath: string, throughput: SampleStats['throughput'], resumedQuestions: number): SampleStats {
+  const traj = readJsonl<TrajectoryRecord & { step_kl?: number[] }>(trajPath, 'trajectories file').records.map((r) => r.value);
+  const samples = existsSync(out) ? readJsonl<SampleRecord>(out, 'samples file').records.map((r) => r.value) : [];
+  const kls = traj.flatMap((t) => t.step_kl ?? []).sort((a, b) => a - b);
+  const contrasted = traj.reduce((a, t) => a + t.steps, 0);
+  return {
+    questions: traj.length,
+    skipped: traj.filter((t) => t.skipped).length,
+    generatedSteps: traj.reduce((a, t) => a + t.generated_token_ids.length, 0),
+    contrastedSteps: contrasted,
+    keptSteps: samples.length,
+    keptFraction: contrasted > 0 ? samples.length / contrasted : 0,
+    klPercentiles: {
+      p10: percentile(kls, 0.1), p25: percentile(kls, 0.25), p50: percentile(kls, 0.5), p75: percentile(kls, 0.75),
+      p90: percentile(kls, 0.9), p99: percentile(kls, 0.99), max: kls.at(-1) ?? NaN,
+    },
+    meanPlausibleSetSize: samples.length > 0 ? samples.reduce((a, r) => a + r.token_ids.length, 0) / samples.length : 0,
+    throughput,
+    resumedQuestions,
+    out,
+    trajectories: trajPath,
+  };
+}
