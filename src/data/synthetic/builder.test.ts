@@ -26,7 +26,10 @@ test('draws that break a limit are rejected', () => {
   assert.throws(() => b.step('sub', b.given(9), b.given(9), String), Reject, 'nothing left');
   assert.throws(() => b.step('mul', b.given(12), b.given(15), String), Reject, 'no factor at most maxMultiplier');
   assert.throws(() => b.step('div', b.given(60), b.given(12), String), Reject, 'divisor above maxMultiplier');
-  assert.throws(() => b.step('mul', b.given(9), b.fact(120, 'x'), String), Reject, 'result above maxResult');
+  assert.throws(() => b.step('mul', b.given(9), b.fact(120, 'x'), String), Reject, 'a three-digit factor');
+  assert.throws(() => b.step('div', b.fact(200, 'x'), b.given(2), String), Reject, 'a three-digit quotient');
+  const wide = new ProgramBuilder(resolveDifficulty({ maxDigits: 3, maxResult: 999 }));
+  assert.throws(() => wide.step('mul', wide.given(9), wide.given(120), String), Reject, 'result above maxResult');
   const noMul = new ProgramBuilder(resolveDifficulty({ ops: ['add', 'sub'] }));
   assert.throws(() => noMul.step('mul', noMul.given(2), noMul.given(3), String), Reject, 'operation not allowed');
   assert.equal(b.stepCount, 0, 'rejected steps leave no trace');

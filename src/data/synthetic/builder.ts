@@ -64,8 +64,11 @@ export class ProgramBuilder {
     if (r > d.maxResult) throw new Reject(`result ${r} above maxResult`);
     // Like givens, results are at least 2: "0 apples left" is a degenerate story, "1 apples" bad grammar.
     if (r < 2) throw new Reject(`result ${r} below 2`);
-    if (op === 'mul' && Math.min(left.value, right.value) > d.maxMultiplier) throw new Reject('no small factor');
-    if (op === 'div' && (right.value < 2 || right.value > d.maxMultiplier)) throw new Reject('divisor out of range');
+    // Products are small × (at most maxDigits digits), and divisions their inverses.
+    if (op === 'mul' && (Math.min(left.value, right.value) > d.maxMultiplier || Math.max(left.value, right.value) > this.maxGiven)) {
+      throw new Reject('factors out of range');
+    }
+    if (op === 'div' && (right.value < 2 || right.value > d.maxMultiplier || r > this.maxGiven)) throw new Reject('divisor or quotient out of range');
     const index = this.steps.length;
     this.steps.push({ op, left: left.operand, right: right.operand, result: r });
     this.lines.push(line(`${left.value} ${OP_SYMBOL[op]} ${right.value} = ${r}`));

@@ -1,7 +1,7 @@
 /**
  * The knobs that set how hard synthetic problems are. The defaults aim a few-million-parameter model
  * trained for minutes at partial accuracy: 2-4 operations, two-digit numbers in the question (so sums
- * carry and differences borrow), one-digit multipliers and divisors, exact divisions, and no result
+ * carry and differences borrow), products of one digit by two, exact divisions, and no result
  * above 999 (short answers keep a whole chat-formatted problem near 100-150 tokens).
  */
 import { UserError } from '../../util/errors.js';
@@ -13,9 +13,12 @@ export interface Difficulty {
   minOps: number;
   /** Most operations per problem; each problem draws its count uniformly from [minOps, maxOps]. */
   maxOps: number;
-  /** Every number written in the question is below 10^maxDigits. */
+  /**
+   * Every number written in the question is below 10^maxDigits, and so is the larger factor of every
+   * product and the quotient of every division.
+   */
   maxDigits: number;
-  /** Every product has a factor at most this, and every divisor is at most this. */
+  /** The smaller factor of every product, and every divisor, is at most this. */
   maxMultiplier: number;
   /** Every intermediate and final result is at most this. */
   maxResult: number;

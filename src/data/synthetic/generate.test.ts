@@ -91,8 +91,14 @@ function checkDifficulty(p: SyntheticProblem, d: Difficulty): void {
     assert.ok(d.ops.includes(s.op), `${s.op} not among ${d.ops.join(',')}`);
     assert.ok(s.result <= d.maxResult, `result ${s.result} above ${d.maxResult}`);
     const [a, b] = [valueOf(s.left), valueOf(s.right)];
-    if (s.op === 'mul') assert.ok(Math.min(a, b) <= d.maxMultiplier, `${a} * ${b} has no factor <= ${d.maxMultiplier}`);
-    if (s.op === 'div') assert.ok(b <= d.maxMultiplier, `divisor ${b} above ${d.maxMultiplier}`);
+    if (s.op === 'mul') {
+      assert.ok(Math.min(a, b) <= d.maxMultiplier, `${a} * ${b} has no factor <= ${d.maxMultiplier}`);
+      assert.ok(Math.max(a, b) < 10 ** d.maxDigits, `${a} * ${b} has a factor with more than ${d.maxDigits} digits`);
+    }
+    if (s.op === 'div') {
+      assert.ok(b <= d.maxMultiplier, `divisor ${b} above ${d.maxMultiplier}`);
+      assert.ok(s.result < 10 ** d.maxDigits, `quotient ${s.result} has more than ${d.maxDigits} digits`);
+    }
     results.push(s.result);
   }
   assert.ok(d.templates.includes(p.template));
