@@ -70,8 +70,9 @@ export class ProgramBuilder {
     }
     if (op === 'div' && (right.value < 2 || right.value > d.maxMultiplier || r > this.maxGiven)) throw new Reject('divisor or quotient out of range');
     const index = this.steps.length;
-    this.steps.push({ op, left: left.operand, right: right.operand, result: r });
+    // The sentence is written before the step is recorded, so it sees stepCount as the steps before it.
     this.lines.push(line(`${left.value} ${OP_SYMBOL[op]} ${right.value} = ${r}`));
+    this.steps.push({ op, left: left.operand, right: right.operand, result: r });
     return { value: r, operand: { kind: 'step', index } };
   }
 
