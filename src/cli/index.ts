@@ -7,6 +7,7 @@ import { UserError } from '../util/errors.js';
 import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerTrainTokenizer } from './train-tokenizer.js';
+import { registerMakeData } from './make-data.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerEval(program);
   registerTrainTokenizer(program);
+  registerMakeData(program);
   return program;
 }
 
