@@ -4,6 +4,12 @@
 import { parseConfig, type ModelConfig } from './config.js';
 import { initParams } from './init.js';
 import { Transformer } from './transformer.js';
+import { saveModelDir } from './model-dir.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tinyTokenizerDir, writeTokenizerDir } from '../tokenizer/testing.js';
+import type { TrainedTokenizer } from '../tokenizer/bpe-trainer.js';
 
 export interface TinySpec {
   architecture?: 'qwen2' | 'llama';
@@ -56,4 +62,34 @@ export function tinyModel(s: TinySpec = {}, seed = 1): Transformer {
   }
   bump(params.finalNorm, 1);
   return new Transformer(config, params);
+}
+
+/**
+ * A complete tiny Hugging Face model directory in a fresh temp dir: config.json, random weights
+ * (model.safetensors) and a ChatML tokenizer trained on the tokenizer fixtures' corpus, so CLI
+ * commands can be run on it end to end. Models made with the same `tokenizerVocab` share one
+ * tokenizer (same ids), as an Expert and its Amateur must.
+ */
+export function tinyModelDir(spec: TinySpec & { tokenizerVocab?: number } = {}, seed = 1): string {
+  const tokVocab = spec.tokenizerVocab ?? 320;
+  const { trained } = sharedTokenizer(tokVocab);
+  const vocab = Math.max(spec.vocab ?? 0, tokVocabSize(trained));
+  const model = tinyModel({ ...spec, vocab, maxPositions: spec.maxPositions ?? 512 }, seed);
+  const dir = mkdtempSync(join(tmpdir(), 'lr-model-'));
+  rmSync(dir, { recursive: true });
+  saveModelDir(dir, model.config, model.params);
+  writeTokenizerDir(dir, trained);
+  return dir;
+}
+
+const tokenizers = new Map<number, ReturnType<typeof tinyTokenizerDir>>();
+function sharedTokenizer(vocab: number): ReturnType<typeof tinyTokenizerDir> {
+  let t = tokenizers.get(vocab);
+  if (!t) tokenizers.set(vocab, (t = tinyTokenizerDir(vocab)));
+  return t;
+}
+
+function tokVocabSize(trained: TrainedTokenizer): number {
+  const json = trained.tokenizerJson as { model: { vocab: Record<string, number> }; added_tokens: Array<{ id: number }> };
+  return Math.max(...Object.values(json.model.vocab), ...json.added_tokens.map((t) => t.id)) + 1;
 }
