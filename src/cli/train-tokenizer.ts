@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { trainByteLevelBpe } from '../tokenizer/bpe-trainer.js';
 import { vocabularyFingerprint } from '../tokenizer/vocabulary.js';
+import { solutionToAssistant, WORLD_SYSTEM_PROMPTS } from '../data/chat-format.js';
 import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { readJsonl } from '../util/jsonl.js';
@@ -49,6 +50,7 @@ interface TrainTokenizerFlags {
   minFrequency: string;
   modelMaxLength: string;
   force?: boolean;
+  chat?: boolean;
 }
 
 export function registerTrainTokenizer(program: Command): void {
@@ -60,6 +62,7 @@ export function registerTrainTokenizer(program: Command): void {
     .requiredOption('--out <dir>', 'directory to write tokenizer.json and tokenizer_config.json to (created if missing)')
     .option('--min-frequency <n>', 'never merge a pair seen fewer times than this in the data', '2')
     .option('--model-max-length <n>', 'model_max_length written to tokenizer_config.json (the longest input, in tokens, the model is meant for)', '32768')
+    .option('--chat', 'train on the texts as the models will see them in chat form: the answer as the reply ("...The answer is \\boxed{N}."), and the system prompts of the synthetic world, so frequent scaffolding gets short encodings')
     .option('--force', 'overwrite a tokenizer.json already in --out (by default that is refused, so a model\'s tokenizer is not replaced by accident)')
     .action((flags: TrainTokenizerFlags) => {
       const vocabSize = positiveInt(flags.vocabSize, '--vocab-size');
@@ -70,7 +73,11 @@ export function registerTrainTokenizer(program: Command): void {
       const tokenizerPath = join(flags.out, 'tokenizer.json');
       if (existsSync(tokenizerPath) && !flags.force) throw new UserError(`${tokenizerPath} already exists; pass --force to overwrite it`);
 
-      const texts = readQuestionAnswerTexts(inputs);
+      const raw = readQuestionAnswerTexts(inputs);
+      // Pairs (question, answer) → chat texts: the reply form of each answer, and the system prompts as often as they occur.
+      const texts = flags.chat
+        ? raw.flatMap((t, i) => (i % 2 === 0 ? [t, 'system user assistant'] : [solutionToAssistant(t), WORLD_SYSTEM_PROMPTS[(i >> 1) % WORLD_SYSTEM_PROMPTS.length]!]))
+        : raw;
       const progress = cliProgressCallback();
       const t0 = performance.now();
       let trained;

@@ -229,6 +229,48 @@ function fsyncFile(path: string): void {
   }
 }
 
+/** config.json, model.safetensors and the tokenizer files of `copyFrom`, each written atomically into `dir`. */
+function writeModelFiles(dir: string, raw: Record<string, unknown>, tensors: TensorMap, dtype: WeightDtype, copyFrom: string | undefined): { files: string[]; weightBytes: number } {
+  const files: string[] = [];
+  const weightBytes = writeSafetensors(join(dir, WEIGHTS_FILE), [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })),
+    { dtype: DTYPE_OF[dtype], metadata: { format: 'pt' } }); // transformers refuses model files whose metadata lacks format "pt"
+  files.push(WEIGHTS_FILE);
+  if (copyFrom !== undefined && resolve(copyFrom) !== resolve(dir)) {
+    for (const f of TOKENIZER_FILES) {
+      const src = join(copyFrom, f);
+      if (!existsSync(src)) continue;
+      const tmpCopy = join(dir, `.${f}.tmp-${process.pid}`);
+      copyFileSync(src, tmpCopy);
+      fsyncFile(tmpCopy);
+      renameSync(tmpCopy, join(dir, f));
+      files.push(f);
+    }
+  }
+  writeJsonAtomic(join(dir, 'config.json'), raw);
+  files.push('config.json');
+  return { files, weightBytes };
+}
+
+/**
+ * Write (or replace) a model's files inside an existing directory that holds other things too — a
+ * training run's output, with its log and checkpoints beside the model. Each file is replaced
+ * atomically and config.json last, so a reader sees the old model or the new weights.
+ */
+export function saveModelFilesInto(dir: string, config: ModelConfig, params: ModelParams, opts: Omit<SaveModelDirOptions, 'overwrite'> = {}): SavedModelDir {
+  const dtype = opts.dtype ?? config.torchDtype;
+  const raw: Record<string, unknown> = { ...config.raw, ...opts.configOverrides, torch_dtype: dtype };
+  if ('dtype' in raw) raw.dtype = dtype;
+  const tensors = tensorsFromParams(config, params);
+  paramsFromTensors(parseConfig(raw, join(dir, 'config.json')), tensors, dir);
+  mkdirSync(dir, { recursive: true });
+  try {
+    const { files, weightBytes } = writeModelFiles(dir, raw, tensors, dtype, opts.copyFrom);
+    return { dir, files: files.sort(), weightBytes };
+  } catch (e) {
+    throw new UserError(`could not save the model to ${dir}: ${errorMessage(e)}`, { cause: e });
+  }
+}
+
 /**
  * Write a model directory loadable by loadModelDir and by transformers: config.json (config.raw
  * with `configOverrides` and the storage dtype), one model.safetensors (never sharded: the format
@@ -259,24 +301,13 @@ export function saveModelDir(dir: string, config: ModelConfig, params: ModelPara
   }
 
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
-  const files: string[] = [];
+  let files: string[] = [];
   try {
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
-    const weightBytes = writeSafetensors(join(tmp, WEIGHTS_FILE), [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })),
-      { dtype: DTYPE_OF[dtype], metadata: { format: 'pt' } }); // transformers refuses model files whose metadata lacks format "pt"
-    files.push(WEIGHTS_FILE);
-    if (opts.copyFrom !== undefined) {
-      for (const f of TOKENIZER_FILES) {
-        const src = join(opts.copyFrom, f);
-        if (!existsSync(src)) continue;
-        copyFileSync(src, join(tmp, f));
-        fsyncFile(join(tmp, f));
-        files.push(f);
-      }
-    }
-    writeJsonAtomic(join(tmp, 'config.json'), raw);
-    files.push('config.json');
+    const written = writeModelFiles(tmp, raw, tensors, dtype, opts.copyFrom);
+    files = written.files;
+    const weightBytes = written.weightBytes;
 
     if (!replacing) {
       if (existsSync(target)) rmdirSync(target); // empty: rename cannot replace a directory everywhere

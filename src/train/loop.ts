@@ -3,7 +3,7 @@
  * targets, tokens, seconds), a progress bar with the loss, checkpoints every `saveSteps`, and
  * `resume` from the last checkpoint (refused when the arguments or data changed).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StepData, StepStats, Trainer } from './trainer.js';
 import { fingerprintDifference, listCheckpoints, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -39,6 +39,7 @@ export const LOG_FILE = 'training_log.jsonl';
 
 export function runTraining(trainer: Trainer, data: (step: number) => StepData, o: LoopOptions): LoopResult {
   const t0 = performance.now();
+  mkdirSync(o.outDir, { recursive: true });
   const logPath = join(o.outDir, LOG_FILE);
   const checkpoints = listCheckpoints(o.outDir);
   let start = 0;

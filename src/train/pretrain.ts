@@ -1,0 +1,165 @@
+/**
+ * Full-parameter training of a small Qwen2 model from scratch on worked solutions (GSM8K-format
+ * JSONL), as chat conversations with the loss on the assistant's reply. This is how the bundled
+ * Expert and Amateur are made; it runs through the same engine, trainer and checkpoints as
+ * LightReasoner's Stage 2.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig, parameterCount, type ModelConfig } from '../model/config.js';
+import { initParams } from '../model/init.js';
+import { Transformer } from '../model/transformer.js';
+import { saveModelDir, saveModelFilesInto } from '../model/model-dir.js';
+import { loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
+import { WORLD_SYSTEM_PROMPTS, trainingConversation } from '../data/chat-format.js';
+import { completionExample, completionSequence, type CompletionExample } from './completion.js';
+import { Trainer, type StepData } from './trainer.js';
+import { HF_ADAMW_DEFAULTS } from './adamw.js';
+import { runTraining, type LoopResult } from './loop.js';
+import type { ScheduleKind } from './schedule.js';
+import { greedyAccuracy, type AccuracyReport } from '../eval/accuracy.js';
+import { readJsonl, JsonlAppender } from '../util/jsonl.js';
+import { Rng } from '../util/rng.js';
+import { UserError } from '../util/errors.js';
+import type { ProgressCallback } from '../util/progress.js';
+
+export interface Architecture {
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  intermediate: number;
+  maxPositions: number;
+  ropeTheta: number;
+  tied: boolean;
+}
+
+export interface PretrainOptions {
+  tokenizerDir: string;
+  trainFile: string;
+  devFile?: string;
+  out: string;
+  arch: Architecture;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  schedule: ScheduleKind;
+  warmupSteps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  seed: number;
+  saveSteps: number;
+  evalSteps: number;
+  evalCount: number;
+  /** Steps at which to keep a standalone copy of the model (out/step-N), e.g. to serve as an Amateur. */
+  exportSteps: number[];
+  resume: boolean;
+  onProgress?: ProgressCallback;
+  log?: (line: string) => void;
+}
+
+export interface PretrainResult {
+  config: ModelConfig;
+  parameters: number;
+  examples: number;
+  loop: LoopResult;
+  evals: Array<{ step: number } & AccuracyReport>;
+}
+
+export function pretrainConfig(arch: Architecture, tok: HfTokenizer): ModelConfig {
+  const eos = tok.eosTokenIds;
+  return parseConfig({
+    architectures: ['Qwen2ForCausalLM'],
+    model_type: 'qwen2',
+    vocab_size: tok.vocabSize,
+    hidden_size: arch.hidden,
+    intermediate_size: arch.intermediate,
+    num_hidden_layers: arch.layers,
+    num_attention_heads: arch.heads,
+    num_key_value_heads: arch.kvHeads,
+    max_position_embeddings: arch.maxPositions,
+    rope_theta: arch.ropeTheta,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: arch.tied,
+    hidden_act: 'silu',
+    initializer_range: 0.02,
+    use_sliding_window: false,
+    torch_dtype: 'float32',
+    bos_token_id: tok.padTokenId ?? eos[0] ?? 0,
+    eos_token_id: eos.length === 1 ? eos[0] : [...eos],
+  }, 'pretrain config');
+}
+
+/** Tokenised training conversations; the system prompt alternates between the world's prompts. */
+export function loadCompletionExamples(file: string, tok: HfTokenizer, stopIds: readonly number[]): CompletionExample[] {
+  const read = readJsonl<{ question?: unknown; answer?: unknown }>(file, 'training data');
+  if (read.problems.length > 0) throw new UserError(`${file}:${read.problems[0]!.line}: not valid JSON (${read.problems[0]!.message})`);
+  if (read.records.length === 0) throw new UserError(`${file}: no training records`);
+  return read.records.map(({ line, value }, i) => {
+    if (typeof value.question !== 'string' || typeof value.answer !== 'string') {
+      throw new UserError(`${file}:${line}: expected "question" and "answer" strings`);
+    }
+    const messages = trainingConversation(value.question, value.answer, WORLD_SYSTEM_PROMPTS[i % WORLD_SYSTEM_PROMPTS.length]!);
+    return completionExample(tok, messages, stopIds);
+  });
+}
+
+export function runPretrain(o: PretrainOptions): PretrainResult {
+  const tok = loadTokenizer(o.tokenizerDir);
+  const config = pretrainConfig(o.arch, tok);
+  const stopIds = tok.eosTokenIds;
+  const examples = loadCompletionExamples(o.trainFile, tok, stopIds);
+  const tooLong = examples.findIndex((e) => e.prompt.length + e.completion.length > config.maxPositionEmbeddings);
+  if (tooLong >= 0) throw new UserError(`${o.trainFile}: record ${tooLong + 1} needs ${examples[tooLong]!.prompt.length + examples[tooLong]!.completion.length} tokens; raise --max-positions`);
+  const model = new Transformer(config, initParams(config, o.seed));
+  const trainer = new Trainer(model, {
+    what: 'full', lr: o.lr, schedule: o.schedule, warmupSteps: o.warmupSteps, maxSteps: o.steps,
+    maxGradNorm: o.maxGradNorm, adam: { ...HF_ADAMW_DEFAULTS, weightDecay: o.weightDecay }, seed: o.seed,
+  });
+  // Step s trains on examples [s·B, (s+1)·B) of an endless stream of seeded epoch permutations.
+  const n = examples.length;
+  let epochCache: { epoch: number; order: number[] } | null = null;
+  const data = (step: number): StepData => {
+    const batch = [];
+    for (let k = step * o.batchSize; k < (step + 1) * o.batchSize; k++) {
+      const epoch = Math.floor(k / n);
+      if (!epochCache || epochCache.epoch !== epoch) {
+        epochCache = { epoch, order: new Rng((o.seed * 31 + epoch * 7919) >>> 0).shuffle(Array.from({ length: n }, (_, i) => i)) };
+      }
+      batch.push(completionSequence(examples[epochCache.order[k % n]!]!));
+    }
+    return [batch];
+  };
+
+  const devRecords = o.devFile ? readJsonl<{ id?: string; question: string; answer: string }>(o.devFile, 'dev data').records.map((r) => r.value).slice(0, o.evalCount) : [];
+  const evals: PretrainResult['evals'] = [];
+  mkdirSync(o.out, { recursive: true });
+  const evalLog = devRecords.length > 0 ? new JsonlAppender(join(o.out, 'dev_accuracy.jsonl')) : null;
+  const evaluate = (step: number): void => {
+    if (devRecords.length === 0) return;
+    const r = greedyAccuracy(model, tok, stopIds, devRecords, { maxNewTokens: 160, batchSize: 64 });
+    evals.push({ step, ...r });
+    evalLog?.append({ step, accuracy: r.accuracy, correct: r.correct, count: r.count, mean_tokens: r.meanCompletionTokens });
+    o.log?.(`step ${step}: dev accuracy ${(100 * r.accuracy).toFixed(1)}% (${r.correct}/${r.count})`);
+  };
+
+  const exportSet = new Set(o.exportSteps);
+  const fingerprint = { arch: o.arch, steps: o.steps, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, warmup: o.warmupSteps, weightDecay: o.weightDecay, seed: o.seed, train: o.trainFile, examples: n, vocab: tok.vocabSize };
+  const loop = runTraining(trainer, (s) => {
+    // Hooks between steps: dev evaluation and exports of the model as it is before step s.
+    if (s > 0 && o.evalSteps > 0 && s % o.evalSteps === 0) evaluate(s);
+    if (exportSet.has(s)) {
+      const dir = join(o.out, `step-${s}`);
+      if (!existsSync(dir)) saveModelDir(dir, config, model.params, { copyFrom: o.tokenizerDir });
+    }
+    return data(s);
+  }, {
+    outDir: o.out, maxSteps: o.steps, saveSteps: o.saveSteps, resume: o.resume, fingerprint, stage: 'pretrain',
+    writeArtifact: (dir) => { saveModelFilesInto(dir, config, model.params, { copyFrom: o.tokenizerDir }); },
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  if (exportSet.has(o.steps) && !existsSync(join(o.out, `step-${o.steps}`))) saveModelDir(join(o.out, `step-${o.steps}`), config, model.params, { copyFrom: o.tokenizerDir });
+  evaluate(o.steps);
+  evalLog?.close();
+  return { config, parameters: parameterCount(config), examples: n, loop, evals };
+}
