@@ -1,0 +1,144 @@
+/**
+ * The demo's report: the before/after table (Markdown and JSON) and a chart (SVG, no
+ * dependencies) of accuracy with 95% intervals and of the KL(pE ‖ pA) distribution over sampled
+ * steps with the β threshold marked.
+ */
+
+export interface ModelRow {
+  label: string;
+  /** What the row is, in a few words (e.g. "bundled Expert", "Expert + LightReasoner LoRA"). */
+  description: string;
+  correct: number;
+  count: number;
+  accuracy: number;
+  wilson95: [number, number];
+  /** Versus the base Expert on the same problems (absent for the Expert itself). */
+  vsExpert?: { difference: number; onlyExpert: number; onlyThis: number; pValue: number };
+  /** Training-side cost, for tuned rows. */
+  sampledProblems?: number;
+  keptSteps?: number;
+  tunedTokens?: number;
+  /** Seconds spent producing this row's model (sampling + training + merging), and evaluating it. */
+  buildSeconds?: number;
+  evalSeconds: number;
+}
+
+export interface DemoReport {
+  title: string;
+  command: string;
+  machine: string;
+  rows: ModelRow[];
+  stages: Array<{ stage: string; seconds: number; detail?: string }>;
+  totalSeconds: number;
+  settings: Record<string, unknown>;
+  klValues: number[];
+  beta: number;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+function fmtP(p: number): string {
+  if (p < 1e-4) return p.toExponential(1);
+  return p < 0.01 ? p.toFixed(4) : p.toFixed(3);
+}
+
+function fmtSeconds(s: number): string {
+  return s < 60 ? `${s.toFixed(0)} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+}
+
+export function markdownTable(r: DemoReport): string {
+  const head = '| model | accuracy (95% CI) | change vs Expert | McNemar p | sampled problems | kept steps | tuned tokens | build time | eval time |\n|---|---|---|---|---|---|---|---|---|';
+  const rows = r.rows.map((m) => [
+    `${m.label}`,
+    `${pct(m.accuracy)} (${pct(m.wilson95[0])}–${pct(m.wilson95[1])}), ${m.correct}/${m.count}`,
+    m.vsExpert ? `${m.vsExpert.difference >= 0 ? '+' : ''}${(100 * m.vsExpert.difference).toFixed(1)} pts (+${m.vsExpert.onlyThis} / −${m.vsExpert.onlyExpert})` : '—',
+    m.vsExpert ? fmtP(m.vsExpert.pValue) : '—',
+    m.sampledProblems !== undefined ? String(m.sampledProblems) : '—',
+    m.keptSteps !== undefined ? String(m.keptSteps) : '—',
+    m.tunedTokens !== undefined ? String(m.tunedTokens) : '—',
+    m.buildSeconds !== undefined ? fmtSeconds(m.buildSeconds) : '—',
+    fmtSeconds(m.evalSeconds),
+  ].join(' | '));
+  return `${head}\n${rows.map((x) => `| ${x} |`).join('\n')}`;
+}
+
+export function markdownReport(r: DemoReport): string {
+  const stages = r.stages.map((s) => `| ${s.stage} | ${fmtSeconds(s.seconds)} | ${s.detail ?? ''} |`).join('\n');
+  return [
+    `# ${r.title}`,
+    '',
+    `Command: \`${r.command}\`  `,
+    `Machine: ${r.machine}  `,
+    `Total wall time: ${fmtSeconds(r.totalSeconds)}`,
+    '',
+    markdownTable(r),
+    '',
+    '"change vs Expert" counts the held-out problems only this model got right (+) and only the base Expert got right (−); McNemar\'s exact test is on those discordant pairs.',
+    '',
+    '| stage | wall time | detail |',
+    '|---|---|---|',
+    stages,
+    '',
+    '```json',
+    JSON.stringify(r.settings, null, 2),
+    '```',
+    '',
+  ].join('\n');
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Two panels: accuracy bars with 95% intervals, and a histogram of per-step KL with β marked. */
+export function svgChart(r: DemoReport): string {
+  const W = 880, H = 340, pad = 50;
+  const left = { x: pad, y: 40, w: 380, h: 230 };
+  const right = { x: 480 + pad / 2, y: 40, w: 340, h: 230 };
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${left.x}" y="22" font-size="14" font-weight="bold">Held-out accuracy (greedy pass@1, 95% Wilson interval)</text>`);
+  const colors = ['#9aa5b1', '#3b6ea5', '#d9822b', '#5a9e6f', '#8e6bb0'];
+  const n = r.rows.length;
+  const bw = left.w / Math.max(1, n) * 0.6;
+  const y = (v: number): number => left.y + left.h * (1 - v);
+  for (let t = 0; t <= 10; t += 2) {
+    const v = t / 10;
+    parts.push(`<line x1="${left.x}" x2="${left.x + left.w}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${left.x - 6}" y="${y(v) + 4}" text-anchor="end">${t * 10}%</text>`);
+  }
+  r.rows.forEach((m, i) => {
+    const cx = left.x + (left.w / n) * (i + 0.5);
+    parts.push(`<rect x="${cx - bw / 2}" y="${y(m.accuracy)}" width="${bw}" height="${left.y + left.h - y(m.accuracy)}" fill="${colors[i % colors.length]}"/>`);
+    parts.push(`<line x1="${cx}" x2="${cx}" y1="${y(m.wilson95[0])}" y2="${y(m.wilson95[1])}" stroke="black"/>`);
+    for (const v of m.wilson95) parts.push(`<line x1="${cx - 6}" x2="${cx + 6}" y1="${y(v)}" y2="${y(v)}" stroke="black"/>`);
+    parts.push(`<text x="${cx}" y="${y(m.wilson95[1]) - 6}" text-anchor="middle">${pct(m.accuracy)}</text>`);
+    parts.push(`<text x="${cx}" y="${left.y + left.h + 16}" text-anchor="middle">${esc(m.label)}</text>`);
+  });
+  // KL histogram (log-spaced bins would hide β; use linear bins up to the 99th percentile).
+  parts.push(`<text x="${right.x}" y="22" font-size="14" font-weight="bold">KL(pE‖pA) per generated step</text>`);
+  const kls = [...r.klValues].sort((a, b) => a - b);
+  if (kls.length > 0) {
+    const hi = Math.max(r.beta * 2, kls[Math.floor(0.99 * (kls.length - 1))]!);
+    const bins = 30;
+    const counts = new Array<number>(bins).fill(0);
+    for (const k of kls) counts[Math.min(bins - 1, Math.floor((k / hi) * bins))]!++;
+    const maxC = Math.max(...counts);
+    const bx = right.w / bins;
+    counts.forEach((c, i) => {
+      const h = (right.h * c) / maxC;
+      const x0 = (i * hi) / bins;
+      parts.push(`<rect x="${right.x + i * bx}" y="${right.y + right.h - h}" width="${bx - 1}" height="${h}" fill="${x0 >= r.beta ? '#d9822b' : '#9aa5b1'}"/>`);
+    });
+    const bxPos = right.x + (r.beta / hi) * right.w;
+    parts.push(`<line x1="${bxPos}" x2="${bxPos}" y1="${right.y}" y2="${right.y + right.h}" stroke="black" stroke-dasharray="4 3"/>`);
+    parts.push(`<text x="${bxPos + 4}" y="${right.y + 12}">β = ${r.beta}</text>`);
+    const kept = kls.filter((k) => k >= r.beta).length;
+    parts.push(`<text x="${right.x}" y="${right.y + right.h + 16}">0</text>`);
+    parts.push(`<text x="${right.x + right.w}" y="${right.y + right.h + 16}" text-anchor="end">${hi.toFixed(2)} nats</text>`);
+    parts.push(`<text x="${right.x}" y="${right.y + right.h + 34}">${kls.length} steps, ${kept} kept (${pct(kept / kls.length)}); steps above the 99th percentile pooled in the last bin</text>`);
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}
