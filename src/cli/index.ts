@@ -8,6 +8,7 @@ import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerTrainTokenizer } from './train-tokenizer.js';
 import { registerMakeData } from './make-data.js';
+import { registerScore } from './score.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerTrainTokenizer(program);
   registerMakeData(program);
+  registerScore(program);
   return program;
 }
 
