@@ -8,6 +8,7 @@ import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerTrainTokenizer } from './train-tokenizer.js';
 import { registerMakeData } from './make-data.js';
+import { registerSample } from './sample.js';
 import { registerScore } from './score.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerTrainTokenizer(program);
   registerMakeData(program);
+  registerSample(program);
   registerScore(program);
   return program;
 }
