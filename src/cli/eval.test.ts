@@ -1,10 +1,12 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tinyModelDir } from '../model/testing.js';
+import { wilsonInterval } from '../eval/stats.js';
 
 const bin = fileURLToPath(new URL('../../../bin/lightreasoner.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lr-eval-cli-'));
@@ -76,7 +78,7 @@ test('user mistakes exit with status 2 and a message that says what to do', () =
     [['--predictions', base, '--input', input, '--limit', 'ten'], /--limit must be a positive integer, got "ten"/],
     [['--predictions', jsonl('stray.jsonl', [{ id: 'p9', completion: '1' }]), '--input', input], /1 of 1 completions in stray\.jsonl match no problem in test\.jsonl/],
     [['--predictions', base, '--input', jsonl('nogold.jsonl', [{ question: 'Question 0?' }])], /have no gold answer/],
-    [['--model', 'models/x', '--input', input], /generation is not wired yet/],
+    [['--model', 'models/x', '--input', input], /model directory not found: models\/x/],
     [['--model', 'models/x', '--input', input, '--prompt', 'nonsense'], /--prompt nonsense: not a preset/],
   ];
   for (const [args, message] of cases) {
@@ -84,4 +86,65 @@ test('user mistakes exit with status 2 and a message that says what to do', () =
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(' '));
   }
+});
+
+// ---- eval --model: generation with our engine on a tiny random model ----
+
+const model = tinyModelDir({ hidden: 32, layers: 2 }, 31);
+after(() => rmSync(model, { recursive: true, force: true }));
+const texts = ['Ken has 12 apples. How many apples?', 'Julie buys 24 books in May.', 'Betty has 3 clips and 48 pages.', 'Mark has 120 marbles.', 'Weng has 365 cookies. How many cookies?'];
+const gen = ['--model', model, '--max-new-tokens', '16', '--batch-size', '2'];
+interface ModelReport { problems: number; graded: number; resumed: number; summary: { count: number; correct: number; accuracy: number; wilson95: number[]; meanCompletionTokens: number; tokensPerSecond: number } }
+const results = (name: string): Array<{ id: string; completion: string; extracted: string | null; gold: string; correct: boolean; completionTokens: number }> =>
+  readFileSync(join(dir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+test('eval --model generates, grades and summarises; the summary agrees with the results file', () => {
+  // First pass with unreachable golds: learn what the model answers, then make some golds right.
+  const probe = cli(...gen, '--input', jsonl('probe.jsonl', texts.map((question, i) => ({ id: `m${i}`, question, answer: '-987654' }))), '--out', 'probe-results.jsonl');
+  assert.equal(probe.status, 0, probe.stderr);
+  const answered = results('probe-results.jsonl');
+  const golds = answered.map((r, i) => (i % 2 === 0 && r.extracted !== null ? r.extracted : '-987654'));
+  assert.ok(golds.some((g) => g !== '-987654'), 'the model answered something on an even problem');
+  jsonl('model-test.jsonl', texts.map((question, i) => ({ id: `m${i}`, question, answer: golds[i] })));
+
+  const r = cli(...gen, '--input', 'model-test.jsonl', '--out', 'model-results.jsonl', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as ModelReport;
+  const lines = results('model-results.jsonl');
+  assert.deepEqual(lines.map((l) => l.id), ['m0', 'm1', 'm2', 'm3', 'm4']);
+  assert.deepEqual(lines.map((l) => l.completion), answered.map((l) => l.completion));
+  assert.deepEqual(lines.map((l) => l.correct), golds.map((g) => g !== '-987654'));
+  for (const l of lines) {
+    assert.ok(l.completionTokens >= 1 && l.completionTokens <= 16);
+    assert.ok(!/<\|im_(start|end)\|>|<\|endoftext\|>/.test(l.completion), 'special tokens are not in the completion');
+  }
+  const correct = lines.filter((l) => l.correct).length;
+  const s = report.summary;
+  assert.deepEqual([report.problems, report.graded, report.resumed, s.count, s.correct], [5, 5, 0, 5, correct]);
+  assert.equal(s.accuracy, correct / 5);
+  assert.deepEqual(s.wilson95, wilsonInterval(correct, 5));
+  assert.equal(s.meanCompletionTokens, lines.reduce((a, l) => a + l.completionTokens, 0) / 5);
+  assert.ok(s.tokensPerSecond > 0);
+});
+
+test('eval --model continues an interrupted results file to exactly the uninterrupted one, and refuses other settings', () => {
+  const whole = readFileSync(join(dir, 'model-results.jsonl'), 'utf8');
+  const lines = whole.split('\n');
+  // Killed while writing the third result: two whole lines and a torn one.
+  writeFileSync(join(dir, 'resumed.jsonl'), `${lines[0]}\n${lines[1]}\n${lines[2]!.slice(0, 25)}`);
+  copyFileSync(join(dir, 'model-results.manifest.json'), join(dir, 'resumed.manifest.json'));
+  const r = cli(...gen, '--input', 'model-test.jsonl', '--out', 'resumed.jsonl');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(join(dir, 'resumed.jsonl'), 'utf8'), whole);
+  assert.match(r.stderr, /resumed\.jsonl: 2 problems were already graded there/);
+  const correct = results('resumed.jsonl').filter((l) => l.correct).length;
+  assert.match(r.stdout, new RegExp(`evaluated 5 of 5 problems of model-test\\.jsonl with .* \\(prompt qwen25-math-cot, greedy\\) → resumed\\.jsonl\\naccuracy\\s+${(20 * correct).toFixed(2)}% \\(${correct}/5\\)\\s+95% CI .* \\(Wilson\\)\\ntokens\\s+mean [\\d.]+ per completion\\s+[\\d.]+ tokens/s`));
+
+  const other = cli(...gen.slice(0, 2), '--max-new-tokens', '17', '--batch-size', '2', '--input', 'model-test.jsonl', '--out', 'resumed.jsonl');
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /resumed\.jsonl was started with other settings \(--max-new-tokens: was 16, now 17\)\. Continue it with the original arguments, use --overwrite/);
+  const foreign = cli(...gen, '--input', 'test.jsonl', '--out', 'tuned-results.jsonl');
+  assert.equal(foreign.status, 2);
+  assert.match(foreign.stderr, /tuned-results\.jsonl already has results but no manifest/);
+  assert.equal(readFileSync(join(dir, 'resumed.jsonl'), 'utf8'), whole);
 });

@@ -7,12 +7,18 @@
  * tells whether the accuracy difference between two runs on the same problems is real.
  */
 import type { Command } from 'commander';
-import { readQuestions, requireValidQuestions, type QuestionRecord } from '../data/questions.js';
+import { resolve } from 'node:path';
+import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { requireGold, compareResults, formatComparison, formatSummary, type Comparison, type EvalSummary, type GoldQuestion } from '../eval/grade.js';
 import { readPredictions } from '../eval/predictions.js';
 import { resolvePrompt } from '../eval/prompts.js';
-import { readResults, runGrading } from '../eval/results.js';
+import { readDoneIds, readResults, runGrading } from '../eval/results.js';
+import { evalPrompts, generateCompletions, generationStopIds } from '../eval/generate.js';
+import { checkResultsFile, writeEvalManifest, type EvalManifest } from '../eval/manifest.js';
+import { loadLanguageModel, modelFingerprint } from '../model/load.js';
 import { UserError } from '../util/errors.js';
+import { loadModelForCli } from './models.js';
+import { cliProgressCallback, type ProgressCallback } from '../util/progress.js';
 
 export interface EvalCliOptions {
   input?: string;
@@ -99,19 +105,81 @@ export function compareResultFiles(a: string, b: string): CompareReport {
   return { a, b, ...compareResults(readResults(a), readResults(b)) };
 }
 
+/** What `eval --model` did. */
+export interface ModelEvalReport {
+  input: string;
+  model: string;
+  adapter: string | null;
+  prompt: string;
+  out: string | null;
+  /** Problems in the input (after --limit). */
+  problems: number;
+  /** Problems generated and graded by this run. */
+  graded: number;
+  /** Problems that were already in --out. */
+  resumed: number;
+  summary: EvalSummary;
+}
+
+export const DEFAULT_EVAL_BATCH_SIZE = 8;
+
 /**
- * `eval --model`: generate with our engine, then grade. Generation is not wired yet: the options
- * are checked so mistakes show now, then it stops. When it is wired it only has to hand
- * `(id, completion, completionTokens)` records to `runGrading` with `measureThroughput: true`.
+ * `eval --model`: generate with our engine (src/eval/generate.ts), grading each completion as it
+ * arrives through `runGrading`, so results, summary and resume are those of `--predictions`.
  */
-export async function evalWithModel(opts: EvalCliOptions & { model: string }): Promise<PredictionsReport> {
+export async function evalWithModel(opts: EvalCliOptions & { model: string }, onProgress?: ProgressCallback): Promise<ModelEvalReport> {
   if (opts.input === undefined) throw new UserError('eval --model needs --input (the questions JSONL)');
-  positiveInt(opts.maxNewTokens, '--max-new-tokens');
-  positiveInt(opts.batchSize, '--batch-size');
+  const maxNewTokens = positiveInt(opts.maxNewTokens, '--max-new-tokens')!;
+  const batchSize = positiveInt(opts.batchSize, '--batch-size') ?? DEFAULT_EVAL_BATCH_SIZE;
   const limit = positiveInt(opts.limit, '--limit');
-  resolvePrompt(opts.prompt);
-  const questions: QuestionRecord[] = loadGoldQuestions(opts.input, limit).chosen;
-  throw new UserError(`generation is not wired yet (${questions.length} problems from ${opts.input} are ready); generate completions elsewhere and grade them with --predictions`);
+  const preset = resolvePrompt(opts.prompt);
+  const questions = loadGoldQuestions(opts.input, limit).chosen;
+  const overwrite = opts.overwrite ?? false;
+  // Refuse a mismatched results file before spending minutes loading weights.
+  const manifest: EvalManifest = {
+    lightreasoner_eval: 1,
+    model: { dir: resolve(opts.model), fingerprint: modelFingerprint(opts.model, opts.adapter) },
+    adapter: opts.adapter === undefined ? null : resolve(opts.adapter),
+    prompt: preset.kind === 'preset' ? preset.name : preset.template,
+    maxNewTokens,
+    batchSize,
+  };
+  if (opts.out !== undefined) checkResultsFile(opts.out, manifest, overwrite);
+  const lm = onProgress ? loadModelForCli(opts.model, opts.adapter, onProgress) : loadLanguageModel(opts.model, opts.adapter !== undefined ? { adapter: opts.adapter } : {});
+  const prompts = evalPrompts(lm, questions, preset, opts.input);
+  if (opts.out !== undefined) writeEvalManifest(opts.out, manifest);
+  const done = opts.out !== undefined && !overwrite ? readDoneIds(opts.out) : new Set<string>();
+  onProgress?.({ stage: 'eval', done: questions.filter((q) => done.has(q.id)).length, total: questions.length, unit: 'problems' });
+  const completions = generateCompletions(lm, questions, prompts, { maxNewTokens, batchSize, stopIds: generationStopIds(lm), done });
+  const outcome = await runGrading(questions, completions, {
+    ...(opts.out !== undefined ? { out: opts.out } : {}),
+    overwrite,
+    equivalence: { percentScaling: opts.percentScaling },
+    measureThroughput: true,
+    ...(onProgress ? { onProgress } : {}),
+  });
+  return {
+    input: opts.input,
+    model: opts.model,
+    adapter: opts.adapter ?? null,
+    prompt: opts.prompt,
+    out: opts.out ?? null,
+    problems: questions.length,
+    graded: outcome.graded,
+    resumed: outcome.resumed,
+    summary: outcome.summary,
+  };
+}
+
+function printModelReport(r: ModelEvalReport, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regenerate them)\n`);
+  const model = r.adapter ? `${r.model} + adapter ${r.adapter}` : r.model;
+  const head = `evaluated ${r.summary.count} of ${r.problems} problems of ${r.input} with ${model} (prompt ${r.prompt}, greedy)${r.out ? ` → ${r.out}` : ''}`;
+  process.stdout.write(`${head}\n${formatSummary(r.summary)}\n`);
 }
 
 function printPredictionsReport(r: PredictionsReport, json: boolean): void {
@@ -129,14 +197,14 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('Greedy pass@1 on math word problems: generate and grade (--model), grade completions made elsewhere (--predictions), or test whether two runs differ (--compare).')
-    .option('--input <file>', 'questions JSONL: GSM8K lines {"question", "answer": "... #### 18"}, or {"id"?, "question", "answer"} with the gold as "answer"')
+    .option('--input <file>', 'questions JSONL: GSM8K lines {"question", "answer": "... #### 18"}, or {"id"?, "question", "answer"} with the gold as "answer"; with --model, {"id"?, "prompt", "answer"} is a raw prompt given to the model as is (no chat template)')
     .option('--predictions <file>', 'grade completions made elsewhere (vLLM, llama.cpp, an API) instead of generating: JSONL lines {"id" or "question", "completion", "completionTokens"?}')
     .option('--model <dir>', 'Hugging Face model directory to generate with (config.json, model.safetensors, tokenizer.json)')
     .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) applied on top of --model')
-    .option('--out <file>', 'results JSONL, one line per problem (id, question, completion, extracted, gold, correct, completionTokens); appended to as problems are graded, and problems already in it are skipped, so a restarted run continues')
+    .option('--out <file>', 'results JSONL, one line per problem (id, question, completion, extracted, gold, correct, completionTokens = generated tokens including the stop token); appended to as problems are graded, and problems already in it are skipped, so a restarted run continues — with --model it writes exactly what an uninterrupted run would, and a restart with another model, --adapter, --prompt, --max-new-tokens or --batch-size is refused (they are kept in results.manifest.json beside it)')
     .option('--overwrite', 'start --out afresh instead of continuing it')
-    .option('--max-new-tokens <n>', 'most tokens generated per problem (greedy decoding stops earlier at end of sequence)', '512')
-    .option('--batch-size <n>', 'problems generated together; larger is faster until memory runs out')
+    .option('--max-new-tokens <n>', 'most tokens generated per problem (greedy decoding stops earlier, at the model\'s end of sequence, <|im_end|> or <|endoftext|>)', '512')
+    .option('--batch-size <n>', `problems generated together (default ${DEFAULT_EVAL_BATCH_SIZE}); larger is faster until memory runs out. Problems are decoded in fixed groups of this size, so it is part of what a restart must repeat`)
     .option('--prompt <preset|file>', 'prompt: "qwen25-math-cot" (system "Please reason step by step, and put your final answer within \\boxed{}.", as the paper evaluates), "plain" (the question alone), or a text file with a {question} placeholder', 'qwen25-math-cot')
     .option('--limit <n>', 'use only the first n problems of --input')
     .option('--compare <files...>', 'compare two results files A.jsonl B.jsonl problem by problem: accuracy difference and McNemar\'s exact test')
@@ -167,7 +235,11 @@ export function registerEval(program: Command): void {
         printPredictionsReport(report, opts.json ?? false);
         return;
       }
-      const report = await evalWithModel({ ...opts, model: opts.model! });
-      printPredictionsReport(report, opts.json ?? false);
+      const progress = cliProgressCallback();
+      try {
+        printModelReport(await evalWithModel({ ...opts, model: opts.model! }, progress), opts.json ?? false);
+      } finally {
+        progress.stopAll();
+      }
     });
 }

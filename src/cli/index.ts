@@ -9,6 +9,8 @@ import { registerEval } from './eval.js';
 import { registerTrainTokenizer } from './train-tokenizer.js';
 import { registerMakeData } from './make-data.js';
 import { registerPretrain } from './pretrain.js';
+import { registerSample } from './sample.js';
+import { registerScore } from './score.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerTrainTokenizer(program);
   registerMakeData(program);
   registerPretrain(program);
+  registerSample(program);
+  registerScore(program);
   return program;
 }
 

@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import type { LanguageModel } from '../model/load.js';
 import { modelFingerprint } from '../model/load.js';
 import { generateGreedy } from '../model/generate.js';
+import { generationStopIds } from '../eval/generate.js';
 import { scoreTrajectory, type ScoringTime } from './trajectory.js';
 import type { ContrastOptions } from './contrast.js';
 import { manifestPath, trajectoriesPath, type SampleRecord, type TrajectoryRecord } from './samples.js';
@@ -53,8 +54,10 @@ export interface SampleManifest {
 
 export interface SampleStats {
   questions: number;
-  /** Questions not sampled, with why (e.g. prompt longer than the context window). */
+  /** Questions not sampled (e.g. prompt longer than the context window). */
   skipped: number;
+  /** Each skipped question and why. */
+  skippedQuestions: Array<{ index: number; id: string; reason: string }>;
   generatedSteps: number;
   contrastedSteps: number;
   keptSteps: number;
@@ -101,30 +104,81 @@ export function assertContrastable(expert: LanguageModel, amateur: LanguageModel
   }
 }
 
-function checkManifest(path: string, want: SampleManifest): void {
+/** A model as a manifest names it. */
+export interface ModelRef {
+  dir: string;
+  adapterDir: string | null;
+}
+
+/** The manifest a run with these models and settings writes (cheap: no weights are read). */
+export function sampleManifest(expert: ModelRef, amateur: ModelRef, vocabulary: string, inputPath: string, settings: SampleSettings): SampleManifest {
+  return {
+    lightreasoner_samples: 1,
+    expert: { dir: resolve(expert.dir), fingerprint: modelFingerprint(expert.dir, expert.adapterDir) },
+    amateur: { dir: resolve(amateur.dir), fingerprint: modelFingerprint(amateur.dir, amateur.adapterDir) },
+    vocabulary,
+    input: resolve(inputPath),
+    settings,
+  };
+}
+
+/**
+ * Throw a UserError unless a run described by `want` may write to `out`: either nothing is there
+ * yet, or its manifest has the same models and settings (a continuation). Writes nothing, so the
+ * CLI can call it before loading any weights.
+ */
+export function checkSampleOutput(out: string, want: SampleManifest): void {
+  const path = manifestPath(out);
+  const trajPath = trajectoriesPath(out);
+  if (!existsSync(path)) {
+    if ((existsSync(out) && statSync(out).size > 0) || existsSync(trajPath)) {
+      throw new UserError(`${out} exists but has no manifest (${path}); refusing to mix runs. Choose a new --out file or remove the old one`);
+    }
+    return;
+  }
   const have = readJsonFile<SampleManifest>(path, 'samples manifest');
   const diffs: string[] = [];
   const cmp = (what: string, a: unknown, b: unknown): void => {
     if (JSON.stringify(a) !== JSON.stringify(b)) diffs.push(`${what}: was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`);
   };
-  cmp('expert model', have.expert?.fingerprint, want.expert.fingerprint);
-  cmp('amateur model', have.amateur?.fingerprint, want.amateur.fingerprint);
+  cmp('expert model (weights fingerprint)', have.expert?.fingerprint, want.expert.fingerprint);
+  cmp('amateur model (weights fingerprint)', have.amateur?.fingerprint, want.amateur.fingerprint);
   for (const k of Object.keys(want.settings) as Array<keyof SampleSettings>) cmp(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, have.settings?.[k], want.settings[k]);
   if (diffs.length > 0) {
     throw new UserError(`${path}: this output was started with other settings (${diffs.join('; ')}). Resume with the original arguments, or write to a new --out file`);
   }
 }
 
+/** Throw a UserError naming the setting that is out of range. */
+export function validateSampleSettings(s: SampleSettings): void {
+  const bad = (flag: string, v: unknown, want: string): never => {
+    throw new UserError(`${flag} must be ${want}, got ${JSON.stringify(v)}`);
+  };
+  if (!(s.alpha > 0 && s.alpha <= 1)) bad('--alpha', s.alpha, 'a number in (0, 1] (the plausible set keeps tokens with pE >= alpha * max pE)');
+  if (!(s.beta >= 0 && Number.isFinite(s.beta))) bad('--beta', s.beta, 'a finite number >= 0 (the KL threshold, in nats)');
+  if (!(Number.isInteger(s.maxNewTokens) && s.maxNewTokens >= 1)) bad('--max-new-tokens', s.maxNewTokens, 'a positive integer');
+  if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) bad('--batch-size', s.batchSize, 'a positive integer');
+  if (!(Number.isInteger(s.firstStep) && s.firstStep >= 0)) bad('--first-step', s.firstStep, 'an integer >= 0');
+  if (s.label !== 'contrastive' && s.label !== 'expert') bad('--label', s.label, '"contrastive" or "expert"');
+}
+
 /**
  * Read what a previous run finished: the trajectories on disk. Samples of a question whose
  * trajectory record is missing (killed between the two writes) are removed from the samples file.
  */
-function recoverPrevious(out: string, trajPath: string): { done: Map<number, TrajectoryRecord> } {
+function recoverPrevious(out: string, trajPath: string, questions: readonly QuestionRecord[], inputPath: string): { done: Map<number, TrajectoryRecord> } {
   const done = new Map<number, TrajectoryRecord>();
   if (existsSync(trajPath)) {
     const t = readJsonl<TrajectoryRecord>(trajPath, 'trajectories file');
     if (t.problems.length > 0) throw new UserError(`${trajPath}:${t.problems[0]!.line}: damaged line (${t.problems[0]!.message}); cannot resume safely`);
-    for (const r of t.records) done.set(r.value.index, r.value);
+    for (const { line, value: r } of t.records) {
+      // Work is keyed by position in the input: a changed input would pair old work with new questions.
+      const q = questions[r.index];
+      if (q !== undefined && q.id !== r.id) {
+        throw new UserError(`${trajPath}:${line}: question ${r.index} was "${r.id}" when this output was started, but is "${q.id}" (${inputPath}:${q.line}) now; the input changed. Resume with the original input, or write to a new --out file`);
+      }
+      done.set(r.index, r);
+    }
   }
   if (existsSync(out) && statSync(out).size > 0) {
     const text = readFileSync(out, 'utf8');
@@ -152,24 +206,15 @@ function recoverPrevious(out: string, trajPath: string): { done: Map<number, Tra
 export function runSample(job: SampleJob): SampleStats {
   const t0 = performance.now();
   const { expert, amateur, questions, settings: s, out } = job;
+  validateSampleSettings(s);
   assertContrastable(expert, amateur);
   if (questions.length === 0) throw new UserError(`${job.inputPath}: no questions to sample`);
   const trajPath = trajectoriesPath(out);
-  const manifest: SampleManifest = {
-    lightreasoner_samples: 1,
-    expert: { dir: resolve(expert.dir), fingerprint: modelFingerprint(expert.dir, expert.adapterDir) },
-    amateur: { dir: resolve(amateur.dir), fingerprint: modelFingerprint(amateur.dir, amateur.adapterDir) },
-    vocabulary: vocabularyFingerprint(expert.tokenizer),
-    input: resolve(job.inputPath),
-    settings: s,
-  };
-  const mPath = manifestPath(out);
-  if (existsSync(mPath)) checkManifest(mPath, manifest);
-  else if ((existsSync(out) && statSync(out).size > 0) || existsSync(trajPath)) {
-    throw new UserError(`${out} exists but has no manifest (${mPath}); refusing to mix runs. Choose a new --out file or remove the old one`);
-  }
-  const { done } = recoverPrevious(out, trajPath);
-  writeJsonAtomic(mPath, manifest);
+  const manifest = sampleManifest(expert, amateur, vocabularyFingerprint(expert.tokenizer), job.inputPath, s);
+  checkSampleOutput(out, manifest);
+  const { done } = recoverPrevious(out, trajPath, questions, job.inputPath);
+  writeJsonAtomic(manifestPath(out), manifest);
+  const stopIds = generationStopIds(expert);
 
   const samples = new JsonlAppender(out);
   const trajectories = new JsonlAppender(trajPath);
@@ -193,7 +238,7 @@ export function runSample(job: SampleJob): SampleStats {
         ], { addGenerationPrompt: true })));
       const fits = prompts.map((p) => p.length < maxContext);
       const tg = performance.now();
-      const gens = generateGreedy(expert.model, prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds: expert.stopIds, batchSize: s.batchSize });
+      const gens = generateGreedy(expert.model, prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize });
       genSeconds += (performance.now() - tg) / 1000;
       let g = 0;
       chunk.forEach(({ q, index }, k) => {
@@ -256,6 +301,7 @@ export function summarize(out: string, trajPath: string, throughput: SampleStats
   return {
     questions: traj.length,
     skipped: traj.filter((t) => t.skipped).length,
+    skippedQuestions: traj.filter((t) => t.skipped).map((t) => ({ index: t.index, id: t.id, reason: t.skipped! })),
     generatedSteps: traj.reduce((a, t) => a + t.generated_token_ids.length, 0),
     contrastedSteps: contrasted,
     keptSteps: samples.length,

@@ -1,0 +1,132 @@
+/**
+ * `lightreasoner sample`: Stage 1 — the Expert reasons greedily on each question, both models score
+ * its tokens, and the steps where they disagree (KL(pE‖pA) ≥ β) become contrastive soft labels.
+ *
+ *   lightreasoner sample --expert models/expert --amateur models/amateur \
+ *     --input shared/data/gsm8k/train.jsonl --max-questions 1000 --out runs/samples.jsonl
+ *
+ * Everything that can be refused (bad input lines, tokenizers that differ, an output started with
+ * other settings) is refused before any weights are loaded.
+ */
+import { Option, type Command } from 'commander';
+import { formatProblems, readQuestions, requireValidQuestions } from '../data/questions.js';
+import { checkSampleOutput, DEFAULT_SAMPLING_SYSTEM_PROMPT, runSample, sampleManifest, validateSampleSettings, type SampleSettings, type SampleStats } from '../method/sample.js';
+import { assertSameVocabulary, loadTokenizer, vocabularyFingerprint } from '../tokenizer/index.js';
+import { UserError } from '../util/errors.js';
+import { writeJsonAtomic } from '../util/fsx.js';
+import { cliProgressCallback } from '../util/progress.js';
+import { positiveInt } from './eval.js';
+import { loadModelForCli } from './models.js';
+
+export const DEFAULT_SAMPLE_BATCH_SIZE = 8;
+
+interface SampleCliOptions {
+  expert: string;
+  amateur: string;
+  expertAdapter?: string;
+  amateurAdapter?: string;
+  input: string;
+  out: string;
+  maxQuestions?: string;
+  maxNewTokens: string;
+  alpha: string;
+  beta: string;
+  batchSize: string;
+  systemPrompt: string;
+  firstStep: string;
+  label: 'contrastive' | 'expert';
+  skipBadLines?: boolean;
+  statsJson?: string;
+}
+
+/** A finite number, or a UserError naming the option. */
+function parseNumber(value: string, option: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UserError(`${option} must be a number, got "${value}"`);
+  return n;
+}
+
+function parseNonNegativeInt(value: string, option: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new UserError(`${option} must be a non-negative integer, got "${value}"`);
+  return Number(value);
+}
+
+const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+
+/** The end-of-run summary, a few aligned lines. */
+export function formatSampleStats(st: SampleStats, s: SampleSettings, input: string): string {
+  const p = st.klPercentiles, t = st.throughput;
+  const lines = [
+    `sampled ${st.questions} questions of ${input} → ${st.out} (trajectories: ${st.trajectories})${st.resumedQuestions > 0 ? `; ${st.resumedQuestions} were done by an earlier run` : ''}`,
+    `questions  ${st.questions - st.skipped} sampled, ${st.skipped} skipped`,
+    `steps      ${st.generatedSteps} generated, ${st.contrastedSteps} contrasted, ${st.keptSteps} kept (${(100 * st.keptFraction).toFixed(1)}%) at beta ${s.beta}`,
+    `KL(pE‖pA)  p10 ${fmt(p.p10)}  p25 ${fmt(p.p25)}  p50 ${fmt(p.p50)}  p75 ${fmt(p.p75)}  p90 ${fmt(p.p90)}  p99 ${fmt(p.p99)}  max ${fmt(p.max)} (nats, over contrasted steps)`,
+    `plausible  ${fmt(st.meanPlausibleSetSize, 2)} tokens per kept step on average (alpha ${s.alpha}, label ${s.label})`,
+    `speed      ${fmt(t.questionsPerSecond, 2)} questions/s; expert generates ${fmt(t.expertGenerationTokensPerSecond, 1)} tokens/s, scores ${fmt(t.expertScoringTokensPerSecond, 1)} tokens/s; amateur scores ${fmt(t.amateurScoringTokensPerSecond, 1)} tokens/s (this process, ${fmt(t.seconds, 1)} s)`,
+  ];
+  const shown = st.skippedQuestions.slice(0, 5).map((q) => `  question ${q.index} ("${q.id}"): ${q.reason}`);
+  if (shown.length > 0) lines.push('skipped:', ...shown, ...(st.skipped > 5 ? [`  ... and ${st.skipped - 5} more (see "skipped" in the trajectories file)`] : []));
+  return lines.join('\n');
+}
+
+export function registerSample(program: Command): void {
+  program
+    .command('sample')
+    .description('Stage 1: the Expert reasons greedily on each question; both models score every generated token in one teacher-forced pass each; steps where KL(pE‖pA) >= beta are written as contrastive soft labels (samples.jsonl), with the exact prompt and generated ids of every question beside it (samples.trajectories.jsonl). A killed run continues where it stopped when started again with the same arguments, and writes exactly what an uninterrupted run would.')
+    .requiredOption('--expert <dir>', 'the Expert: Hugging Face model directory (config.json, model.safetensors, tokenizer.json) that generates and is later tuned')
+    .requiredOption('--amateur <dir>', 'the Amateur: a weaker model directory with the same tokenizer as the Expert (checked before anything is loaded)')
+    .option('--expert-adapter <dir>', 'LoRA adapter (PEFT layout) applied on top of --expert')
+    .option('--amateur-adapter <dir>', 'LoRA adapter (PEFT layout) applied on top of --amateur')
+    .requiredOption('--input <file>', 'questions JSONL: {"id"?, "question"} per line (GSM8K files work as they are; "answer" is ignored), or {"id"?, "prompt"} for a raw prompt used without the chat template. Malformed lines stop the run before any work, listed with their line numbers (see --skip-bad-lines)')
+    .option('--skip-bad-lines', 'warn about malformed input lines (with line numbers) and sample the valid ones instead of stopping')
+    .requiredOption('--out <file>', 'samples JSONL, one line per kept step ({prompt_id, step, prefix, tokens, token_ids, weights, kl_divergence, id, trajectory}); samples.trajectories.jsonl and samples.manifest.json are written beside it. If it exists, the run continues it — refused when the models or any setting below differ')
+    .option('--max-questions <n>', 'sample only the first n (valid) questions of --input; a later run with a larger n continues the same output')
+    .option('--max-new-tokens <n>', 'tokens the Expert generates per question (a reasoning prefix, not a whole solution; it stops earlier at its end of sequence, <|im_end|> or <|endoftext|>)', '128')
+    .option('--alpha <x>', 'plausibility threshold: the soft label covers tokens with pE >= alpha * max pE', '0.2')
+    .option('--beta <x>', 'KL threshold in nats: a step is kept when KL(pE‖pA) over the full vocabulary is >= beta', '0.4')
+    .option('--batch-size <n>', 'questions the Expert decodes together; also the fixed chunk a resumed run re-decodes, so it must stay the same across restarts', String(DEFAULT_SAMPLE_BATCH_SIZE))
+    .option('--system-prompt <text>', 'system message of the chat-formatted prompt ("" for none, in which case a Qwen chat template inserts its own default)', DEFAULT_SAMPLING_SYSTEM_PROMPT)
+    .option('--first-step <n>', 'first generated step to contrast (0 = the first generated token; the reference code starts at 1)', '0')
+    .addOption(new Option('--label <kind>', 'soft label of kept steps: "contrastive" (softmax of log pE - log pA on the plausible set, the method) or "expert" (pE renormalised on the plausible set, the ablation without contrast)').choices(['contrastive', 'expert']).default('contrastive'))
+    .option('--stats-json <file>', 'also write the end-of-run statistics (counts, KL percentiles, plausible-set size, throughput) as JSON')
+    .action((opts: SampleCliOptions) => {
+      const settings: SampleSettings = {
+        alpha: parseNumber(opts.alpha, '--alpha'),
+        beta: parseNumber(opts.beta, '--beta'),
+        maxNewTokens: positiveInt(opts.maxNewTokens, '--max-new-tokens')!,
+        batchSize: positiveInt(opts.batchSize, '--batch-size')!,
+        systemPrompt: opts.systemPrompt,
+        firstStep: parseNonNegativeInt(opts.firstStep, '--first-step'),
+        label: opts.label,
+      };
+      validateSampleSettings(settings);
+      const maxQuestions = positiveInt(opts.maxQuestions, '--max-questions');
+
+      const read = readQuestions(opts.input);
+      if (read.problems.length > 0 && opts.skipBadLines) {
+        const n = read.problems.length;
+        process.stderr.write(`warning: skipping ${n} malformed line${n === 1 ? '' : 's'} of ${opts.input} (--skip-bad-lines):\n${formatProblems(read.problems)}\n`);
+      }
+      const valid = opts.skipBadLines ? read.questions : requireValidQuestions(read);
+      if (valid.length === 0) throw new UserError(`${opts.input} has no valid question lines`);
+      const questions = maxQuestions === undefined ? valid : valid.slice(0, maxQuestions);
+
+      const expertTok = loadTokenizer(opts.expert), amateurTok = loadTokenizer(opts.amateur);
+      assertSameVocabulary(expertTok, amateurTok, `the expert tokenizer (${opts.expert})`, `the amateur tokenizer (${opts.amateur})`);
+      const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null };
+      const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null };
+      checkSampleOutput(opts.out, sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings));
+
+      const progress = cliProgressCallback();
+      let stats: SampleStats;
+      try {
+        const expert = loadModelForCli(opts.expert, opts.expertAdapter, progress);
+        const amateur = loadModelForCli(opts.amateur, opts.amateurAdapter, progress);
+        stats = runSample({ expert, amateur, questions, inputPath: opts.input, out: opts.out, settings, onProgress: progress });
+      } finally {
+        progress.stopAll();
+      }
+      if (opts.statsJson !== undefined) writeJsonAtomic(opts.statsJson, stats);
+      process.stdout.write(`${formatSampleStats(stats, settings, opts.input)}\n`);
+    });
+}
