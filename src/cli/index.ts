@@ -8,6 +8,8 @@ import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerTrainTokenizer } from './train-tokenizer.js';
 import { registerMakeData } from './make-data.js';
+import { registerTrain } from './train.js';
+import { registerMerge } from './merge.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerEval(program);
   registerTrainTokenizer(program);
   registerMakeData(program);
+  registerTrain(program);
+  registerMerge(program);
   return program;
 }
 
