@@ -90,20 +90,20 @@ export function loadTrainingSet(samplesPath: string, o: TrainingSetOptions): Tra
   const problems: SampleProblem[] = [];
   const warnings: string[] = [];
   /** Full input ids of each record (before truncation), by its index in read.samples. */
-  const inputs: Array<{ group: string; ids: ArrayLike<number>; length: number }> = [];
+  const inputs: Array<{ group: string; ids: Int32Array; length: number }> = [];
   const textOnly: number[] = [];
   const trajSeqs = new Map<number, Int32Array>();
 
   read.samples.forEach((s, i) => {
     if (s.trajectory === undefined || !haveTrajectories) {
       textOnly.push(i);
-      inputs.push({ group: '', ids: [], length: 0 });
+      inputs.push({ group: '', ids: new Int32Array(0), length: 0 });
       return;
     }
     const t = trajectories.get(s.trajectory);
     const bad = (message: string): void => {
       problems.push({ line: s.line, message });
-      inputs.push({ group: '', ids: [], length: 0 });
+      inputs.push({ group: '', ids: new Int32Array(0), length: 0 });
     };
     if (!t) return bad(`refers to trajectory ${s.trajectory}, which ${trajPath} does not hold`);
     if (s.prompt_id !== t.question) return bad(`"prompt_id" differs from the question of trajectory ${s.trajectory} (${trajPath}:${t.line}); are the two files from the same run?`);
@@ -186,7 +186,7 @@ export function loadTrainingSet(samplesPath: string, o: TrainingSetOptions): Tra
     let key = inp.group, length = inp.length, ids = inp.ids;
     if (length > limit) {
       // Keep the last `limit` tokens: the target position stays the last one.
-      ids = Int32Array.from(ids).subarray(length - limit, length);
+      ids = ids.subarray(length - limit, length);
       key = `cut${i}`;
       length = limit;
       truncated++;
@@ -194,7 +194,7 @@ export function loadTrainingSet(samplesPath: string, o: TrainingSetOptions): Tra
     let g = groupIds.get(key);
     if (g === undefined) {
       groupIds.set(key, (g = groupIds.size));
-      sequences.set(g, ids instanceof Int32Array ? ids : Int32Array.from(ids));
+      sequences.set(g, ids);
     }
     steps.push({ group: g, length, ids: s.token_ids, weights: s.weights });
     unpackedTokens += length;
