@@ -11,6 +11,8 @@ import { registerMakeData } from './make-data.js';
 import { registerPretrain } from './pretrain.js';
 import { registerSample } from './sample.js';
 import { registerScore } from './score.js';
+import { registerTrain } from './train.js';
+import { registerMerge } from './merge.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerPretrain(program);
   registerSample(program);
   registerScore(program);
+  registerTrain(program);
+  registerMerge(program);
   return program;
 }
 

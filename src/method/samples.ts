@@ -81,9 +81,13 @@ export function checkSample(r: unknown, vocabSize: number): string | null {
   }
   const bad = s.token_ids.find((t) => t < 0 || t >= vocabSize);
   if (bad !== undefined) return `token id ${bad} is outside the model's vocabulary [0, ${vocabSize})`;
+  // A repeated id would split one token's weight in two, and Σ w log w (the label's entropy in the KL) with it.
+  const twice = s.token_ids.find((t, i) => s.token_ids!.indexOf(t) !== i);
+  if (twice !== undefined) return `"token_ids" lists token id ${twice} more than once`;
   const sum = s.weights.reduce((a, b) => a + b, 0);
   if (Math.abs(sum - 1) > 1e-3) return `weights sum to ${sum.toFixed(6)}, not 1 (within 1e-3)`;
   if (typeof s.prompt_id !== 'string') return '"prompt_id" must be a string (the question text)';
+  if (typeof s.prefix !== 'string') return '"prefix" must be a string (the generated text before the step)';
   if (s.trajectory !== undefined && !Number.isInteger(s.trajectory)) return '"trajectory" must be an integer';
   return null;
 }
@@ -113,18 +117,33 @@ export function requireValidSamples(path: string, read: SamplesRead): void {
   throw new UserError(`${read.problems.length} bad record(s) in ${path}:\n${shown}${more}`);
 }
 
-export function readTrajectories(path: string): Map<number, TrajectoryRecord> {
-  const out = new Map<number, TrajectoryRecord>();
+export type TrajectoryLine = TrajectoryRecord & { line: number };
+
+/**
+ * Read a trajectories file (an empty map when it does not exist). With `vocabSize`, every token id
+ * must lie in [0, vocabSize): a bad id is reported here, with its line, rather than deep inside a
+ * forward pass.
+ */
+export function readTrajectories(path: string, vocabSize?: number): Map<number, TrajectoryLine> {
+  const out = new Map<number, TrajectoryLine>();
   if (!existsSync(path)) return out;
   const read = readJsonl<TrajectoryRecord>(path, 'trajectories file');
   if (read.problems.length > 0) {
     throw new UserError(`${path}:${read.problems[0]!.line}: not valid JSON (${read.problems[0]!.message})`);
   }
   for (const { line, value } of read.records) {
-    if (!Number.isInteger(value.index) || !isIntArray(value.prompt_token_ids) || !isIntArray(value.generated_token_ids)) {
+    if (typeof value !== 'object' || value === null || !Number.isInteger(value.index) || !isIntArray(value.prompt_token_ids) || !isIntArray(value.generated_token_ids)) {
       throw new UserError(`${path}:${line}: a trajectory needs an integer "index" and integer lists "prompt_token_ids" and "generated_token_ids"`);
     }
-    out.set(value.index, value);
+    if (vocabSize !== undefined) {
+      for (const field of ['prompt_token_ids', 'generated_token_ids'] as const) {
+        const bad = value[field].find((t) => t < 0 || t >= vocabSize);
+        if (bad !== undefined) throw new UserError(`${path}:${line}: "${field}" holds token id ${bad}, outside the model's vocabulary [0, ${vocabSize})`);
+      }
+    }
+    const seen = out.get(value.index);
+    if (seen) throw new UserError(`${path}:${line}: trajectory index ${value.index} was already given on line ${seen.line}`);
+    out.set(value.index, { ...value, line });
   }
   return out;
 }

@@ -37,6 +37,15 @@ export function listCheckpoints(outDir: string): Array<{ step: number; dir: stri
     .sort((a, b) => a.step - b.step);
 }
 
+/** Remove checkpoints a killed process left half-written (temp directories); returns how many. */
+export function removeUnfinishedCheckpoints(outDir: string): number {
+  const root = checkpointsDir(outDir);
+  if (!existsSync(root)) return 0;
+  const stale = readdirSync(root).filter((name) => /^\.step-\d+\.tmp-\d+$/.test(name));
+  for (const name of stale) rmSync(join(root, name), { recursive: true, force: true });
+  return stale.length;
+}
+
 export function saveCheckpoint(outDir: string, step: number, params: ParamRef[], opt: AdamW, fingerprint: Record<string, unknown>, writeArtifact: (dir: string) => void, keep = 2): string {
   const root = checkpointsDir(outDir);
   const final = join(root, `step-${step}`);

@@ -1,14 +1,15 @@
 /**
  * The training loop every training command runs: steps, a JSONL log (step, loss, lr, grad norm,
  * targets, tokens, seconds), a progress bar with the loss, checkpoints every `saveSteps`, and
- * `resume` from the last checkpoint (refused when the arguments or data changed).
+ * `resume` from the last checkpoint (refused when the arguments or data changed). A finished run
+ * leaves `trainer_state.json` beside its artifact, so resuming it again does nothing.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StepData, StepStats, Trainer } from './trainer.js';
-import { fingerprintDifference, listCheckpoints, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { fingerprintDifference, listCheckpoints, removeUnfinishedCheckpoints, restoreCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { JsonlAppender } from '../util/jsonl.js';
-import { writeFileAtomic } from '../util/fsx.js';
+import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -21,14 +22,14 @@ export interface LoopOptions {
   fingerprint: Record<string, unknown>;
   /** Write the model (adapter or full) into a directory: checkpoints and the final output. */
   writeArtifact: (dir: string) => void;
-  /** Whether the final artifact is already in outDir (a finished run). */
-  finished?: () => boolean;
   onProgress?: ProgressCallback;
   stage?: string;
 }
 
 export interface LoopResult {
+  /** Steps run by this call. */
   steps: StepStats[];
+  /** Step this call started from: 0, a checkpoint's step, or maxSteps for a run that had already finished. */
   resumedFrom: number;
   seconds: number;
   tokens: number;
@@ -36,17 +37,29 @@ export interface LoopResult {
 }
 
 export const LOG_FILE = 'training_log.jsonl';
+/** Written into outDir after the final artifact: the run is complete. */
+export const FINAL_STATE_FILE = 'trainer_state.json';
 
 export function runTraining(trainer: Trainer, data: (step: number) => StepData, o: LoopOptions): LoopResult {
   const t0 = performance.now();
   mkdirSync(o.outDir, { recursive: true });
   const logPath = join(o.outDir, LOG_FILE);
+  mkdirSync(o.outDir, { recursive: true });
+  const finalPath = join(o.outDir, FINAL_STATE_FILE);
+  if (existsSync(finalPath)) {
+    if (!o.resume) throw new UserError(`${o.outDir} already holds a finished training run; choose another output directory`);
+    const state = readJsonFile<TrainerState>(finalPath, 'trainer state');
+    const diff = fingerprintDifference(state.fingerprint, o.fingerprint);
+    if (diff) throw new UserError(`cannot resume ${o.outDir}: the finished run there had other settings (${diff}); use a new output directory`);
+    return { steps: [], resumedFrom: state.step, seconds: (performance.now() - t0) / 1000, tokens: 0, targets: 0 };
+  }
   const checkpoints = listCheckpoints(o.outDir);
   let start = 0;
   if (checkpoints.length > 0 || existsSync(logPath)) {
     if (!o.resume) {
       throw new UserError(`${o.outDir} already holds a training run (${checkpoints.length ? `checkpoint at step ${checkpoints.at(-1)!.step}` : LOG_FILE}); pass --resume to continue it, or choose another output directory`);
     }
+    removeUnfinishedCheckpoints(o.outDir);
     const last = checkpoints.at(-1);
     if (last) {
       const state = restoreCheckpoint(last.dir, trainer.params, trainer.optimizer);
@@ -70,6 +83,7 @@ export function runTraining(trainer: Trainer, data: (step: number) => StepData, 
   const log = new JsonlAppender(logPath);
   const steps: StepStats[] = [];
   let tokens = 0, targets = 0, lossAvg = NaN;
+  o.onProgress?.({ stage: o.stage ?? 'train', done: start, total: o.maxSteps, unit: 'steps' });
   try {
     for (let s = start; s < o.maxSteps; s++) {
       const st = trainer.step(s, data(s));
@@ -87,6 +101,8 @@ export function runTraining(trainer: Trainer, data: (step: number) => StepData, 
   } finally {
     log.close();
   }
-  if (start < o.maxSteps || !(o.finished?.() ?? false)) o.writeArtifact(o.outDir);
+  o.writeArtifact(o.outDir);
+  const state: TrainerState = { step: o.maxSteps, fingerprint: o.fingerprint, savedAt: new Date().toISOString() };
+  writeJsonAtomic(finalPath, state);
   return { steps, resumedFrom: start, seconds: (performance.now() - t0) / 1000, tokens, targets };
 }

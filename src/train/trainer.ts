@@ -96,8 +96,12 @@ export class Trainer {
     this.optimizer = new AdamW(this.params, options.adam);
   }
 
-  /** Loss and gradients of one micro-batch, added into the gradient buffers; returns Σ target losses. */
-  accumulate(batch: TrainSequence[], scale: number, rng: Rng | undefined): { lossSum: number; tokens: number } {
+  /**
+   * Loss and gradients of one micro-batch, added into the gradient buffers (scaled by `scale`).
+   * Returns Σ target losses, each target's loss (sequences in order, targets in order), and the
+   * tokens run.
+   */
+  accumulate(batch: TrainSequence[], scale: number, rng: Rng | undefined): { lossSum: number; losses: Float64Array; tokens: number } {
     const V = this.model.config.vocabSize;
     const packed = packSequences(batch.map((s) => s.ids));
     const rows: number[] = [];
@@ -112,9 +116,10 @@ export class Trainer {
     const { logits, record } = this.model.forward(packed, { record: true, logitRows: Int32Array.from(rows), ...(rng ? { dropoutRng: rng } : {}) });
     const dLogits = new Float32Array(logits.length);
     let lossSum = 0;
-    targets.forEach((t, p) => { lossSum += softTargetLoss(logits, p * V, V, t, scale, dLogits); });
+    const losses = new Float64Array(targets.length);
+    targets.forEach((t, p) => { lossSum += (losses[p] = softTargetLoss(logits, p * V, V, t, scale, dLogits)); });
     this.model.backward(record!, dLogits, this.grads);
-    return { lossSum, tokens: packed.tokens.length };
+    return { lossSum, losses, tokens: packed.tokens.length };
   }
 
   /** One optimiser step (0-based `step`) over `data`. */

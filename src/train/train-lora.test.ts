@@ -1,0 +1,137 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { tinyModelDir } from '../model/testing.js';
+import { loadLanguageModel } from '../model/load.js';
+import { loraTensors } from '../model/lora.js';
+import { readSafetensors } from '../model/safetensors.js';
+import { packSequences } from '../model/transformer.js';
+import { softTargetLoss } from '../engine/ops/loss.js';
+import { UserError } from '../util/errors.js';
+import { listCheckpoints } from './checkpoint.js';
+import { DEFAULT_TRAIN_SETTINGS, trainLora, type TrainJob } from './train-lora.js';
+import { loadTrainingSet } from './training-set.js';
+import { textOnly, writeJsonl, writeTinySamples } from './testing.js';
+
+const modelDir = tinyModelDir({}, 21);
+const root = mkdtempSync(join(tmpdir(), 'lr-train-lora-'));
+after(() => {
+  rmSync(modelDir, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
+});
+const lm = loadLanguageModel(modelDir);
+const V = lm.model.config.vocabSize;
+const samples = writeTinySamples(root, lm.tokenizer, { vocabSize: V, questions: 4, stepsPerQuestion: 4 });
+let n = 0;
+
+function job(over: Partial<TrainJob> = {}): TrainJob {
+  return {
+    ...DEFAULT_TRAIN_SETTINGS, expert: modelDir, samples: samples.samples, out: join(root, `run${n++}`), resume: false,
+    lora: { ...DEFAULT_TRAIN_SETTINGS.lora, dropout: 0.1 }, lr: 5e-3, batchSize: 3, gradAccum: 2, maxSteps: 10, saveSteps: 5, ...over,
+  };
+}
+
+function adapterOf(dir: string): Map<string, Float32Array> {
+  return new Map([...readSafetensors(join(dir, 'adapter_model.safetensors'))].map(([k, t]) => [k, t.data]));
+}
+
+function logOf(dir: string): Array<{ step: number; loss: number; lr: number; grad_norm: number; tokens: number; targets: number }> {
+  return readFileSync(join(dir, 'training_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number; lr: number; grad_norm: number; tokens: number; targets: number });
+}
+
+test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropout on), to 1e-6', () => {
+  const straight = job();
+  const r = trainLora(straight);
+  assert.equal(r.steps, 10);
+
+  const broken = job();
+  assert.throws(() => trainLora({ ...broken, onProgress: (e) => { if (e.done === 7) throw new Error('killed'); } }), /killed/);
+  assert.deepEqual(listCheckpoints(broken.out).map((c) => c.step), [5]);
+  assert.equal(logOf(broken.out).length, 7);
+  assert.throws(() => trainLora(broken), (e: unknown) => e instanceof UserError && /pass --resume/.test(e.message));
+  // A checkpoint a killed process was still writing is never mistaken for a finished one.
+  mkdirSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345'));
+  writeJsonl(join(broken.out, 'checkpoints', '.step-6.tmp-12345', 'adapter_config.json'), []);
+  const resumed = trainLora({ ...broken, resume: true });
+  assert.equal(resumed.resumedFrom, 5);
+  assert.equal(resumed.steps, 5);
+  assert.ok(!existsSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345')), 'the half-written checkpoint is removed');
+
+  const a = adapterOf(straight.out), b = adapterOf(broken.out);
+  assert.deepEqual([...a.keys()], [...b.keys()]);
+  let moved = 0;
+  for (const [k, x] of a) {
+    const y = b.get(k)!;
+    for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i]! - y[i]!) <= 1e-6, `${k}[${i}]`);
+    if (k.includes('lora_B')) moved += x.reduce((s, v) => s + Math.abs(v), 0);
+  }
+  assert.ok(moved > 0, 'training moved B away from zero');
+  // The log has one line per step, the redone steps 5-6 once, with the same numbers as the straight run.
+  const la = logOf(straight.out), lb = logOf(broken.out);
+  assert.deepEqual(lb.map((l) => l.step), [...Array(10).keys()]);
+  la.forEach((l, i) => assert.ok(Math.abs(l.loss - lb[i]!.loss) <= 1e-6 * l.loss, `step ${i}`));
+  // Resuming a finished run does nothing; changed settings are refused, naming the setting.
+  assert.equal(trainLora({ ...broken, resume: true }).steps, 0);
+  assert.throws(() => trainLora({ ...broken, resume: true, lr: 1e-3 }), /lr: was 0\.005, now 0\.001/);
+});
+
+test('the log has step, loss, lr, grad norm and tokens; lr decays linearly to 0 from --lr; the loss falls', () => {
+  const o = job({ lora: { ...DEFAULT_TRAIN_SETTINGS.lora, dropout: 0 }, lr: 2e-2, maxSteps: 12, saveSteps: 0 });
+  const r = trainLora(o);
+  const log = logOf(o.out);
+  assert.equal(log.length, 12);
+  log.forEach((l, i) => {
+    assert.ok(Math.abs(l.lr - 2e-2 * (1 - i / 12)) < 1e-12, `lr at step ${i}`);
+    assert.ok(l.grad_norm > 0 && l.tokens > 0 && l.targets === 6);
+  });
+  assert.equal(r.supervisedPositions, 72);
+  assert.equal(r.forwardTokens, log.reduce((a, l) => a + l.tokens, 0));
+  assert.ok(r.lastLoss < r.firstLoss, `${r.firstLoss} -> ${r.lastLoss}`);
+  assert.equal(listCheckpoints(o.out).length, 0);
+});
+
+test('the adapter is in PEFT layout for the Expert and our loader reads it back: the tuned model has the trained loss', () => {
+  const o = job({ lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj', 'up_proj'] }, maxSteps: 6 });
+  trainLora(o);
+  const cfg = JSON.parse(readFileSync(join(o.out, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(cfg.peft_type, 'LORA');
+  assert.equal(cfg.base_model_name_or_path, resolve(modelDir));
+  assert.equal(cfg.r, 4);
+  assert.equal(cfg.lora_alpha, 8);
+  assert.deepEqual(cfg.target_modules, ['q_proj', 'v_proj', 'up_proj']);
+  const onDisk = adapterOf(o.out);
+  assert.ok(onDisk.has('base_model.model.model.layers.1.mlp.up_proj.lora_B.weight'));
+  assert.equal(onDisk.size, 2 * 3 * 2);
+
+  const tuned = loadLanguageModel(modelDir, { adapter: o.out });
+  for (const t of loraTensors(tuned.model.adapter!)) assert.deepEqual(t.data, onDisk.get(t.name));
+  // Mean KL over the samples with the loaded adapter is below the base model's.
+  const set = loadTrainingSet(samples.samples, { vocabSize: V, contextWindow: 512, tokenizer: lm.tokenizer, systemPrompt: 'Please reason step by step.' });
+  const meanKl = (m: typeof tuned.model): number => set.steps.reduce((acc, st) => {
+    const logits = m.forward(packSequences([set.sequences.get(st.group)!.subarray(0, st.length)]), { logitRows: 'last' }).logits;
+    return acc + softTargetLoss(logits, 0, V, st, 1, null);
+  }, 0) / set.steps.length;
+  assert.ok(meanKl(tuned.model) < meanKl(loadLanguageModel(modelDir).model));
+});
+
+test('text-only samples (no trajectories file) train with the re-tokenisation warning, and with round-tripping ids reach exactly the exact path\'s losses', () => {
+  const dir = join(root, 'textonly');
+  mkdirSync(dir);
+  const textPath = join(dir, 'samples.jsonl');
+  writeJsonl(textPath, textOnly(samples.records));
+  assert.ok(!existsSync(join(dir, 'samples.trajectories.jsonl')));
+  const warnings: string[] = [];
+  const exact = job({ maxSteps: 6, saveSteps: 0 });
+  const text = job({ maxSteps: 6, saveSteps: 0, samples: textPath, onWarning: (m) => warnings.push(m) });
+  trainLora(exact);
+  const r = trainLora(text);
+  assert.equal(r.data.retokenisedRecords, samples.records.length);
+  assert.match(warnings.join('\n'), /re-tokenised/);
+  const le = logOf(exact.out), lt = logOf(text.out);
+  le.forEach((l, i) => {
+    assert.ok(Math.abs(l.loss - lt[i]!.loss) <= 1e-6 * l.loss, `step ${i}: ${l.loss} vs ${lt[i]!.loss}`);
+    assert.equal(l.tokens, lt[i]!.tokens);
+  });
+});
