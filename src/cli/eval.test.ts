@@ -1,15 +1,15 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tinyModelDir } from '../model/testing.js';
 import { wilsonInterval } from '../eval/stats.js';
+import { testTempDir } from '../testing/tmp.js';
 
 const bin = fileURLToPath(new URL('../../../bin/lightreasoner.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'lr-eval-cli-'));
+const dir = testTempDir('lr-eval-cli-');
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, 'eval', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, LIGHTREASONER_QUIET: '1' } });

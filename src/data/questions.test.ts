@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { defaultQuestionId, readQuestions, requireValidQuestions } from './questions.js';
+import { testTempDir } from '../testing/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lr-questions-'));
+const dir = testTempDir('lr-questions-');
 let fileNo = 0;
 function file(text: string): string {
   const p = join(dir, `q${fileNo++}.jsonl`);

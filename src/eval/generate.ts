@@ -10,7 +10,6 @@
  */
 import type { LanguageModel } from '../model/load.js';
 import { generateGreedy } from '../model/generate.js';
-import { ENDOFTEXT, IM_END } from '../tokenizer/index.js';
 import { formatProblems, type QuestionProblem, type QuestionRecord } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import type { Prediction } from './grade.js';
@@ -21,13 +20,9 @@ import { buildMessages, type PromptPreset } from './prompts.js';
  * also `<|im_end|>` and `<|endoftext|>` whenever the vocabulary has them — past either, a model
  * only writes a new turn or a new document, never more of its answer.
  */
+/** The ids that end a completion: the model's stop ids (src/model/load.ts). */
 export function generationStopIds(lm: LanguageModel): number[] {
-  const ids = new Set(lm.stopIds);
-  for (const t of [IM_END, ENDOFTEXT]) {
-    const id = lm.tokenizer.tokenToId(t);
-    if (id !== undefined && id < lm.model.config.vocabSize) ids.add(id);
-  }
-  return [...ids].sort((a, b) => a - b);
+  return lm.stopIds;
 }
 
 /** The prompt ids of one question: the preset's chat messages with the generation prompt, or a raw prompt as is. */

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QuestionRecord } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import { readPredictions } from './predictions.js';
+import { testTempDir } from '../testing/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lr-preds-'));
+const dir = testTempDir('lr-preds-');
 let n = 0;
 function file(...records: unknown[]): string {
   const p = join(dir, `preds${n++}.jsonl`);

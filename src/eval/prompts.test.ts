@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { buildMessages, resolvePrompt } from './prompts.js';
+import { testTempDir } from '../testing/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lr-prompts-'));
+const dir = testTempDir('lr-prompts-');
 
 test('qwen25-math-cot is the toolkit system prompt followed by the question', () => {
   assert.deepEqual(buildMessages(resolvePrompt('qwen25-math-cot'), 'What is 2+2?'), [

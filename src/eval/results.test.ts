@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import type { ProgressEvent } from '../util/progress.js';
 import type { GoldQuestion, Prediction } from './grade.js';
 import { readDoneIds, readResults, runGrading } from './results.js';
+import { testTempDir } from '../testing/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lr-results-'));
+const dir = testTempDir('lr-results-');
 let n = 0;
 const outPath = (): string => join(dir, `run${n++}`, 'results.jsonl');
 

@@ -9,7 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoraAdapter, LoraConfig, LoraWeights } from './lora.js';
-import { loraTensors, validateLoraConfig } from './lora.js';
+import { loraTensors, peftKey, validateLoraConfig } from './lora.js';
 import type { LinearName } from './params.js';
 import { LINEAR_NAMES } from './params.js';
 import type { Transformer } from './transformer.js';
@@ -101,10 +101,9 @@ export function loadAdapter(dir: string, model: Transformer, weightsFile = ADAPT
     const out: Partial<Record<LinearName, LoraWeights>> = {};
     for (const n of config.targets) {
       const lin = L[n];
-      const prefix = `base_model.model.model.layers.${l}.${n === 'gate_proj' || n === 'up_proj' || n === 'down_proj' ? 'mlp' : 'self_attn'}.${n}`;
       out[n] = {
-        A: get(`${prefix}.lora_A.weight`, [config.r, lin.inFeatures]),
-        B: get(`${prefix}.lora_B.weight`, [lin.outFeatures, config.r]),
+        A: get(peftKey(l, n, 'A'), [config.r, lin.inFeatures]),
+        B: get(peftKey(l, n, 'B'), [lin.outFeatures, config.r]),
         inFeatures: lin.inFeatures, outFeatures: lin.outFeatures,
       };
     }

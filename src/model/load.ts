@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadModelDir, type LoadedModel } from './model-dir.js';
 import { Transformer } from './transformer.js';
 import { loadAdapter } from './adapter-dir.js';
-import { loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
+import { ENDOFTEXT, IM_END, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -19,7 +19,11 @@ export interface LanguageModel {
   model: Transformer;
   tokenizer: HfTokenizer;
   loaded: LoadedModel;
-  /** Ids that end generation: the tokenizer's EOS ids (which include <|im_end|> for ChatML models) and the model's. */
+  /**
+   * Ids that end generation: the tokenizer's and the model's EOS ids, plus ChatML's <|im_end|> and
+   * <|endoftext|> when the vocabulary has them (a base Qwen model prompted in ChatML ends its turn
+   * with <|im_end|> although its configured EOS is <|endoftext|>).
+   */
   stopIds: number[];
 }
 
@@ -31,7 +35,8 @@ export function loadLanguageModel(dir: string, opts: { adapter?: string; onProgr
   }
   const model = new Transformer(loaded.config, loaded.params);
   if (opts.adapter) model.adapter = loadAdapter(opts.adapter, model);
-  const stopIds = [...new Set([...tokenizer.eosTokenIds, ...loaded.generation.eosTokenIds])].filter((id) => id < loaded.config.vocabSize).sort((a, b) => a - b);
+  const chatml = [IM_END, ENDOFTEXT].map((t) => tokenizer.tokenToId(t)).filter((id): id is number => id !== undefined);
+  const stopIds = [...new Set([...tokenizer.eosTokenIds, ...loaded.generation.eosTokenIds, ...chatml])].filter((id) => id < loaded.config.vocabSize).sort((a, b) => a - b);
   return { dir, adapterDir: opts.adapter ?? null, model, tokenizer, loaded, stopIds };
 }
 

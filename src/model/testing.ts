@@ -5,9 +5,8 @@ import { parseConfig, type ModelConfig } from './config.js';
 import { initParams } from './init.js';
 import { Transformer } from './transformer.js';
 import { saveModelDir } from './model-dir.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testTempDir } from '../testing/tmp.js';
 import { tinyTokenizerDir, writeTokenizerDir } from '../tokenizer/testing.js';
 import type { TrainedTokenizer } from '../tokenizer/bpe-trainer.js';
 
@@ -75,8 +74,7 @@ export function tinyModelDir(spec: TinySpec & { tokenizerVocab?: number } = {}, 
   const { trained } = sharedTokenizer(tokVocab);
   const vocab = Math.max(spec.vocab ?? 0, tokVocabSize(trained));
   const model = tinyModel({ ...spec, vocab, maxPositions: spec.maxPositions ?? 512 }, seed);
-  const dir = mkdtempSync(join(tmpdir(), 'lr-model-'));
-  rmSync(dir, { recursive: true });
+  const dir = join(testTempDir('lr-model-'), 'model');
   saveModelDir(dir, model.config, model.params);
   writeTokenizerDir(dir, trained);
   return dir;

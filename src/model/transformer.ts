@@ -42,7 +42,7 @@ export function packSequences(seqs: ReadonlyArray<ArrayLike<number>>): PackedBat
     n += s.length;
   });
   const tokens = new Int32Array(n);
-  seqs.forEach((s, i) => tokens.set(Array.from(s), seqStart[i]!));
+  seqs.forEach((s, i) => tokens.set(s, seqStart[i]!));
   return { tokens, seqStart, seqLen };
 }
 

@@ -3,11 +3,11 @@
  * tokenizer written to a fresh temp directory, and the GSM8K copy when the machine has one. Not used
  * at run time.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeJsonAtomic } from '../util/fsx.js';
+import { testTempDir } from '../testing/tmp.js';
 import { trainByteLevelBpe, type TrainedTokenizer } from './bpe-trainer.js';
 
 /**
@@ -43,7 +43,7 @@ export function writeTokenizerDir(dir: string, trained: TrainedTokenizer): strin
 /** A fresh temp directory holding a tokenizer trained on `tinyCorpus()` (vocabulary 320). */
 export function tinyTokenizerDir(vocabSize = 320): { dir: string; trained: TrainedTokenizer } {
   const trained = trainByteLevelBpe(tinyCorpus(), { vocabSize });
-  const dir = writeTokenizerDir(mkdtempSync(join(tmpdir(), 'lr-tokenizer-')), trained);
+  const dir = writeTokenizerDir(testTempDir('lr-tokenizer-'), trained);
   return { dir, trained };
 }
 

@@ -88,7 +88,12 @@ export function createProgressBar(stage: string, total: number, unit: string, st
 /** A ProgressCallback that drives bars, one per stage, for CLI commands. */
 export function cliProgressCallback(): ProgressCallback & { stopAll(): void } {
   const bars = new Map<string, ProgressBar>();
+  // A stage that reported completion stays closed until it reports work left again: reporters that
+  // round their figures (MiB loaded) can say "done" more than once.
+  const completed = new Set<string>();
   const cb = ((e: ProgressEvent) => {
+    if (e.done >= e.total && completed.has(e.stage)) return;
+    completed.delete(e.stage);
     let bar = bars.get(e.stage);
     if (!bar) {
       bar = createProgressBar(e.stage, e.total, e.unit, e.done);
@@ -98,6 +103,7 @@ export function cliProgressCallback(): ProgressCallback & { stopAll(): void } {
     if (e.done >= e.total) {
       bar.stop();
       bars.delete(e.stage);
+      completed.add(e.stage);
     }
   }) as ProgressCallback & { stopAll(): void };
   cb.stopAll = () => {
