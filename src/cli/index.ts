@@ -9,6 +9,7 @@ import { registerEval } from './eval.js';
 import { registerTrainTokenizer } from './train-tokenizer.js';
 import { registerMakeData } from './make-data.js';
 import { registerPretrain } from './pretrain.js';
+import { registerDemo } from './demo.js';
 import { registerSample } from './sample.js';
 import { registerScore } from './score.js';
 import { registerTrain } from './train.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTrainTokenizer(program);
   registerMakeData(program);
   registerPretrain(program);
+  registerDemo(program);
   registerSample(program);
   registerScore(program);
   registerTrain(program);

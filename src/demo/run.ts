@@ -1,0 +1,171 @@
+/**
+ * `lightreasoner demo`: the whole method on the bundled tiny Expert and Amateur, through the same
+ * functions the commands use (eval, sample, train, merge), ending in a before/after table.
+ *
+ *   held-out test set (synthetic test split) ─┬─ eval Amateur
+ *                                              ├─ eval Expert
+ *   training questions (train split) → sample (Expert vs Amateur) → train LoRA → merge → eval
+ *
+ * Every stage writes its files under --out and is resumable; a second run reuses what is done.
+ * Nothing is selected or tuned on the test split: the demo's settings were chosen on the dev split
+ * (docs/experiments.md), and the test problems are generated, not picked.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generateProblems, writeGsm8kJsonl } from '../data/synthetic/index.js';
+import { readQuestions, requireValidQuestions } from '../data/questions.js';
+import { evalWithModel, compareResultFiles, type ModelEvalReport } from '../cli/eval.js';
+import { loadLanguageModel } from '../model/load.js';
+import { runSample, type SampleSettings, type SampleStats } from '../method/sample.js';
+import { trajectoriesPath, type TrajectoryRecord } from '../method/samples.js';
+import { trainLora, DEFAULT_TRAIN_SETTINGS, type TrainReport, type TrainSettings } from '../train/train-lora.js';
+import { mergeAdapterDir } from '../model/merge.js';
+import { engineInfo } from '../engine/blas.js';
+import { readJsonl } from '../util/jsonl.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import type { ProgressCallback } from '../util/progress.js';
+import { markdownReport, svgChart, type DemoReport, type ModelRow } from './report.js';
+import type { LinearName } from '../model/params.js';
+
+export interface DemoSettings {
+  expert: string;
+  amateur: string;
+  out: string;
+  /** Held-out problems (synthetic test split). */
+  testCount: number;
+  /** Training questions sampled by Stage 1 (synthetic train split). */
+  sampleCount: number;
+  dataSeed: number;
+  evalMaxNewTokens: number;
+  evalBatchSize: number;
+  sample: SampleSettings;
+  train: TrainSettings;
+}
+
+const PACKAGE_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
+
+/** The demo's defaults; `quick` is a ~2-minute version of the same pipeline. */
+export function demoSettings(quick: boolean, out?: string): DemoSettings {
+  const train: TrainSettings = {
+    ...DEFAULT_TRAIN_SETTINGS,
+    lora: { r: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'] as LinearName[] },
+    lr: 2e-3,
+    maxSteps: quick ? 60 : 500,
+    saveSteps: quick ? 0 : 100,
+    batchSize: 8,
+    gradAccum: 2,
+  };
+  return {
+    expert: join(PACKAGE_ROOT, 'models', 'expert'),
+    amateur: join(PACKAGE_ROOT, 'models', 'amateur'),
+    out: out ?? (quick ? 'lightreasoner-demo-quick' : 'lightreasoner-demo'),
+    testCount: quick ? 100 : 500,
+    sampleCount: quick ? 40 : 400,
+    dataSeed: 7,
+    evalMaxNewTokens: 192,
+    evalBatchSize: 32,
+    sample: { alpha: 0.2, beta: 0.4, maxNewTokens: 128, batchSize: 32, systemPrompt: 'Please reason step by step.', firstStep: 0, label: 'contrastive' },
+    train,
+  };
+}
+
+interface StageTime { stage: string; seconds: number; detail?: string }
+
+export interface DemoResult {
+  report: DemoReport;
+  files: { markdown: string; json: string; svg: string };
+}
+
+export async function runDemo(s: DemoSettings, command: string, onProgress?: ProgressCallback, log: (line: string) => void = () => {}): Promise<DemoResult> {
+  const t0 = performance.now();
+  const out = resolve(s.out);
+  mkdirSync(join(out, 'results'), { recursive: true });
+  const stages: StageTime[] = [];
+  const timed = async <T>(stage: string, f: () => T | Promise<T>, detail?: (r: T) => string): Promise<T> => {
+    const t = performance.now();
+    log(`demo: ${stage} ...`);
+    const r = await f();
+    const seconds = (performance.now() - t) / 1000;
+    stages.push({ stage, seconds, ...(detail ? { detail: detail(r) } : {}) });
+    log(`demo: ${stage} done in ${seconds.toFixed(1)} s${detail ? ` (${detail(r)})` : ''}`);
+    return r;
+  };
+
+  // Data: generated deterministically; the test split is disjoint from the training split by construction.
+  const testFile = join(out, 'test.jsonl'), questionsFile = join(out, 'train-questions.jsonl');
+  await timed('data', () => {
+    if (!existsSync(testFile)) writeGsm8kJsonl(testFile, generateProblems({ split: 'test', count: s.testCount, seed: s.dataSeed }));
+    if (!existsSync(questionsFile)) writeGsm8kJsonl(questionsFile, generateProblems({ split: 'train', count: s.sampleCount, seed: s.dataSeed }));
+  }, () => `${s.testCount} held-out test problems, ${s.sampleCount} training questions`);
+
+  const evalOne = (label: string, model: string): Promise<ModelEvalReport> => timed(`eval ${label}`, () => evalWithModel({
+    model, input: testFile, out: join(out, 'results', `${label}.jsonl`), maxNewTokens: String(s.evalMaxNewTokens),
+    batchSize: String(s.evalBatchSize), prompt: 'qwen25-math-cot', percentScaling: true,
+  }, onProgress), (r) => `${(100 * r.summary.accuracy).toFixed(1)}%, ${r.summary.tokensPerSecond ? `${r.summary.tokensPerSecond.toFixed(0)} tokens/s` : 'resumed'}`);
+
+  const amateurEval = await evalOne('amateur', s.amateur);
+  const expertEval = await evalOne('expert', s.expert);
+
+  const samplesFile = join(out, 'samples.jsonl');
+  const sampleStats: SampleStats = await timed('sample', () => {
+    const read = readQuestions(questionsFile);
+    requireValidQuestions(read);
+    const expert = loadLanguageModel(s.expert), amateur = loadLanguageModel(s.amateur);
+    return runSample({ expert, amateur, questions: read.questions, inputPath: questionsFile, out: samplesFile, settings: s.sample, ...(onProgress ? { onProgress } : {}) });
+  }, (r) => `${r.questions} questions, ${r.keptSteps} of ${r.contrastedSteps} steps kept (${(100 * r.keptFraction).toFixed(1)}%)`);
+
+  const adapterDir = join(out, 'adapter');
+  const train: TrainReport = await timed('train', () => trainLora({
+    ...s.train, expert: s.expert, samples: samplesFile, out: adapterDir, resume: true,
+    ...(onProgress ? { onProgress } : {}),
+    onWarning: (m) => log(`demo: warning: ${m}`),
+  }), (r) => `${r.maxSteps} steps, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`);
+
+  const mergedDir = join(out, 'expert-lightreasoner');
+  await timed('merge', () => {
+    if (!existsSync(join(mergedDir, 'model.safetensors'))) mergeAdapterDir({ base: s.expert, adapter: adapterDir, out: mergedDir });
+  });
+  const tunedEval = await evalOne('expert-lightreasoner', mergedDir);
+
+  const row = (label: string, description: string, r: ModelEvalReport, evalSeconds: number): ModelRow => ({
+    label, description, correct: r.summary.correct, count: r.summary.count, accuracy: r.summary.accuracy, wilson95: r.summary.wilson95, evalSeconds,
+  });
+  const evalSeconds = (label: string): number => stages.find((x) => x.stage === `eval ${label}`)!.seconds;
+  const vs = (label: string) => {
+    const c = compareResultFiles(join(out, 'results', 'expert.jsonl'), join(out, 'results', `${label}.jsonl`));
+    return { difference: c.difference, onlyExpert: c.onlyA, onlyThis: c.onlyB, pValue: c.pValue };
+  };
+  const stageSeconds = (name: string): number => stages.find((x) => x.stage === name)?.seconds ?? 0;
+  const rows: ModelRow[] = [
+    { ...row('Amateur', 'bundled Amateur', amateurEval, evalSeconds('amateur')), vsExpert: vs('amateur') },
+    row('Expert', 'bundled Expert', expertEval, evalSeconds('expert')),
+    {
+      ...row('Expert + LightReasoner', 'Expert with the LightReasoner LoRA merged', tunedEval, evalSeconds('expert-lightreasoner')),
+      vsExpert: vs('expert-lightreasoner'),
+      sampledProblems: sampleStats.questions,
+      keptSteps: sampleStats.keptSteps,
+      tunedTokens: train.supervisedPositions,
+      buildSeconds: stageSeconds('sample') + stageSeconds('train') + stageSeconds('merge'),
+    },
+  ];
+  const klValues = readJsonl<TrajectoryRecord & { step_kl?: number[] }>(trajectoriesPath(samplesFile), 'trajectories').records.flatMap((r) => r.value.step_kl ?? []);
+  const e = engineInfo();
+  const report: DemoReport = {
+    title: 'LightReasoner demo on the bundled tiny models',
+    command,
+    machine: `${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores), engine ${e.kind}${e.coreName ? ` (OpenBLAS ${e.coreName})` : ''}, node ${process.version}`,
+    rows,
+    stages,
+    totalSeconds: (performance.now() - t0) / 1000,
+    settings: { ...s, expert: s.expert, amateur: s.amateur },
+    klValues,
+    beta: s.sample.beta,
+  };
+  const files = { markdown: join(out, 'demo.md'), json: join(out, 'demo.json'), svg: join(out, 'demo.svg') };
+  writeFileAtomic(files.markdown, markdownReport(report));
+  writeJsonAtomic(files.json, { ...report, klValues: undefined, klSummary: sampleStats.klPercentiles, sample: sampleStats, train });
+  writeFileAtomic(files.svg, svgChart(report));
+  return { report, files };
+}
+
