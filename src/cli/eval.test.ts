@@ -148,3 +148,27 @@ test('eval --model continues an interrupted results file to exactly the uninterr
   assert.match(foreign.stderr, /tuned-results\.jsonl already has results but no manifest/);
   assert.equal(readFileSync(join(dir, 'resumed.jsonl'), 'utf8'), whole);
 });
+
+// ---- contrastive decoding baseline ----
+
+const cdAmateur = tinyModelDir({ hidden: 16, layers: 1 }, 32);
+after(() => rmSync(cdAmateur, { recursive: true, force: true }));
+
+test('eval --amateur (contrastive decoding) with --cd-beta 0 reproduces plain greedy; beta > 0 contrasts and is kept in the manifest', () => {
+  const plain = cli(...gen, '--input', 'model-test.jsonl', '--out', 'cd-plain.jsonl');
+  assert.equal(plain.status, 0, plain.stderr);
+  const zero = cli(...gen, '--input', 'model-test.jsonl', '--out', 'cd-zero.jsonl', '--amateur', cdAmateur, '--cd-beta', '0');
+  assert.equal(zero.status, 0, zero.stderr);
+  assert.deepEqual(results('cd-zero.jsonl').map((l) => l.completion), results('cd-plain.jsonl').map((l) => l.completion));
+  const one = cli(...gen, '--input', 'model-test.jsonl', '--out', 'cd-one.jsonl', '--amateur', cdAmateur, '--cd-beta', '1', '--cd-alpha', '0.05');
+  assert.equal(one.status, 0, one.stderr);
+  assert.match(one.stdout, /contrastive decoding/);
+  assert.notDeepEqual(results('cd-one.jsonl').map((l) => l.completion), results('cd-plain.jsonl').map((l) => l.completion));
+  // Continuing a CD results file with other CD settings is refused.
+  const again = cli(...gen, '--input', 'model-test.jsonl', '--out', 'cd-one.jsonl', '--amateur', cdAmateur, '--cd-beta', '0.5');
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /contrastive decoding/);
+  const noAmateur = cli(...gen, '--input', 'model-test.jsonl', '--cd-beta', '0.5');
+  assert.equal(noAmateur.status, 2);
+  assert.match(noAmateur.stderr, /need --amateur/);
+});

@@ -17,6 +17,10 @@ import { evalPrompts, generateCompletions, generationStopIds } from '../eval/gen
 import { checkResultsFile, writeEvalManifest, type EvalManifest } from '../eval/manifest.js';
 import { loadLanguageModel, modelFingerprint } from '../model/load.js';
 import { UserError } from '../util/errors.js';
+import { CD_DEFAULTS, contrastiveChooser } from '../baselines/contrastive-decoding.js';
+import { assertContrastable } from '../method/sample.js';
+import type { Transformer } from '../model/transformer.js';
+import type { TokenChooser } from '../model/generate.js';
 import { loadModelForCli } from './models.js';
 import { cliProgressCallback, type ProgressCallback } from '../util/progress.js';
 
@@ -32,6 +36,10 @@ export interface EvalCliOptions {
   prompt: string;
   limit?: string;
   compare?: string[];
+  /** Contrastive decoding against this Amateur (baseline). */
+  amateur?: string;
+  cdAlpha?: string;
+  cdBeta?: string;
   /** Commander's `--no-percent-scaling` sets this false. */
   percentScaling: boolean;
   json?: boolean;
@@ -58,6 +66,12 @@ export interface CompareReport extends Comparison {
 }
 
 /** Parse a positive integer option, naming the option when it is not one. */
+function finiteNumber(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UserError(`${option} must be a number, got "${value}"`);
+  return n;
+}
+
 export function positiveInt(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new UserError(`${option} must be a positive integer, got "${value}"`);
@@ -110,6 +124,8 @@ export interface ModelEvalReport {
   input: string;
   model: string;
   adapter: string | null;
+  /** The Amateur of contrastive decoding, when used. */
+  amateur: string | null;
   prompt: string;
   out: string | null;
   /** Problems in the input (after --limit). */
@@ -144,13 +160,30 @@ export async function evalWithModel(opts: EvalCliOptions & { model: string }, on
     maxNewTokens,
     batchSize,
   };
+  const cd = opts.amateur === undefined ? null : {
+    alpha: opts.cdAlpha === undefined ? CD_DEFAULTS.alpha : finiteNumber(opts.cdAlpha, '--cd-alpha'),
+    beta: opts.cdBeta === undefined ? CD_DEFAULTS.beta : finiteNumber(opts.cdBeta, '--cd-beta'),
+  };
+  if (cd) {
+    if (!(cd.alpha > 0 && cd.alpha <= 1)) throw new UserError(`--cd-alpha must be in (0, 1], got ${cd.alpha}`);
+    if (!(cd.beta >= 0)) throw new UserError(`--cd-beta must be >= 0, got ${cd.beta}`);
+    manifest.contrastiveDecoding = { amateur: { dir: resolve(opts.amateur!), fingerprint: modelFingerprint(opts.amateur!) }, ...cd };
+  } else if (opts.cdAlpha !== undefined || opts.cdBeta !== undefined) {
+    throw new UserError('--cd-alpha and --cd-beta need --amateur (contrastive decoding)');
+  }
   if (opts.out !== undefined) checkResultsFile(opts.out, manifest, overwrite);
   const lm = onProgress ? loadModelForCli(opts.model, opts.adapter, onProgress) : loadLanguageModel(opts.model, opts.adapter !== undefined ? { adapter: opts.adapter } : {});
+  let contrast: { amateur: Transformer; choose: TokenChooser } | undefined;
+  if (cd) {
+    const amateur = onProgress ? loadModelForCli(opts.amateur!, undefined, onProgress) : loadLanguageModel(opts.amateur!);
+    assertContrastable(lm, amateur);
+    contrast = { amateur: amateur.model, choose: contrastiveChooser(cd, lm.model.config.vocabSize) };
+  }
   const prompts = evalPrompts(lm, questions, preset, opts.input);
   if (opts.out !== undefined) writeEvalManifest(opts.out, manifest);
   const done = opts.out !== undefined && !overwrite ? readDoneIds(opts.out) : new Set<string>();
   onProgress?.({ stage: 'eval', done: questions.filter((q) => done.has(q.id)).length, total: questions.length, unit: 'problems' });
-  const completions = generateCompletions(lm, questions, prompts, { maxNewTokens, batchSize, stopIds: generationStopIds(lm), done });
+  const completions = generateCompletions(lm, questions, prompts, { maxNewTokens, batchSize, stopIds: generationStopIds(lm), done, ...(contrast ? { contrast } : {}) });
   const outcome = await runGrading(questions, completions, {
     ...(opts.out !== undefined ? { out: opts.out } : {}),
     overwrite,
@@ -162,6 +195,7 @@ export async function evalWithModel(opts: EvalCliOptions & { model: string }, on
     input: opts.input,
     model: opts.model,
     adapter: opts.adapter ?? null,
+    amateur: opts.amateur ?? null,
     prompt: opts.prompt,
     out: opts.out ?? null,
     problems: questions.length,
@@ -177,7 +211,7 @@ function printModelReport(r: ModelEvalReport, json: boolean): void {
     return;
   }
   if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regenerate them)\n`);
-  const model = r.adapter ? `${r.model} + adapter ${r.adapter}` : r.model;
+  const model = `${r.adapter ? `${r.model} + adapter ${r.adapter}` : r.model}${r.amateur ? ` contrasted with ${r.amateur} (contrastive decoding)` : ''}`;
   const head = `evaluated ${r.summary.count} of ${r.problems} problems of ${r.input} with ${model} (prompt ${r.prompt}, greedy)${r.out ? ` → ${r.out}` : ''}`;
   process.stdout.write(`${head}\n${formatSummary(r.summary)}\n`);
 }
@@ -209,6 +243,9 @@ export function registerEval(program: Command): void {
     .option('--limit <n>', 'use only the first n problems of --input')
     .option('--compare <files...>', 'compare two results files A.jsonl B.jsonl problem by problem: accuracy difference and McNemar\'s exact test')
     .option('--no-percent-scaling', 'do not accept an answer 100 times or 1/100 of the gold (the Qwen2.5-Math toolkit does, for percentages; an explicit % sign is still understood)')
+    .option('--amateur <dir>', 'baseline: contrastive decoding (Li et al. 2022; O\'Brien & Lewis 2023) — at every step pick argmax of (1+beta)·log pE − beta·log pA over the Expert\'s plausible head {pE >= alpha·max pE}, with this model as the Amateur (same tokenizer as --model)')
+    .option('--cd-alpha <x>', `contrastive decoding plausibility threshold alpha (default ${CD_DEFAULTS.alpha})`)
+    .option('--cd-beta <x>', `contrastive decoding weight beta (default ${CD_DEFAULTS.beta}; 0 is plain greedy)`)
     .option('--json', 'print the summary (or comparison) as JSON')
     .action(async (opts: EvalCliOptions) => {
       const modes = [opts.compare && '--compare', opts.predictions && '--predictions', opts.model && '--model'].filter(Boolean);

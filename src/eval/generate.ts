@@ -9,7 +9,8 @@
  * was interrupted, so a resumed run writes exactly the completions an uninterrupted one would.
  */
 import type { LanguageModel } from '../model/load.js';
-import { generateGreedy } from '../model/generate.js';
+import { generate, generateGreedy, type TokenChooser } from '../model/generate.js';
+import type { Transformer } from '../model/transformer.js';
 import { formatProblems, type QuestionProblem, type QuestionRecord } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import type { Prediction } from './grade.js';
@@ -55,6 +56,8 @@ export interface CompletionOptions {
   stopIds: readonly number[];
   /** Ids already graded: not yielded (their chunk is still decoded whole when it has others). */
   done: ReadonlySet<string>;
+  /** Contrastive decoding: the Amateur decodes in lock step and `choose` picks each token from both (src/baselines). */
+  contrast?: { amateur: Transformer; choose: TokenChooser };
 }
 
 /**
@@ -65,7 +68,11 @@ export function* generateCompletions(lm: LanguageModel, questions: readonly Ques
   for (let c0 = 0; c0 < questions.length; c0 += o.batchSize) {
     const chunk = questions.slice(c0, c0 + o.batchSize);
     if (chunk.every((q) => o.done.has(q.id))) continue;
-    const gens = generateGreedy(lm.model, prompts.slice(c0, c0 + o.batchSize), { maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, batchSize: o.batchSize });
+    const gopts = { maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, batchSize: o.batchSize };
+    const chunkPrompts = prompts.slice(c0, c0 + o.batchSize);
+    const gens = o.contrast
+      ? generate([lm.model, o.contrast.amateur], chunkPrompts, { ...gopts, choose: o.contrast.choose })
+      : generateGreedy(lm.model, chunkPrompts, gopts);
     for (let k = 0; k < chunk.length; k++) {
       const q = chunk[k]!;
       if (o.done.has(q.id)) continue;

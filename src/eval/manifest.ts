@@ -17,6 +17,8 @@ export interface EvalManifest {
   maxNewTokens: number;
   /** Chunk size: part of what fixes the floating-point sums, so part of the run's identity. */
   batchSize: number;
+  /** Contrastive decoding (baseline): the Amateur and the CD parameters. */
+  contrastiveDecoding?: { amateur: { dir: string; fingerprint: string }; alpha: number; beta: number };
 }
 
 export function evalManifestPath(resultsPath: string): string {
@@ -44,6 +46,7 @@ export function checkResultsFile(out: string, want: EvalManifest, overwrite: boo
     cmp('--prompt', have.prompt, want.prompt);
     cmp('--max-new-tokens', have.maxNewTokens, want.maxNewTokens);
     cmp('--batch-size', have.batchSize, want.batchSize);
+    cmp('contrastive decoding (--amateur, --cd-alpha, --cd-beta)', have.contrastiveDecoding ?? null, want.contrastiveDecoding ?? null);
     if (diffs.length > 0) {
       throw new UserError(`${out} was started with other settings (${diffs.join('; ')}). Continue it with the original arguments, use --overwrite to start it afresh, or write to another --out`);
     }
