@@ -10,6 +10,7 @@ import { registerTrainTokenizer } from './train-tokenizer.js';
 import { registerMakeData } from './make-data.js';
 import { registerPretrain } from './pretrain.js';
 import { registerDemo } from './demo.js';
+import { registerSft } from './sft.js';
 import { registerSample } from './sample.js';
 import { registerScore } from './score.js';
 import { registerTrain } from './train.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerMakeData(program);
   registerPretrain(program);
   registerDemo(program);
+  registerSft(program);
   registerSample(program);
   registerScore(program);
   registerTrain(program);

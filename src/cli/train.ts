@@ -41,12 +41,12 @@ export interface TrainCliOptions {
   json?: boolean;
 }
 
-function integer(v: string, flag: string, min: number): number {
+export function integer(v: string, flag: string, min: number): number {
   if (!/^\s*\d+\s*$/.test(v) || Number(v) < min) throw new UserError(`${flag} must be an integer >= ${min}, got "${v}"`);
   return Number(v);
 }
 
-function number(v: string, flag: string): number {
+export function number(v: string, flag: string): number {
   const x = Number(v);
   if (v.trim() === '' || Number.isNaN(x)) throw new UserError(`${flag} must be a number, got "${v}"`);
   return x;

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { keepCorrect, runRejectionSft, temperatureChooser, type SftJob } from './rejection-sft.js';
+import { tinyModelDir } from '../model/testing.js';
+import { testTempDir } from '../testing/tmp.js';
+import { loadLanguageModel } from '../model/load.js';
+import { completionExample, completionSequence } from '../train/completion.js';
+import { Rng } from '../util/rng.js';
+import type { GoldQuestion } from '../eval/grade.js';
+
+test('rejection keeps only completions whose answer matches the gold (unfinished ones never), deduplicated on request', () => {
+  const comps = [[1, 2], [3], [1, 2], [4], [5]];
+  const answers = ['12', '7', '12', null, '12.0'];
+  assert.deepEqual(keepCorrect(comps, answers, '12', true), { kept: [[1, 2], [5]], correct: 3 });
+  assert.deepEqual(keepCorrect(comps, answers, '12', false), { kept: [[1, 2], [1, 2], [5]], correct: 3 });
+  assert.deepEqual(keepCorrect(comps, answers, '99', true), { kept: [], correct: 0 });
+});
+
+test('the SFT loss masks the prompt: targets are exactly the completion tokens, end-of-turn included', () => {
+  const dir = tinyModelDir({ hidden: 16, layers: 1 }, 3);
+  const lm = loadLanguageModel(dir);
+  const messages = [{ role: 'system' as const, content: 'Please reason step by step.' }, { role: 'user' as const, content: 'Ken has 12 apples.' }, { role: 'assistant' as const, content: 'He has 12.\nThe answer is \\boxed{12}.' }];
+  const e = completionExample(lm.tokenizer, messages, lm.stopIds);
+  assert.deepEqual(e.prompt, lm.tokenizer.encodeChat(messages.slice(0, 2), { addGenerationPrompt: true }));
+  assert.ok(lm.stopIds.includes(e.completion.at(-1)!), 'the completion ends with the end-of-turn token');
+  assert.equal(lm.tokenizer.decode(e.completion, { skipSpecialTokens: true }), messages[2]!.content);
+  const seq = completionSequence(e);
+  assert.equal(seq.targets.length, e.completion.length);
+  seq.targets.forEach((t, k) => {
+    assert.equal(t.row, e.prompt.length - 1 + k);
+    assert.deepEqual(Array.from(t.ids), [e.completion[k]]);
+  });
+  assert.ok(seq.targets.every((t) => t.row >= e.prompt.length - 1), 'no target inside the prompt');
+});
+
+test('temperature sampling draws in proportion to softmax(logits / T)', () => {
+  const rng = new Rng(5);
+  const choose = temperatureChooser(0.5, rng);
+  const z = Float32Array.from([0, Math.log(2) * 0.5, -50]); // softmax(z / 0.5) ∝ [1, 2, ~0]
+  const counts = [0, 0, 0];
+  for (let i = 0; i < 6000; i++) counts[choose([z], [0], 3)]!++;
+  assert.equal(counts[2], 0);
+  assert.ok(Math.abs(counts[1]! / counts[0]! - 2) < 0.2, `${counts}`);
+});
+
+test('rejection-sampling SFT end to end: samples, keeps exactly the matching solutions, trains an adapter', () => {
+  const model = tinyModelDir({ hidden: 32, layers: 2 }, 9);
+  const out1 = join(testTempDir('lr-sft-'), 'a'), out2 = join(testTempDir('lr-sft-'), 'b');
+  const texts = ['Ken has 12 apples.', 'Julie buys 24 books.', 'Betty has 3 clips.', 'Mark has 120 marbles.'];
+  const base = (questions: GoldQuestion[], out: string): SftJob => ({
+    model, questions, inputPath: 'q.jsonl', out, resume: false,
+    samplesPerQuestion: 3, temperature: 1.5, maxNewTokens: 12, genBatchSize: 2, prompt: 'plain', dedupe: true,
+    lora: { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'] }, lr: 1e-3, batchSize: 2, gradAccum: 1, maxSteps: 3, saveSteps: 0, seed: 1,
+    warmupSteps: 0, schedule: 'linear', weightDecay: 0, maxGradNorm: 1,
+  });
+  const unreachable = texts.map((question, i) => ({ id: `q${i}`, line: i + 1, question, gold: '-987654' }));
+  // Tiny random models rarely stop on their own: let them stop at any token by treating a finished
+  // sample as whatever was produced; here we only check the bookkeeping, so no gold can match.
+  assert.throws(() => runRejectionSft(base(unreachable, out1)), /kept no correct solution/);
+  const lines = readFileSync(join(out1, 'sft_samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { answers: Array<string | null>; kept: number[][] });
+  assert.equal(lines.length, 4);
+  assert.ok(lines.every((l) => l.answers.length === 3 && l.kept.length === 0));
+  const anyAnswer = lines.flatMap((l, i) => l.answers.map((a) => ({ a, i }))).find((x) => x.a !== null);
+  if (!anyAnswer) return; // the random model finished no sample: nothing more to check here
+  const golds = lines.map((l, i) => (i === anyAnswer.i ? anyAnswer.a! : '-987654'));
+  const r = runRejectionSft(base(texts.map((question, i) => ({ id: `q${i}`, line: i + 1, question, gold: golds[i]! })), out2));
+  const lines2 = readFileSync(join(out2, 'sft_samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { answers: Array<string | null>; kept: number[][] });
+  assert.deepEqual(lines2.map((l) => l.answers), lines.map((l) => l.answers), 'same seed, same samples');
+  const expectedKept = lines2.map((l, i) => (l.answers.some((a) => a === golds[i]) ? 1 : 0));
+  assert.deepEqual(lines2.map((l) => (l.kept.length > 0 ? 1 : 0)), expectedKept);
+  assert.equal(r.keptTrajectories, lines2.reduce((a, l) => a + l.kept.length, 0));
+  assert.equal(r.steps, 3);
+  assert.ok(r.tunedTokens > 0);
+});
