@@ -64,7 +64,7 @@ test('rejection-sampling SFT end to end: samples, keeps exactly the matching sol
   assert.ok(lines.every((l) => l.answers.length === 3 && l.kept.length === 0));
   const anyAnswer = lines.flatMap((l, i) => l.answers.map((a) => ({ a, i }))).find((x) => x.a !== null);
   if (!anyAnswer) return; // the random model finished no sample: nothing more to check here
-  const golds = lines.map((l, i) => (i === anyAnswer.i ? anyAnswer.a! : '-987654'));
+  const golds = lines.map((_, i) => (i === anyAnswer.i ? anyAnswer.a! : '-987654'));
   const r = runRejectionSft(base(texts.map((question, i) => ({ id: `q${i}`, line: i + 1, question, gold: golds[i]! })), out2));
   const lines2 = readFileSync(join(out2, 'sft_samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { answers: Array<string | null>; kept: number[][] });
   assert.deepEqual(lines2.map((l) => l.answers), lines.map((l) => l.answers), 'same seed, same samples');

@@ -145,9 +145,12 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
 
   const exportSet = new Set(o.exportSteps);
   const fingerprint = { arch: o.arch, steps: o.steps, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, warmup: o.warmupSteps, weightDecay: o.weightDecay, seed: o.seed, train: o.trainFile, examples: n, vocab: tok.vocabSize };
+  let firstStep: number | null = null;
   const loop = runTraining(trainer, (s) => {
-    // Hooks between steps: dev evaluation and exports of the model as it is before step s.
-    if (s > 0 && o.evalSteps > 0 && s % o.evalSteps === 0) evaluate(s);
+    // Hooks between steps: dev evaluation and exports of the model as it is before step s. The first
+    // step of a resumed run was already evaluated before its checkpoint was written.
+    firstStep ??= s;
+    if (s > 0 && s !== firstStep && o.evalSteps > 0 && s % o.evalSteps === 0) evaluate(s);
     if (exportSet.has(s)) {
       const dir = join(o.out, `step-${s}`);
       if (!existsSync(dir)) saveModelDir(dir, config, model.params, { copyFrom: o.tokenizerDir });
