@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
+import { setBlasThreads } from '../engine/blas.js';
 import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerTrainTokenizer } from './train-tokenizer.js';
@@ -22,6 +23,14 @@ export function buildProgram(): Command {
   const program = new Command('lightreasoner')
     .description('LightReasoner: tune an Expert model on the reasoning steps where a weaker Amateur disagrees with it (arXiv 2510.07962).')
     .version(VERSION)
+    .option('--threads <n>', 'OpenBLAS threads (default: one per core, or OPENBLAS_NUM_THREADS). On a machine busy with other work use fewer: oversubscribed OpenBLAS threads spin and can slow matrix work several-fold')
+    .hook('preAction', (cmd) => {
+      const t = cmd.opts<{ threads?: string }>().threads;
+      if (t === undefined) return;
+      const n = Number(t);
+      if (!Number.isInteger(n) || n < 1) throw new UserError(`--threads must be a positive integer, got "${t}"`);
+      setBlasThreads(n);
+    })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerDoctor(program);
