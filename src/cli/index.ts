@@ -9,6 +9,7 @@ import { registerEval } from './eval.js';
 import { registerTrainTokenizer } from './train-tokenizer.js';
 import { registerMakeData } from './make-data.js';
 import { registerPretrain } from './pretrain.js';
+import { registerExportGguf } from './export-gguf.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerTrainTokenizer(program);
   registerMakeData(program);
   registerPretrain(program);
+  registerExportGguf(program);
   return program;
 }
 
