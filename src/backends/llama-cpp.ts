@@ -84,6 +84,8 @@ export class LlamaCppBackend implements LanguageModelBackend {
   static async open(opts: LlamaCppOptions): Promise<LlamaCppBackend> {
     const threads = opts.threads ?? defaultLlamaThreads();
     if (!Number.isInteger(threads) || threads < 1) throw new UserError(`llama.cpp threads must be a positive integer, got ${threads}`);
+    const parallel = opts.parallel ?? 8;
+    if (!Number.isInteger(parallel) || parallel < 1) throw new UserError(`parallel sequences must be a positive integer, got ${parallel}`);
     const llama = await getLlamaRuntime(opts.gpu ?? 'auto', { maxThreads: threads, ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) });
     let model: NlcModel;
     try {
@@ -91,8 +93,6 @@ export class LlamaCppBackend implements LanguageModelBackend {
     } catch (e) {
       throw new UserError(`llama.cpp could not load ${opts.gguf}: ${errorMessage(e)}`, { cause: e });
     }
-    const parallel = opts.parallel ?? 8;
-    if (!Number.isInteger(parallel) || parallel < 1) throw new UserError(`parallel sequences must be a positive integer, got ${parallel}`);
     const contextSize = Math.min(opts.contextSize ?? 4096, model.trainContextSize);
     const kv = opts.kvCache === 'f16' ? 'F16' : 'F32';
     let context: NlcContext;
