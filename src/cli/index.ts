@@ -16,6 +16,7 @@ import { registerSample } from './sample.js';
 import { registerScore } from './score.js';
 import { registerTrain } from './train.js';
 import { registerMerge } from './merge.js';
+import { registerExportGguf } from './export-gguf.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerScore(program);
   registerTrain(program);
   registerMerge(program);
+  registerExportGguf(program);
   return program;
 }
 

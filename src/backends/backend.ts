@@ -1,0 +1,61 @@
+/**
+ * What the pipeline asks of a language model runtime: greedy continuations of prompts, and the
+ * next-token distribution at every step of a teacher-forced sequence. Our engine and llama.cpp
+ * both provide it; token ids always come from our tokenizer, so every back end sees the same ids
+ * and distributions are comparable id by id.
+ */
+import type { Generation } from '../model/generate.js';
+import { UserError } from '../util/errors.js';
+
+export type BackendKind = 'engine' | 'llama.cpp';
+export const BACKEND_KINDS: readonly BackendKind[] = ['engine', 'llama.cpp'];
+
+export interface GreedyOptions {
+  maxNewTokens: number;
+  /** Ids that end a sequence (included in its tokens). */
+  stopIds: Iterable<number>;
+  /** Sequences decoded together (the engine's batch; llama.cpp's parallel sequences, capped by the context's). */
+  batchSize?: number;
+  /** Called as each sequence finishes, in finishing order. */
+  onFinish?: (index: number, g: Generation) => void;
+}
+
+export interface LanguageModelBackend {
+  readonly kind: BackendKind;
+  /** Identifies the weights and runtime settings, for run manifests and messages. */
+  readonly description: string;
+  /** Width of every distribution row: config.json's vocab_size. */
+  readonly vocabSize: number;
+  /** Longest prompt + continuation a sequence may reach (generation ends with finish "context" there). */
+  readonly contextSize: number;
+
+  /** Greedy (argmax, first index on ties) continuation of each prompt; results in prompt order. */
+  generateGreedy(prompts: ReadonlyArray<ArrayLike<number>>, opts: GreedyOptions): Promise<Generation[]>;
+
+  /**
+   * Next-token scores [T, vocab] at the T steps of `generated` teacher-forced after `promptIds`:
+   * row t predicts generated[t]. Scores are logits up to an additive constant per row (log-softmax
+   * of a row gives the log-probabilities; a back end may return log-probabilities directly).
+   * Calls may run concurrently; a back end with parallel sequences then overlaps them.
+   */
+  stepLogits(promptIds: ArrayLike<number>, generated: ArrayLike<number>): Promise<Float32Array>;
+
+  /** Free native resources. The back end is unusable afterwards. */
+  dispose(): Promise<void>;
+}
+
+/** Reject a prompt set the way the engine's generate() does, so both back ends fail alike. */
+export function checkPrompts(prompts: ReadonlyArray<ArrayLike<number>>, contextSize: number, vocabSize: number): void {
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new UserError(`prompt ${i} is empty`);
+    if (p.length >= contextSize) throw new UserError(`prompt ${i} has ${p.length} tokens; the context window is ${contextSize}`);
+    checkIds(p, vocabSize, `prompt ${i}`);
+  });
+}
+
+export function checkIds(ids: ArrayLike<number>, vocabSize: number, what: string): void {
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new UserError(`${what}: token ${k} is ${id}, outside the vocabulary [0, ${vocabSize})`);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * One entry point from a model directory (+ adapter) to a back end, with what the pipeline needs
+ * beside it: our tokenizer (every back end is fed its ids), the config and the stop ids.
+ *
+ *   const expert = await openModel({ backend: 'llama.cpp', modelDir: 'models/expert', gpu: 'auto' });
+ *   const gens = await expert.backend.generateGreedy(prompts, { maxNewTokens: 256, stopIds: expert.stopIds });
+ *
+ * The llama.cpp back end runs a GGUF: the one given, checked against the tokenizer, or the model
+ * exported into a cache directory (with the adapter merged) on first use.
+ */
+import { join } from 'node:path';
+import { parseConfig, type ModelConfig } from '../model/config.js';
+import { loadLanguageModel, type LanguageModel } from '../model/load.js';
+import type { GgufDtype } from '../export/gguf-model.js';
+import { loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
+import { UserError } from '../util/errors.js';
+import { readJsonFile } from '../util/fsx.js';
+import type { ProgressCallback } from '../util/progress.js';
+import type { BackendKind, LanguageModelBackend } from './backend.js';
+import { EngineBackend } from './engine.js';
+import { LlamaCppBackend } from './llama-cpp.js';
+import { assertGgufVocabulary, ensureGguf } from './gguf-cache.js';
+import { importNodeLlamaCpp } from './node-llama-cpp.js';
+
+export interface OpenModelOptions {
+  backend: BackendKind;
+  /** Hugging Face model directory: config.json and the tokenizer always; the weights unless `gguf` is given. */
+  modelDir: string;
+  /** LoRA adapter (PEFT layout): applied by the engine, merged into the exported GGUF for llama.cpp. */
+  adapter?: string;
+  /** llama.cpp: run this GGUF instead of exporting the model (its vocabulary must be the tokenizer's). */
+  gguf?: string;
+  /** llama.cpp: where exported GGUFs are kept (default: defaultGgufCacheDir()). */
+  ggufCacheDir?: string;
+  /** llama.cpp: dtype of an exported GGUF (default f32, so llama.cpp computes on the same weights). */
+  ggufDtype?: GgufDtype;
+  gpu?: 'auto' | 'off';
+  /** llama.cpp: tokens per sequence (default min(max_position_embeddings, 4096)). */
+  contextSize?: number;
+  /** llama.cpp: parallel sequences (default 8). */
+  parallel?: number;
+  threads?: number;
+  kvCache?: 'f32' | 'f16';
+  onProgress?: ProgressCallback;
+}
+
+export interface OpenedModel {
+  dir: string;
+  adapterDir: string | null;
+  tokenizer: HfTokenizer;
+  config: ModelConfig;
+  /** Ids that end generation: the tokenizer's EOS ids (as loadLanguageModel computes them). */
+  stopIds: number[];
+  backend: LanguageModelBackend;
+  /** The loaded model when the back end is our engine (training reuses it); null for llama.cpp. */
+  engine: LanguageModel | null;
+  /** The GGUF llama.cpp runs, or null. */
+  gguf: string | null;
+}
+
+export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
+  if (opts.backend === 'engine') {
+    if (opts.gguf) throw new UserError(`a GGUF file (${opts.gguf}) can only be run by the llama.cpp back end; use --backend llama.cpp, or drop the GGUF to run ${opts.modelDir} on the engine`);
+    const lm = loadLanguageModel(opts.modelDir, { ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    return {
+      dir: lm.dir, adapterDir: lm.adapterDir, tokenizer: lm.tokenizer, config: lm.loaded.config, stopIds: lm.stopIds,
+      backend: new EngineBackend(lm.model, `engine ${opts.modelDir}${opts.adapter ? ` + ${opts.adapter}` : ''}`), engine: lm, gguf: null,
+    };
+  }
+  if (opts.backend !== 'llama.cpp') throw new UserError(`unknown back end "${String(opts.backend)}"; expected engine or llama.cpp`);
+  if (opts.gguf && opts.adapter) {
+    throw new UserError(`--adapter cannot be applied to a given GGUF (${opts.gguf}); merge it at export (\`lightreasoner export-gguf --model ${opts.modelDir} --adapter ${opts.adapter} --out FILE\`) or drop the GGUF to export on the fly`);
+  }
+  await importNodeLlamaCpp(); // before any export: a missing package is reported at once
+  const configPath = join(opts.modelDir, 'config.json');
+  const raw = readJsonFile<Record<string, unknown>>(configPath, 'model config');
+  const config = parseConfig(raw, configPath);
+  const tokenizer = loadTokenizer(opts.modelDir);
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new UserError(`${opts.modelDir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${config.vocabSize}; the tokenizer does not belong to this model`);
+  }
+  let gguf: string;
+  if (opts.gguf) {
+    assertGgufVocabulary(opts.gguf, tokenizer, config.vocabSize, opts.modelDir);
+    gguf = opts.gguf;
+  } else {
+    gguf = ensureGguf(opts.modelDir, {
+      adapter: opts.adapter ?? null, ...(opts.ggufDtype ? { dtype: opts.ggufDtype } : {}),
+      ...(opts.ggufCacheDir ? { cacheDir: opts.ggufCacheDir } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    }).path;
+  }
+  const backend = await LlamaCppBackend.open({
+    gguf, vocabSize: config.vocabSize, contextSize: Math.min(opts.contextSize ?? 4096, config.maxPositionEmbeddings),
+    ...(opts.gpu ? { gpu: opts.gpu } : {}), ...(opts.parallel ? { parallel: opts.parallel } : {}),
+    ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.kvCache ? { kvCache: opts.kvCache } : {}),
+  });
+  const stopIds = [...new Set(tokenizer.eosTokenIds)].filter((id) => id < config.vocabSize).sort((a, b) => a - b);
+  return { dir: opts.modelDir, adapterDir: opts.adapter ?? null, tokenizer, config, stopIds, backend, engine: null, gguf };
+}
