@@ -10,7 +10,8 @@
  */
 import { join } from 'node:path';
 import { parseConfig, type ModelConfig } from '../model/config.js';
-import { loadLanguageModel, type LanguageModel } from '../model/load.js';
+import { generationStopIds, loadLanguageModel, type LanguageModel } from '../model/load.js';
+import { readGeneration } from '../model/model-dir.js';
 import type { GgufDtype } from '../export/gguf-model.js';
 import { loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
@@ -94,6 +95,6 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
     ...(opts.gpu ? { gpu: opts.gpu } : {}), ...(opts.parallel ? { parallel: opts.parallel } : {}),
     ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.kvCache ? { kvCache: opts.kvCache } : {}),
   });
-  const stopIds = [...new Set(tokenizer.eosTokenIds)].filter((id) => id < config.vocabSize).sort((a, b) => a - b);
+  const stopIds = generationStopIds(tokenizer, readGeneration(opts.modelDir, config).eosTokenIds, config.vocabSize);
   return { dir: opts.modelDir, adapterDir: opts.adapter ?? null, tokenizer, config, stopIds, backend, engine: null, gguf };
 }

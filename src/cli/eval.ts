@@ -13,7 +13,7 @@ import { requireGold, compareResults, formatComparison, formatSummary, type Comp
 import { readPredictions } from '../eval/predictions.js';
 import { resolvePrompt } from '../eval/prompts.js';
 import { readDoneIds, readResults, runGrading } from '../eval/results.js';
-import { evalPrompts, generateCompletions, generationStopIds } from '../eval/generate.js';
+import { evalPrompts, generateCompletions } from '../eval/generate.js';
 import { checkResultsFile, writeEvalManifest, type EvalManifest } from '../eval/manifest.js';
 import { loadLanguageModel, modelFingerprint } from '../model/load.js';
 import { UserError } from '../util/errors.js';
@@ -183,7 +183,7 @@ export async function evalWithModel(opts: EvalCliOptions & { model: string }, on
   if (opts.out !== undefined) writeEvalManifest(opts.out, manifest);
   const done = opts.out !== undefined && !overwrite ? readDoneIds(opts.out) : new Set<string>();
   onProgress?.({ stage: 'eval', done: questions.filter((q) => done.has(q.id)).length, total: questions.length, unit: 'problems' });
-  const completions = generateCompletions(lm, questions, prompts, { maxNewTokens, batchSize, stopIds: generationStopIds(lm), done, ...(contrast ? { contrast } : {}) });
+  const completions = generateCompletions(lm, questions, prompts, { maxNewTokens, batchSize, stopIds: lm.stopIds, done, ...(contrast ? { contrast } : {}) });
   const outcome = await runGrading(questions, completions, {
     ...(opts.out !== undefined ? { out: opts.out } : {}),
     overwrite,

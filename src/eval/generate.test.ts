@@ -6,7 +6,7 @@ import { loadLanguageModel } from '../model/load.js';
 import { generateGreedy } from '../model/generate.js';
 import type { QuestionRecord } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
-import { evalPrompts, generateCompletions, generationStopIds } from './generate.js';
+import { evalPrompts, generateCompletions } from './generate.js';
 import { resolvePrompt } from './prompts.js';
 
 const dir = tinyModelDir({ hidden: 32, layers: 2, maxPositions: 160 }, 41);
@@ -19,7 +19,7 @@ const questions: QuestionRecord[] = [
 ];
 
 test('generation stops at the model\'s stop ids and at <|im_end|> and <|endoftext|>', () => {
-  const stop = generationStopIds(lm);
+  const stop = lm.stopIds;
   for (const t of ['<|im_end|>', '<|endoftext|>']) assert.ok(stop.includes(lm.tokenizer.tokenToId(t)!), t);
   for (const id of lm.stopIds) assert.ok(stop.includes(id));
   assert.ok(!stop.includes(lm.tokenizer.tokenToId('<|im_start|>')!));
@@ -36,7 +36,7 @@ test('questions get the preset\'s chat prompt, raw prompts are used as they are,
 
 test('completions are greedy continuations decoded without special tokens, and skipping done questions does not change the others', () => {
   const prompts = evalPrompts(lm, questions, preset, 'in.jsonl');
-  const o = { maxNewTokens: 12, batchSize: 2, stopIds: generationStopIds(lm) };
+  const o = { maxNewTokens: 12, batchSize: 2, stopIds: lm.stopIds };
   const all = [...generateCompletions(lm, questions, prompts, { ...o, done: new Set() })];
   assert.deepEqual(all.map((p) => p.id), questions.map((q) => q.id));
   // One chunk of two, decoded as the generator decodes it.

@@ -21,10 +21,6 @@ import { buildMessages, type PromptPreset } from './prompts.js';
  * also `<|im_end|>` and `<|endoftext|>` whenever the vocabulary has them — past either, a model
  * only writes a new turn or a new document, never more of its answer.
  */
-/** The ids that end a completion: the model's stop ids (src/model/load.ts). */
-export function generationStopIds(lm: LanguageModel): number[] {
-  return lm.stopIds;
-}
 
 /** The prompt ids of one question: the preset's chat messages with the generation prompt, or a raw prompt as is. */
 export function evalPromptIds(lm: LanguageModel, q: QuestionRecord, preset: PromptPreset): number[] {

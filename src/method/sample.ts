@@ -18,7 +18,6 @@ import { resolve } from 'node:path';
 import type { LanguageModel } from '../model/load.js';
 import { modelFingerprint } from '../model/load.js';
 import { generateGreedy } from '../model/generate.js';
-import { generationStopIds } from '../eval/generate.js';
 import { scoreTrajectory, type ScoringTime } from './trajectory.js';
 import type { ContrastOptions } from './contrast.js';
 import { manifestPath, trajectoriesPath, type SampleRecord, type TrajectoryRecord } from './samples.js';
@@ -214,7 +213,7 @@ export function runSample(job: SampleJob): SampleStats {
   checkSampleOutput(out, manifest);
   const { done } = recoverPrevious(out, trajPath, questions, job.inputPath);
   writeJsonAtomic(manifestPath(out), manifest);
-  const stopIds = generationStopIds(expert);
+  const stopIds = expert.stopIds;
 
   const samples = new JsonlAppender(out);
   const trajectories = new JsonlAppender(trajPath);

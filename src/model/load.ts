@@ -35,9 +35,14 @@ export function loadLanguageModel(dir: string, opts: { adapter?: string; onProgr
   }
   const model = new Transformer(loaded.config, loaded.params);
   if (opts.adapter) model.adapter = loadAdapter(opts.adapter, model);
-  const chatml = [IM_END, ENDOFTEXT].map((t) => tokenizer.tokenToId(t)).filter((id): id is number => id !== undefined);
-  const stopIds = [...new Set([...tokenizer.eosTokenIds, ...loaded.generation.eosTokenIds, ...chatml])].filter((id) => id < loaded.config.vocabSize).sort((a, b) => a - b);
+  const stopIds = generationStopIds(tokenizer, loaded.generation.eosTokenIds, loaded.config.vocabSize);
   return { dir, adapterDir: opts.adapter ?? null, model, tokenizer, loaded, stopIds };
+}
+
+/** See LanguageModel.stopIds. */
+export function generationStopIds(tokenizer: HfTokenizer, modelEosIds: readonly number[], vocabSize: number): number[] {
+  const chatml = [IM_END, ENDOFTEXT].map((t) => tokenizer.tokenToId(t)).filter((id): id is number => id !== undefined);
+  return [...new Set([...tokenizer.eosTokenIds, ...modelEosIds, ...chatml])].filter((id) => id < vocabSize).sort((a, b) => a - b);
 }
 
 /**

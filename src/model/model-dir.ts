@@ -143,7 +143,7 @@ function tokenId(v: unknown, path: string, field: string): number | undefined {
 }
 
 /** Special token ids for generation: generation_config.json where present, else config.json. */
-function readGeneration(dir: string, config: ModelConfig): GenerationSettings {
+export function readGeneration(dir: string, config: ModelConfig): GenerationSettings {
   const path = join(dir, 'generation_config.json');
   const cfgPath = join(dir, 'config.json');
   const gen = existsSync(path) ? readJsonFile(path, 'generation config') : {};
