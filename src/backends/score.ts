@@ -3,8 +3,8 @@
  * the Amateur's next-token distributions at every generated step, from one teacher-forced pass each,
  * contrasted step by step. On the engine back end the result is identical to scoreTrajectory's.
  */
-import { ContrastScratch, contrastStep, type ContrastOptions } from '../method/contrast.js';
-import type { ScoredStep, ScoringTime } from '../method/trajectory.js';
+import type { ContrastOptions } from '../method/contrast.js';
+import { contrastTrajectory, type ScoredStep, type ScoringTime } from '../method/trajectory.js';
 import { UserError } from '../util/errors.js';
 import type { LanguageModelBackend } from './backend.js';
 
@@ -19,8 +19,5 @@ export async function scoreTrajectoryOn(expert: LanguageModelBackend, amateur: L
     timing.expertSeconds += (t1 - t0) / 1000;
     timing.amateurSeconds += (performance.now() - t1) / 1000;
   }
-  const scratch = new ContrastScratch(V);
-  const out: ScoredStep[] = [];
-  for (let t = o.firstStep ?? 0; t < generated.length; t++) out.push({ step: t, ...contrastStep(e, t * V, a, t * V, o, scratch) });
-  return out;
+  return contrastTrajectory(e, a, generated.length, V, o);
 }

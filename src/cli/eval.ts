@@ -15,13 +15,14 @@ import { resolvePrompt } from '../eval/prompts.js';
 import { readDoneIds, readResults, runGrading } from '../eval/results.js';
 import { evalPrompts, generateCompletions } from '../eval/generate.js';
 import { checkResultsFile, writeEvalManifest, type EvalManifest } from '../eval/manifest.js';
-import { loadLanguageModel, modelFingerprint } from '../model/load.js';
+import { modelFingerprint } from '../model/load.js';
 import { UserError } from '../util/errors.js';
 import { CD_DEFAULTS, contrastiveChooser } from '../baselines/contrastive-decoding.js';
 import { assertContrastable } from '../method/sample.js';
 import type { Transformer } from '../model/transformer.js';
 import type { TokenChooser } from '../model/generate.js';
-import { loadModelForCli } from './models.js';
+import { addBackendOptions, backendSettings } from './backend-options.js';
+import { openModel } from '../backends/open.js';
 import { cliProgressCallback, type ProgressCallback } from '../util/progress.js';
 
 export interface EvalCliOptions {
@@ -40,6 +41,9 @@ export interface EvalCliOptions {
   amateur?: string;
   cdAlpha?: string;
   cdBeta?: string;
+  /** Back end (engine | llama.cpp) and its options (src/cli/backend-options.ts). */
+  backend?: string;
+  gguf?: string;
   /** Commander's `--no-percent-scaling` sets this false. */
   percentScaling: boolean;
   json?: boolean;
@@ -159,6 +163,7 @@ export async function evalWithModel(opts: EvalCliOptions & { model: string }, on
     prompt: preset.kind === 'preset' ? preset.name : preset.template,
     maxNewTokens,
     batchSize,
+    ...(opts.backend && opts.backend !== 'engine' ? { backend: opts.backend } : {}),
   };
   const cd = opts.amateur === undefined ? null : {
     alpha: opts.cdAlpha === undefined ? CD_DEFAULTS.alpha : finiteNumber(opts.cdAlpha, '--cd-alpha'),
@@ -172,25 +177,32 @@ export async function evalWithModel(opts: EvalCliOptions & { model: string }, on
     throw new UserError('--cd-alpha and --cd-beta need --amateur (contrastive decoding)');
   }
   if (opts.out !== undefined) checkResultsFile(opts.out, manifest, overwrite);
-  const lm = onProgress ? loadModelForCli(opts.model, opts.adapter, onProgress) : loadLanguageModel(opts.model, opts.adapter !== undefined ? { adapter: opts.adapter } : {});
-  let contrast: { amateur: Transformer; choose: TokenChooser } | undefined;
+  const backend = backendSettings(opts as unknown as Record<string, unknown>);
+  if (cd && backend.backend !== 'engine') throw new UserError('contrastive decoding (--amateur) runs on the engine back end only: it decodes two models in lock step');
+  const lm = await openModel({ ...backend, modelDir: opts.model, ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}), ...(opts.gguf ? { gguf: opts.gguf } : {}), ...(onProgress ? { onProgress } : {}) });
+  let contrast: { expert: Transformer; amateur: Transformer; choose: TokenChooser } | undefined;
   if (cd) {
-    const amateur = onProgress ? loadModelForCli(opts.amateur!, undefined, onProgress) : loadLanguageModel(opts.amateur!);
+    const amateur = await openModel({ backend: 'engine', modelDir: opts.amateur!, ...(onProgress ? { onProgress } : {}) });
     assertContrastable(lm, amateur);
-    contrast = { amateur: amateur.model, choose: contrastiveChooser(cd, lm.model.config.vocabSize) };
+    contrast = { expert: lm.engine!.model, amateur: amateur.engine!.model, choose: contrastiveChooser(cd, lm.config.vocabSize) };
   }
   const prompts = evalPrompts(lm, questions, preset, opts.input);
   if (opts.out !== undefined) writeEvalManifest(opts.out, manifest);
   const done = opts.out !== undefined && !overwrite ? readDoneIds(opts.out) : new Set<string>();
   onProgress?.({ stage: 'eval', done: questions.filter((q) => done.has(q.id)).length, total: questions.length, unit: 'problems' });
   const completions = generateCompletions(lm, questions, prompts, { maxNewTokens, batchSize, stopIds: lm.stopIds, done, ...(contrast ? { contrast } : {}) });
-  const outcome = await runGrading(questions, completions, {
-    ...(opts.out !== undefined ? { out: opts.out } : {}),
-    overwrite,
-    equivalence: { percentScaling: opts.percentScaling },
-    measureThroughput: true,
-    ...(onProgress ? { onProgress } : {}),
-  });
+  let outcome;
+  try {
+    outcome = await runGrading(questions, completions, {
+      ...(opts.out !== undefined ? { out: opts.out } : {}),
+      overwrite,
+      equivalence: { percentScaling: opts.percentScaling },
+      measureThroughput: true,
+      ...(onProgress ? { onProgress } : {}),
+    });
+  } finally {
+    await lm.backend.dispose();
+  }
   return {
     input: opts.input,
     model: opts.model,
@@ -228,7 +240,7 @@ function printPredictionsReport(r: PredictionsReport, json: boolean): void {
 }
 
 export function registerEval(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('Greedy pass@1 on math word problems: generate and grade (--model), grade completions made elsewhere (--predictions), or test whether two runs differ (--compare).')
     .option('--input <file>', 'questions JSONL: GSM8K lines {"question", "answer": "... #### 18"}, or {"id"?, "question", "answer"} with the gold as "answer"; with --model, {"id"?, "prompt", "answer"} is a raw prompt given to the model as is (no chat template)')
@@ -246,8 +258,9 @@ export function registerEval(program: Command): void {
     .option('--amateur <dir>', 'baseline: contrastive decoding (Li et al. 2022; O\'Brien & Lewis 2023) — at every step pick argmax of (1+beta)·log pE − beta·log pA over the Expert\'s plausible head {pE >= alpha·max pE}, with this model as the Amateur (same tokenizer as --model)')
     .option('--cd-alpha <x>', `contrastive decoding plausibility threshold alpha (default ${CD_DEFAULTS.alpha})`)
     .option('--cd-beta <x>', `contrastive decoding weight beta (default ${CD_DEFAULTS.beta}; 0 is plain greedy)`)
-    .option('--json', 'print the summary (or comparison) as JSON')
-    .action(async (opts: EvalCliOptions) => {
+    .option('--json', 'print the summary (or comparison) as JSON');
+  addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }]);
+  cmd.action(async (opts: EvalCliOptions) => {
       const modes = [opts.compare && '--compare', opts.predictions && '--predictions', opts.model && '--model'].filter(Boolean);
       if (modes.length === 0) throw new UserError('eval needs one of --model DIR, --predictions FILE or --compare A.jsonl B.jsonl');
       if (modes.length > 1) throw new UserError(`eval takes one of --model, --predictions, --compare; got ${modes.join(' and ')}`);

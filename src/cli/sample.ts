@@ -16,7 +16,8 @@ import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { positiveInt } from './eval.js';
-import { loadModelForCli } from './models.js';
+import { addBackendOptions, backendSettings } from './backend-options.js';
+import { openModel } from '../backends/open.js';
 
 export const DEFAULT_SAMPLE_BATCH_SIZE = 8;
 
@@ -37,6 +38,9 @@ interface SampleCliOptions {
   label: 'contrastive' | 'expert';
   skipBadLines?: boolean;
   statsJson?: string;
+  expertGguf?: string;
+  amateurGguf?: string;
+  backend?: string;
 }
 
 /** A finite number, or a UserError naming the option. */
@@ -70,7 +74,7 @@ export function formatSampleStats(st: SampleStats, s: SampleSettings, input: str
 }
 
 export function registerSample(program: Command): void {
-  program
+  const cmd = program
     .command('sample')
     .description('Stage 1: the Expert reasons greedily on each question; both models score every generated token in one teacher-forced pass each; steps where KL(pE‖pA) >= beta are written as contrastive soft labels (samples.jsonl), with the exact prompt and generated ids of every question beside it (samples.trajectories.jsonl). A killed run continues where it stopped when started again with the same arguments, and writes exactly what an uninterrupted run would.')
     .requiredOption('--expert <dir>', 'the Expert: Hugging Face model directory (config.json, model.safetensors, tokenizer.json) that generates and is later tuned')
@@ -88,8 +92,9 @@ export function registerSample(program: Command): void {
     .option('--system-prompt <text>', 'system message of the chat-formatted prompt ("" for none, in which case a Qwen chat template inserts its own default)', DEFAULT_SAMPLING_SYSTEM_PROMPT)
     .option('--first-step <n>', 'first generated step to contrast (0 = the first generated token; the reference code starts at 1)', '0')
     .addOption(new Option('--label <kind>', 'soft label of kept steps: "contrastive" (softmax of log pE - log pA on the plausible set, the method) or "expert" (pE renormalised on the plausible set, the ablation without contrast)').choices(['contrastive', 'expert']).default('contrastive'))
-    .option('--stats-json <file>', 'also write the end-of-run statistics (counts, KL percentiles, plausible-set size, throughput) as JSON')
-    .action((opts: SampleCliOptions) => {
+    .option('--stats-json <file>', 'also write the end-of-run statistics (counts, KL percentiles, plausible-set size, throughput) as JSON');
+  addBackendOptions(cmd, [{ flag: 'expert-gguf', model: 'Expert' }, { flag: 'amateur-gguf', model: 'Amateur' }]);
+  cmd.action(async (opts: SampleCliOptions) => {
       const settings: SampleSettings = {
         alpha: parseNumber(opts.alpha, '--alpha'),
         beta: parseNumber(opts.beta, '--beta'),
@@ -115,14 +120,20 @@ export function registerSample(program: Command): void {
       assertSameVocabulary(expertTok, amateurTok, `the expert tokenizer (${opts.expert})`, `the amateur tokenizer (${opts.amateur})`);
       const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null };
       const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null };
-      checkSampleOutput(opts.out, sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings));
+      checkSampleOutput(opts.out, sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, backendSettings(opts as unknown as Record<string, unknown>).backend));
 
       const progress = cliProgressCallback();
       let stats: SampleStats;
       try {
-        const expert = loadModelForCli(opts.expert, opts.expertAdapter, progress);
-        const amateur = loadModelForCli(opts.amateur, opts.amateurAdapter, progress);
-        stats = runSample({ expert, amateur, questions, inputPath: opts.input, out: opts.out, settings, onProgress: progress });
+        const b = backendSettings(opts as unknown as Record<string, unknown>);
+        const expert = await openModel({ ...b, modelDir: opts.expert, ...(opts.expertAdapter ? { adapter: opts.expertAdapter } : {}), ...(opts.expertGguf ? { gguf: opts.expertGguf } : {}), onProgress: progress });
+        const amateur = await openModel({ ...b, modelDir: opts.amateur, ...(opts.amateurAdapter ? { adapter: opts.amateurAdapter } : {}), ...(opts.amateurGguf ? { gguf: opts.amateurGguf } : {}), onProgress: progress });
+        try {
+          stats = await runSample({ expert, amateur, questions, inputPath: opts.input, out: opts.out, settings, onProgress: progress });
+        } finally {
+          await expert.backend.dispose();
+          await amateur.backend.dispose();
+        }
       } finally {
         progress.stopAll();
       }

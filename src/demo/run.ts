@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { generateProblems, writeGsm8kJsonl } from '../data/synthetic/index.js';
 import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { evalWithModel, compareResultFiles, type ModelEvalReport } from '../cli/eval.js';
-import { loadLanguageModel } from '../model/load.js';
+import { openModel } from '../backends/open.js';
 import { runSample, type SampleSettings, type SampleStats } from '../method/sample.js';
 import { trajectoriesPath, type TrajectoryRecord } from '../method/samples.js';
 import { trainLora, DEFAULT_TRAIN_SETTINGS, type TrainReport, type TrainSettings } from '../train/train-lora.js';
@@ -108,10 +108,10 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
   const expertEval = await evalOne('expert', s.expert);
 
   const samplesFile = join(out, 'samples.jsonl');
-  const sampleStats: SampleStats = await timed('sample', () => {
+  const sampleStats: SampleStats = await timed('sample', async () => {
     const read = readQuestions(questionsFile);
     requireValidQuestions(read);
-    const expert = loadLanguageModel(s.expert), amateur = loadLanguageModel(s.amateur);
+    const expert = await openModel({ backend: 'engine', modelDir: s.expert }), amateur = await openModel({ backend: 'engine', modelDir: s.amateur });
     return runSample({ expert, amateur, questions: read.questions, inputPath: questionsFile, out: samplesFile, settings: s.sample, ...(onProgress ? { onProgress } : {}) });
   }, (r) => `${r.questions} questions, ${r.keptSteps} of ${r.contrastedSteps} steps kept (${(100 * r.keptFraction).toFixed(1)}%)`);
 

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { tinyModelDir } from '../model/testing.js';
-import { loadLanguageModel } from '../model/load.js';
+import { openModel } from '../backends/open.js';
 import { generateGreedy } from '../model/generate.js';
 import type { QuestionRecord } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
@@ -11,7 +11,8 @@ import { resolvePrompt } from './prompts.js';
 
 const dir = tinyModelDir({ hidden: 32, layers: 2, maxPositions: 160 }, 41);
 after(() => rmSync(dir, { recursive: true, force: true }));
-const lm = loadLanguageModel(dir);
+const lm = await openModel({ backend: 'engine', modelDir: dir });
+const model = lm.engine!.model;
 const preset = resolvePrompt('qwen25-math-cot');
 const questions: QuestionRecord[] = [
   ...['Ken has 12 apples. How many apples?', 'Julie buys 24 books.', 'Betty has 3 clips. How many clips?', 'Mark has 48 pages.'].map((question, i) => ({ id: `q${i}`, line: i + 1, question })),
@@ -34,18 +35,24 @@ test('questions get the preset\'s chat prompt, raw prompts are used as they are,
     && /1 problem\(s\) do not fit the model's context window:\n  in\.jsonl:9: problem "long": its prompt has \d+ tokens; the context window of .* is 160/.test(e.message));
 });
 
-test('completions are greedy continuations decoded without special tokens, and skipping done questions does not change the others', () => {
+async function collect<T>(g: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of g) out.push(x);
+  return out;
+}
+
+test('completions are greedy continuations decoded without special tokens, and skipping done questions does not change the others', async () => {
   const prompts = evalPrompts(lm, questions, preset, 'in.jsonl');
   const o = { maxNewTokens: 12, batchSize: 2, stopIds: lm.stopIds };
-  const all = [...generateCompletions(lm, questions, prompts, { ...o, done: new Set() })];
+  const all = await collect(generateCompletions(lm, questions, prompts, { ...o, done: new Set() }));
   assert.deepEqual(all.map((p) => p.id), questions.map((q) => q.id));
   // One chunk of two, decoded as the generator decodes it.
-  const gens = generateGreedy(lm.model, prompts.slice(2, 4), { maxNewTokens: 12, stopIds: o.stopIds, batchSize: 2 });
+  const gens = generateGreedy(model, prompts.slice(2, 4), { maxNewTokens: 12, stopIds: o.stopIds, batchSize: 2 });
   gens.forEach((g, k) => {
     assert.equal(all[2 + k]!.completion, lm.tokenizer.decode(g.tokens, { skipSpecialTokens: true }));
     assert.equal(all[2 + k]!.completionTokens, g.tokens.length);
   });
   // q0 and q1 (a whole chunk) and q2 (half of one) were done by an earlier run.
-  const rest = [...generateCompletions(lm, questions, prompts, { ...o, done: new Set(['q0', 'q1', 'q2']) })];
+  const rest = await collect(generateCompletions(lm, questions, prompts, { ...o, done: new Set(['q0', 'q1', 'q2']) }));
   assert.deepEqual(rest, all.slice(3));
 });

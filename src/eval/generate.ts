@@ -8,8 +8,16 @@
  * run): the packed batch — and so every floating-point sum — is the same whether or not the run
  * was interrupted, so a resumed run writes exactly the completions an uninterrupted one would.
  */
-import type { LanguageModel } from '../model/load.js';
-import { generate, generateGreedy, type TokenChooser } from '../model/generate.js';
+import type { HfTokenizer } from '../tokenizer/index.js';
+import type { LanguageModelBackend } from '../backends/backend.js';
+
+/** What evaluation needs of a model: its tokenizer and a back end (engine or llama.cpp; src/backends/open.ts). */
+export interface EvalModel {
+  dir: string;
+  tokenizer: HfTokenizer;
+  backend: LanguageModelBackend;
+}
+import { generate, type TokenChooser } from '../model/generate.js';
 import type { Transformer } from '../model/transformer.js';
 import { formatProblems, type QuestionProblem, type QuestionRecord } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
@@ -23,7 +31,7 @@ import { buildMessages, type PromptPreset } from './prompts.js';
  */
 
 /** The prompt ids of one question: the preset's chat messages with the generation prompt, or a raw prompt as is. */
-export function evalPromptIds(lm: LanguageModel, q: QuestionRecord, preset: PromptPreset): number[] {
+export function evalPromptIds(lm: EvalModel, q: QuestionRecord, preset: PromptPreset): number[] {
   if (q.prompt !== undefined) return lm.tokenizer.encode(q.prompt, { addSpecialTokens: true });
   return lm.tokenizer.encodeChat(buildMessages(preset, q.question!), { addGenerationPrompt: true });
 }
@@ -33,8 +41,8 @@ export function evalPromptIds(lm: LanguageModel, q: QuestionRecord, preset: Prom
  * generate in the context window (grading them as wrong, or dropping them, would change the
  * accuracy without saying so).
  */
-export function evalPrompts(lm: LanguageModel, questions: readonly QuestionRecord[], preset: PromptPreset, file: string): number[][] {
-  const window = lm.model.config.maxPositionEmbeddings;
+export function evalPrompts(lm: EvalModel, questions: readonly QuestionRecord[], preset: PromptPreset, file: string): number[][] {
+  const window = lm.backend.contextSize;
   const prompts = questions.map((q) => evalPromptIds(lm, q, preset));
   const tooLong: QuestionProblem[] = [];
   prompts.forEach((p, i) => {
@@ -52,23 +60,23 @@ export interface CompletionOptions {
   stopIds: readonly number[];
   /** Ids already graded: not yielded (their chunk is still decoded whole when it has others). */
   done: ReadonlySet<string>;
-  /** Contrastive decoding: the Amateur decodes in lock step and `choose` picks each token from both (src/baselines). */
-  contrast?: { amateur: Transformer; choose: TokenChooser };
+  /** Contrastive decoding (engine only): Expert and Amateur decode in lock step and `choose` picks each token from both (src/baselines). */
+  contrast?: { expert: Transformer; amateur: Transformer; choose: TokenChooser };
 }
 
 /**
  * Greedy completions for the questions not in `done`, in input order, one chunk at a time: a
  * consumer that writes each as it arrives loses at most one chunk when killed.
  */
-export function* generateCompletions(lm: LanguageModel, questions: readonly QuestionRecord[], prompts: readonly number[][], o: CompletionOptions): Generator<Prediction> {
+export async function* generateCompletions(lm: EvalModel, questions: readonly QuestionRecord[], prompts: readonly number[][], o: CompletionOptions): AsyncGenerator<Prediction> {
   for (let c0 = 0; c0 < questions.length; c0 += o.batchSize) {
     const chunk = questions.slice(c0, c0 + o.batchSize);
     if (chunk.every((q) => o.done.has(q.id))) continue;
     const gopts = { maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, batchSize: o.batchSize };
     const chunkPrompts = prompts.slice(c0, c0 + o.batchSize);
     const gens = o.contrast
-      ? generate([lm.model, o.contrast.amateur], chunkPrompts, { ...gopts, choose: o.contrast.choose })
-      : generateGreedy(lm.model, chunkPrompts, gopts);
+      ? generate([o.contrast.expert, o.contrast.amateur], chunkPrompts, { ...gopts, choose: o.contrast.choose })
+      : await lm.backend.generateGreedy(chunkPrompts, gopts);
     for (let k = 0; k < chunk.length; k++) {
       const q = chunk[k]!;
       if (o.done.has(q.id)) continue;

@@ -17,6 +17,8 @@ export interface EvalManifest {
   maxNewTokens: number;
   /** Chunk size: part of what fixes the floating-point sums, so part of the run's identity. */
   batchSize: number;
+  /** What ran the model, when not the engine. */
+  backend?: string;
   /** Contrastive decoding (baseline): the Amateur and the CD parameters. */
   contrastiveDecoding?: { amateur: { dir: string; fingerprint: string }; alpha: number; beta: number };
 }
@@ -46,6 +48,7 @@ export function checkResultsFile(out: string, want: EvalManifest, overwrite: boo
     cmp('--prompt', have.prompt, want.prompt);
     cmp('--max-new-tokens', have.maxNewTokens, want.maxNewTokens);
     cmp('--batch-size', have.batchSize, want.batchSize);
+    cmp('--backend', have.backend ?? 'engine', want.backend ?? 'engine');
     cmp('contrastive decoding (--amateur, --cd-alpha, --cd-beta)', have.contrastiveDecoding ?? null, want.contrastiveDecoding ?? null);
     if (diffs.length > 0) {
       throw new UserError(`${out} was started with other settings (${diffs.join('; ')}). Continue it with the original arguments, use --overwrite to start it afresh, or write to another --out`);

@@ -15,10 +15,12 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { LanguageModel } from '../model/load.js';
+import type { ModelConfig } from '../model/config.js';
+import type { HfTokenizer } from '../tokenizer/index.js';
+import type { LanguageModelBackend } from '../backends/backend.js';
+import { scoreTrajectoryOn } from '../backends/score.js';
 import { modelFingerprint } from '../model/load.js';
-import { generateGreedy } from '../model/generate.js';
-import { scoreTrajectory, type ScoringTime } from './trajectory.js';
+import type { ScoringTime } from './trajectory.js';
 import type { ContrastOptions } from './contrast.js';
 import { manifestPath, trajectoriesPath, type SampleRecord, type TrajectoryRecord } from './samples.js';
 import type { QuestionRecord } from '../data/questions.js';
@@ -49,6 +51,8 @@ export interface SampleManifest {
   vocabulary: string;
   input: string;
   settings: SampleSettings;
+  /** What ran the models (engine or llama.cpp): a resumed run must not mix their numbers. */
+  backend?: string;
 }
 
 export interface SampleStats {
@@ -77,8 +81,8 @@ export interface SampleStats {
 }
 
 export interface SampleJob {
-  expert: LanguageModel;
-  amateur: LanguageModel;
+  expert: SampleModel;
+  amateur: SampleModel;
   questions: QuestionRecord[];
   inputPath: string;
   out: string;
@@ -96,10 +100,20 @@ function percentile(sorted: number[], q: number): number {
 }
 
 /** Check that the two models can be contrasted token by token. */
-export function assertContrastable(expert: LanguageModel, amateur: LanguageModel): void {
+/** What sampling needs of a model: its tokenizer and stop ids, and a back end that runs it (src/backends/open.ts). */
+export interface SampleModel {
+  dir: string;
+  adapterDir: string | null;
+  tokenizer: HfTokenizer;
+  config: ModelConfig;
+  stopIds: readonly number[];
+  backend: LanguageModelBackend;
+}
+
+export function assertContrastable(expert: Pick<SampleModel, 'dir' | 'tokenizer' | 'config'>, amateur: Pick<SampleModel, 'dir' | 'tokenizer' | 'config'>): void {
   assertSameVocabulary(expert.tokenizer, amateur.tokenizer, `expert tokenizer (${expert.dir})`, `amateur tokenizer (${amateur.dir})`);
-  if (expert.model.config.vocabSize !== amateur.model.config.vocabSize) {
-    throw new UserError(`the expert (${expert.dir}) has vocab_size ${expert.model.config.vocabSize} but the amateur (${amateur.dir}) has ${amateur.model.config.vocabSize}; their next-token distributions cannot be compared`);
+  if (expert.config.vocabSize !== amateur.config.vocabSize) {
+    throw new UserError(`the expert (${expert.dir}) has vocab_size ${expert.config.vocabSize} but the amateur (${amateur.dir}) has ${amateur.config.vocabSize}; their next-token distributions cannot be compared`);
   }
 }
 
@@ -110,8 +124,9 @@ export interface ModelRef {
 }
 
 /** The manifest a run with these models and settings writes (cheap: no weights are read). */
-export function sampleManifest(expert: ModelRef, amateur: ModelRef, vocabulary: string, inputPath: string, settings: SampleSettings): SampleManifest {
+export function sampleManifest(expert: ModelRef, amateur: ModelRef, vocabulary: string, inputPath: string, settings: SampleSettings, backend = 'engine'): SampleManifest {
   return {
+    backend,
     lightreasoner_samples: 1,
     expert: { dir: resolve(expert.dir), fingerprint: modelFingerprint(expert.dir, expert.adapterDir) },
     amateur: { dir: resolve(amateur.dir), fingerprint: modelFingerprint(amateur.dir, amateur.adapterDir) },
@@ -142,6 +157,7 @@ export function checkSampleOutput(out: string, want: SampleManifest): void {
   };
   cmp('expert model (weights fingerprint)', have.expert?.fingerprint, want.expert.fingerprint);
   cmp('amateur model (weights fingerprint)', have.amateur?.fingerprint, want.amateur.fingerprint);
+  cmp('--backend', have.backend ?? 'engine', want.backend ?? 'engine');
   for (const k of Object.keys(want.settings) as Array<keyof SampleSettings>) cmp(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, have.settings?.[k], want.settings[k]);
   if (diffs.length > 0) {
     throw new UserError(`${path}: this output was started with other settings (${diffs.join('; ')}). Resume with the original arguments, or write to a new --out file`);
@@ -202,14 +218,14 @@ function recoverPrevious(out: string, trajPath: string, questions: readonly Ques
   return { done };
 }
 
-export function runSample(job: SampleJob): SampleStats {
+export async function runSample(job: SampleJob): Promise<SampleStats> {
   const t0 = performance.now();
   const { expert, amateur, questions, settings: s, out } = job;
   validateSampleSettings(s);
   assertContrastable(expert, amateur);
   if (questions.length === 0) throw new UserError(`${job.inputPath}: no questions to sample`);
   const trajPath = trajectoriesPath(out);
-  const manifest = sampleManifest(expert, amateur, vocabularyFingerprint(expert.tokenizer), job.inputPath, s);
+  const manifest = sampleManifest(expert, amateur, vocabularyFingerprint(expert.tokenizer), job.inputPath, s, expert.backend.kind);
   checkSampleOutput(out, manifest);
   const { done } = recoverPrevious(out, trajPath, questions, job.inputPath);
   writeJsonAtomic(manifestPath(out), manifest);
@@ -217,7 +233,7 @@ export function runSample(job: SampleJob): SampleStats {
 
   const samples = new JsonlAppender(out);
   const trajectories = new JsonlAppender(trajPath);
-  const maxContext = Math.min(expert.model.config.maxPositionEmbeddings, amateur.model.config.maxPositionEmbeddings);
+  const maxContext = Math.min(expert.backend.contextSize, amateur.backend.contextSize);
   let genTokens = 0, genSeconds = 0, scoreTokens = 0, processed = 0;
   const timing: ScoringTime = { expertSeconds: 0, amateurSeconds: 0 };
   let kept = [...done.values()].reduce((a, t) => a + t.kept, 0);
@@ -237,12 +253,12 @@ export function runSample(job: SampleJob): SampleStats {
         ], { addGenerationPrompt: true })));
       const fits = prompts.map((p) => p.length < maxContext);
       const tg = performance.now();
-      const gens = generateGreedy(expert.model, prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize });
+      const gens = await expert.backend.generateGreedy(prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize });
       genSeconds += (performance.now() - tg) / 1000;
       let g = 0;
-      chunk.forEach(({ q, index }, k) => {
+      for (const [k, { q, index }] of chunk.entries()) {
         const gen = fits[k] ? gens[g++]! : null;
-        if (done.has(index)) return;
+        if (done.has(index)) continue;
         const prompt = prompts[k]!;
         const base = { index, id: q.id, question: q.question ?? q.prompt ?? '', prompt_token_ids: prompt };
         let traj: TrajectoryRecord & { step_kl?: number[] };
@@ -250,7 +266,7 @@ export function runSample(job: SampleJob): SampleStats {
           traj = { ...base, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
         } else {
           genTokens += gen.tokens.length;
-          const steps = scoreTrajectory(expert.model, amateur.model, prompt, gen.tokens, { alpha: s.alpha, beta: s.beta, label: s.label, firstStep: s.firstStep }, timing);
+          const steps = await scoreTrajectoryOn(expert.backend, amateur.backend, prompt, gen.tokens, { alpha: s.alpha, beta: s.beta, label: s.label, firstStep: s.firstStep }, timing);
           scoreTokens += prompt.length + gen.tokens.length;
           const records: SampleRecord[] = steps.filter((st) => st.keep).map((st) => ({
             prompt_id: base.question,
@@ -275,7 +291,7 @@ export function runSample(job: SampleJob): SampleStats {
         processed++;
         report();
         job.afterQuestion?.(index);
-      });
+      }
     }
   } finally {
     samples.close();

@@ -37,7 +37,6 @@ export interface ScoredStep extends StepContrast {
  * steps before it (the reference skips step 0).
  */
 export function scoreTrajectory(expert: Transformer, amateur: Transformer, promptIds: ArrayLike<number>, generated: ArrayLike<number>, o: ContrastOptions & { firstStep?: number }, timing?: ScoringTime): ScoredStep[] {
-  const V = expert.config.vocabSize;
   const t0 = performance.now();
   const e = stepLogits(expert, promptIds, generated);
   const t1 = performance.now();
@@ -46,8 +45,13 @@ export function scoreTrajectory(expert: Transformer, amateur: Transformer, promp
     timing.expertSeconds += (t1 - t0) / 1000;
     timing.amateurSeconds += (performance.now() - t1) / 1000;
   }
+  return contrastTrajectory(e, a, generated.length, expert.config.vocabSize, o);
+}
+
+/** Contrast the Expert's and Amateur's logits [T, vocab] step by step, from `firstStep` on. */
+export function contrastTrajectory(expertLogits: Float32Array, amateurLogits: Float32Array, T: number, V: number, o: ContrastOptions & { firstStep?: number }): ScoredStep[] {
   const scratch = new ContrastScratch(V);
   const out: ScoredStep[] = [];
-  for (let t = o.firstStep ?? 0; t < generated.length; t++) out.push({ step: t, ...contrastStep(e, t * V, a, t * V, o, scratch) });
+  for (let t = o.firstStep ?? 0; t < T; t++) out.push({ step: t, ...contrastStep(expertLogits, t * V, amateurLogits, t * V, o, scratch) });
   return out;
 }

@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { join } from 'node:path';
 import { loadModelDir, type LoadedModel } from './model-dir.js';
 import { Transformer } from './transformer.js';
+import type { ModelConfig } from './config.js';
 import { loadAdapter } from './adapter-dir.js';
 import { ENDOFTEXT, IM_END, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
@@ -18,6 +19,7 @@ export interface LanguageModel {
   adapterDir: string | null;
   model: Transformer;
   tokenizer: HfTokenizer;
+  config: ModelConfig;
   loaded: LoadedModel;
   /**
    * Ids that end generation: the tokenizer's and the model's EOS ids, plus ChatML's <|im_end|> and
@@ -36,7 +38,7 @@ export function loadLanguageModel(dir: string, opts: { adapter?: string; onProgr
   const model = new Transformer(loaded.config, loaded.params);
   if (opts.adapter) model.adapter = loadAdapter(opts.adapter, model);
   const stopIds = generationStopIds(tokenizer, loaded.generation.eosTokenIds, loaded.config.vocabSize);
-  return { dir, adapterDir: opts.adapter ?? null, model, tokenizer, loaded, stopIds };
+  return { dir, adapterDir: opts.adapter ?? null, model, tokenizer, config: loaded.config, loaded, stopIds };
 }
 
 /** See LanguageModel.stopIds. */

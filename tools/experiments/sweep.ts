@@ -14,7 +14,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readQuestions, requireValidQuestions } from '../../src/data/questions.js';
 import { evalWithModel, compareResultFiles } from '../../src/cli/eval.js';
-import { loadLanguageModel } from '../../src/model/load.js';
+import { openModel } from '../../src/backends/open.js';
 import { runSample } from '../../src/method/sample.js';
 import { trainLora } from '../../src/train/train-lora.js';
 import { demoSettings } from '../../src/demo/run.js';
@@ -66,8 +66,8 @@ async function main(): Promise<void> {
     const samples = join(dir, 'samples.jsonl');
     const read = readQuestions(r.questions);
     requireValidQuestions(read);
-    const stats = runSample({
-      expert: loadLanguageModel(r.expert), amateur: loadLanguageModel(r.amateur), questions: read.questions, inputPath: r.questions, out: samples,
+    const stats = await runSample({
+      expert: await openModel({ backend: 'engine', modelDir: r.expert }), amateur: await openModel({ backend: 'engine', modelDir: r.amateur }), questions: read.questions, inputPath: r.questions, out: samples,
       settings: { ...d.sample, beta: r.beta ?? d.sample.beta, alpha: r.alpha ?? d.sample.alpha, label: r.label ?? 'contrastive', maxNewTokens: r.sampleMaxNewTokens ?? d.sample.maxNewTokens },
     });
     const adapter = join(dir, 'adapter');
