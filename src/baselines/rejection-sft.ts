@@ -13,12 +13,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadLanguageModel, modelFingerprint } from '../model/load.js';
 import { generate, type TokenChooser } from '../model/generate.js';
-import { createLoraAdapter, type LoraConfig } from '../model/lora.js';
+import { createLoraAdapter } from '../model/lora.js';
+import type { LoraRunSettings } from '../train/train-lora.js';
 import { saveAdapter } from '../model/adapter-dir.js';
 import { Trainer, type StepData } from '../train/trainer.js';
 import { HF_ADAMW_DEFAULTS } from '../train/adamw.js';
 import { runTraining } from '../train/loop.js';
-import type { ScheduleKind } from '../train/schedule.js';
 import { completionSequence } from '../train/completion.js';
 import type { GoldQuestion } from '../eval/grade.js';
 import { buildMessages, resolvePrompt } from '../eval/prompts.js';
@@ -30,7 +30,7 @@ import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
-export interface SftSettings {
+export interface SftSettings extends LoraRunSettings {
   samplesPerQuestion: number;
   temperature: number;
   maxNewTokens: number;
@@ -39,18 +39,6 @@ export interface SftSettings {
   prompt: string;
   /** Drop repeated identical correct completions of one question. */
   dedupe: boolean;
-  lora: LoraConfig;
-  lr: number;
-  /** Trajectories per micro-batch. */
-  batchSize: number;
-  gradAccum: number;
-  maxSteps: number;
-  saveSteps: number;
-  seed: number;
-  warmupSteps: number;
-  schedule: ScheduleKind;
-  weightDecay: number;
-  maxGradNorm: number;
 }
 
 export interface SftJob extends SftSettings {

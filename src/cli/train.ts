@@ -9,15 +9,13 @@
  */
 import { Option, type Command } from 'commander';
 import { parseTargets } from '../model/lora.js';
-import { DEFAULT_TRAIN_SETTINGS, trainLora, type TrainReport, type TrainSettings } from '../train/train-lora.js';
+import { DEFAULT_TRAIN_SETTINGS, trainLora, type LoraRunSettings, type TrainReport, type TrainSettings } from '../train/train-lora.js';
 import type { ScheduleKind } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
 
-export interface TrainCliOptions {
-  expert: string;
-  samples: string;
-  out: string;
+/** The flags addLoraRunOptions adds, as commander parses them. */
+export interface LoraRunFlags {
   rank: string;
   loraAlpha: string;
   loraDropout: string;
@@ -28,14 +26,20 @@ export interface TrainCliOptions {
   maxSteps: string;
   saveSteps: string;
   seed: string;
-  resume?: boolean;
-  /** Commander's `--no-pack` sets this false. */
-  pack: boolean;
-  shuffle: 'trajectories' | 'records';
   warmupSteps: string;
   schedule: ScheduleKind;
   weightDecay: string;
   maxGradNorm: string;
+}
+
+export interface TrainCliOptions extends LoraRunFlags {
+  expert: string;
+  samples: string;
+  out: string;
+  resume?: boolean;
+  /** Commander's `--no-pack` sets this false. */
+  pack: boolean;
+  shuffle: 'trajectories' | 'records';
   systemPrompt: string;
   maxLength?: string;
   json?: boolean;
@@ -52,8 +56,8 @@ export function number(v: string, flag: string): number {
   return x;
 }
 
-/** Flags → settings; every bad value names its flag. */
-export function trainSettingsFromFlags(o: TrainCliOptions): TrainSettings {
+/** LoRA and optimisation flags → settings; every bad value names its flag. */
+export function loraRunSettingsFromFlags(o: LoraRunFlags): LoraRunSettings {
   return {
     lora: { r: integer(o.rank, '--rank', 1), alpha: number(o.loraAlpha, '--lora-alpha'), dropout: number(o.loraDropout, '--lora-dropout'), targets: parseTargets(o.target) },
     lr: number(o.lr, '--lr'),
@@ -62,12 +66,42 @@ export function trainSettingsFromFlags(o: TrainCliOptions): TrainSettings {
     maxSteps: integer(o.maxSteps, '--max-steps', 1),
     saveSteps: integer(o.saveSteps, '--save-steps', 0),
     seed: integer(o.seed, '--seed', 0),
-    pack: o.pack,
-    shuffle: o.shuffle,
     warmupSteps: integer(o.warmupSteps, '--warmup-steps', 0),
     schedule: o.schedule,
     weightDecay: number(o.weightDecay, '--weight-decay'),
     maxGradNorm: number(o.maxGradNorm, '--max-grad-norm'),
+  };
+}
+
+/**
+ * The LoRA and optimisation flags shared by `train` and `sft` (defaults: the paper's LoRA and
+ * Hugging Face Trainer's optimiser). `unit` is what a batch counts.
+ */
+export function addLoraRunOptions(cmd: Command, unit: 'records' | 'trajectories'): Command {
+  const d = DEFAULT_TRAIN_SETTINGS;
+  return cmd
+    .option('--rank <n>', 'LoRA rank r', String(d.lora.r))
+    .option('--lora-alpha <x>', 'LoRA alpha; the adapter\'s output is scaled by alpha / r', String(d.lora.alpha))
+    .option('--lora-dropout <p>', 'dropout on the LoRA branch\'s input, in [0, 1)', String(d.lora.dropout))
+    .option('--target <list>', 'comma-separated linear layers to adapt, from q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj', d.lora.targets.join(','))
+    .option('--lr <x>', 'peak learning rate of AdamW', String(d.lr))
+    .option('--batch-size <n>', `${unit} per micro-batch`, String(d.batchSize))
+    .option('--grad-accum <n>', `micro-batches per optimiser step (the loss is the mean over all their ${unit === 'records' ? 'records' : 'target tokens'})`, String(d.gradAccum))
+    .option('--max-steps <n>', 'optimiser steps to train; the data repeats in fresh shuffles as needed', String(d.maxSteps))
+    .option('--save-steps <n>', 'write a resumable checkpoint every n steps (the last two are kept; 0: none)', String(d.saveSteps))
+    .option('--seed <n>', 'seed of the adapter initialisation, the data order and the dropout masks', String(d.seed))
+    .option('--warmup-steps <n>', 'steps of linear warmup from 0 to --lr', String(d.warmupSteps))
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule after warmup').choices(['linear', 'cosine', 'constant']).default(d.schedule))
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(d.weightDecay))
+    .option('--max-grad-norm <x>', 'clip the global gradient norm to this (Infinity: no clipping)', String(d.maxGradNorm));
+}
+
+/** Flags → settings; every bad value names its flag. */
+export function trainSettingsFromFlags(o: TrainCliOptions): TrainSettings {
+  return {
+    ...loraRunSettingsFromFlags(o),
+    pack: o.pack,
+    shuffle: o.shuffle,
     systemPrompt: o.systemPrompt,
     ...(o.maxLength !== undefined ? { maxLength: integer(o.maxLength, '--max-length', 1) } : {}),
   };
@@ -89,29 +123,16 @@ export function formatTrainReport(r: TrainReport): string {
 
 export function registerTrain(program: Command): void {
   const d = DEFAULT_TRAIN_SETTINGS;
-  program
+  const cmd = program
     .command('train')
     .description('Stage 2: LoRA-tune the Expert on the kept steps of a samples file, with loss KL(soft label || model) at each step\'s position; writes a PEFT adapter, training_log.jsonl and checkpoints into --out.')
     .requiredOption('--expert <dir>', 'the Expert: a Hugging Face model directory (config.json, model.safetensors, tokenizer files)')
     .requiredOption('--samples <file>', 'samples JSONL from `lightreasoner sample` (exact token ids from the .trajectories.jsonl beside it) or in the reference\'s text-only format (re-tokenised, with a warning)')
-    .requiredOption('--out <dir>', 'adapter directory to write (adapter_config.json, adapter_model.safetensors, training_log.jsonl, checkpoints/); must be new or empty unless --resume')
-    .option('--rank <n>', 'LoRA rank r', String(d.lora.r))
-    .option('--lora-alpha <x>', 'LoRA alpha; the adapter\'s output is scaled by alpha / r', String(d.lora.alpha))
-    .option('--lora-dropout <p>', 'dropout on the LoRA branch\'s input, in [0, 1)', String(d.lora.dropout))
-    .option('--target <list>', 'comma-separated linear layers to adapt, from q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj', d.lora.targets.join(','))
-    .option('--lr <x>', 'peak learning rate of AdamW', String(d.lr))
-    .option('--batch-size <n>', 'records per micro-batch', String(d.batchSize))
-    .option('--grad-accum <n>', 'micro-batches per optimiser step (the loss is the mean over all their records)', String(d.gradAccum))
-    .option('--max-steps <n>', 'optimiser steps to train; the data repeats in fresh shuffles as needed', String(d.maxSteps))
-    .option('--save-steps <n>', 'write a resumable checkpoint every n steps (the last two are kept; 0: none)', String(d.saveSteps))
-    .option('--seed <n>', 'seed of the adapter initialisation, the data order and the dropout masks', String(d.seed))
+    .requiredOption('--out <dir>', 'adapter directory to write (adapter_config.json, adapter_model.safetensors, training_log.jsonl, checkpoints/); must be new or empty unless --resume');
+  addLoraRunOptions(cmd, 'records')
     .option('--resume', 'continue the run in --out from its last checkpoint (refused if any setting or the data changed)')
     .option('--no-pack', 'run one sequence per record instead of one packed pass per trajectory (same loss and gradients, more compute)')
     .addOption(new Option('--shuffle <how>', 'data order: whole trajectories shuffled with their steps kept together (packing pays off), or records shuffled independently (as the reference)').choices(['trajectories', 'records']).default(d.shuffle))
-    .option('--warmup-steps <n>', 'steps of linear warmup from 0 to --lr', String(d.warmupSteps))
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule after warmup').choices(['linear', 'cosine', 'constant']).default(d.schedule))
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(d.weightDecay))
-    .option('--max-grad-norm <x>', 'clip the global gradient norm to this (Infinity: no clipping)', String(d.maxGradNorm))
     .option('--system-prompt <text>', 'system prompt of the chat template when re-tokenising text-only samples (as used when sampling)', d.systemPrompt)
     .option('--max-length <n>', 'cut inputs longer than n tokens from the left, keeping the target position (default: refuse inputs beyond the model\'s context window)')
     .option('--json', 'print the summary as JSON on stdout')

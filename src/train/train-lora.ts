@@ -25,10 +25,11 @@ import { loadTrainingSet, type TrainingSetStats } from './training-set.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
-export interface TrainSettings {
+/** What every LoRA training run is configured with (LightReasoner's `train`, and the SFT baseline). */
+export interface LoraRunSettings {
   lora: LoraConfig;
   lr: number;
-  /** Records per micro-batch. */
+  /** Examples (records, or trajectories for SFT) per micro-batch. */
   batchSize: number;
   /** Micro-batches per optimiser step. */
   gradAccum: number;
@@ -36,13 +37,16 @@ export interface TrainSettings {
   /** Checkpoint every this many steps (0: never). */
   saveSteps: number;
   seed: number;
-  /** One packed pass per trajectory of a micro-batch (true) or one sequence per record. */
-  pack: boolean;
-  shuffle: BatchPlan['shuffle'];
   warmupSteps: number;
   schedule: ScheduleKind;
   weightDecay: number;
   maxGradNorm: number;
+}
+
+export interface TrainSettings extends LoraRunSettings {
+  /** One packed pass per trajectory of a micro-batch (true) or one sequence per record. */
+  pack: boolean;
+  shuffle: BatchPlan['shuffle'];
   /** System prompt for re-tokenising text-only samples. */
   systemPrompt: string;
   /** Cut inputs longer than this from the left (default: refuse inputs beyond the context window). */
