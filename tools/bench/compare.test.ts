@@ -31,6 +31,7 @@ test('compare reports the ratio of medians, the per-repetition ratios, and no ve
   const c = compare({ kind: 'maxRatio', value: 1.5 }, ours, base);
   assert.equal(c.ratio, 3 / 2);
   assert.deepEqual(c.pairedRatios, [3, 1, 3]);
+  assert.equal(c.pairedMedian, 3);
   assert.equal(c.met, true);
   assert.equal(compare(null, ours, base).met, null);
 });

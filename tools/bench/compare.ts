@@ -35,6 +35,8 @@ export interface Comparison {
   ratio: number;
   /** ours_i / baseline_i for repetitions run back to back. */
   pairedRatios: number[];
+  /** Their median: load that comes and goes hits both members of a pair, so this drifts less. */
+  pairedMedian: number | null;
   /** null for informational rows. */
   met: boolean | null;
 }
@@ -43,7 +45,10 @@ export function compare(target: Target | null, ours: SideSummary, baseline: Side
   const ratio = ours.median / baseline.median;
   const n = Math.min(ours.values.length, baseline.values.length);
   const pairedRatios = Array.from({ length: n }, (_, i) => ours.values[i]! / baseline.values[i]!);
-  return { ratio, pairedRatios, met: target === null ? null : meetsTarget(target, ratio) };
+  return {
+    ratio, pairedRatios, pairedMedian: n > 0 ? median(pairedRatios) : null,
+    met: target === null ? null : meetsTarget(target, ratio),
+  };
 }
 
 export function meetsTarget(target: Target, ratio: number): boolean {

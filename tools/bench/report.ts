@@ -40,10 +40,12 @@ export function formatResults(results: readonly RowResult[], baselineName: strin
   }
   const b = baselineName;
   return table(
-    ['row', 'ours (median)', `${b} (median)`, `ours/${b}`, 'target', 'met', 'paired ratios', `spread ours/${b}`],
+    ['row', 'ours (median)', `${b} (median)`, `ours/${b}`, 'target', 'met', 'paired ratios: median (range)', `spread ours/${b}`],
     results.map((r) => {
       const c = r.comparison, base = r.baseline;
-      const paired = c && c.pairedRatios.length > 0 ? `${Math.min(...c.pairedRatios).toFixed(2)}..${Math.max(...c.pairedRatios).toFixed(2)}` : '-';
+      const paired = c && c.pairedMedian !== null
+        ? `${c.pairedMedian.toFixed(2)} (${Math.min(...c.pairedRatios).toFixed(2)}..${Math.max(...c.pairedRatios).toFixed(2)})`
+        : '-';
       return [
         r.row.title,
         formatValue(r.row.metric, r.ours.summary.median),

@@ -101,7 +101,7 @@ async function run(opts: Options): Promise<void> {
       + `${BENCH_MODEL_CONFIG.num_attention_heads}/${BENCH_MODEL_CONFIG.num_key_value_heads} heads, intermediate ${BENCH_MODEL_CONFIG.intermediate_size}, untied, `
       + `${(parameterCount(model.config) / 1e6).toFixed(2)}M parameters, float32`,
     `${opts.reps} timed repetitions per side after ${opts.warmup} warm-up, ${baseline ? 'interleaved, ' : ''}${opts.settleMs} ms idle before each; medians.`
-      + (baseline ? ` Ratios are ours/${baseline.name}: of times (lower is better) or of tokens/s (higher is better); "paired ratios" is their range over back-to-back repetitions.` : ''),
+      + (baseline ? ` Ratios are ours/${baseline.name}: of times (lower is better) or of tokens/s (higher is better); "paired ratios" are ours/${baseline.name} of back-to-back repetitions (their median is the steadier estimate on a busy machine).` : ''),
     '',
     formatResults(results, baseline?.name ?? null),
     '',
@@ -123,7 +123,8 @@ async function run(opts: Options): Promise<void> {
       rows: results.map((r) => ({
         id: r.row.id, title: r.row.title, metric: r.row.metric, target: r.row.target,
         ours: r.ours, baseline: r.baseline,
-        ratio: r.comparison?.ratio ?? null, pairedRatios: r.comparison?.pairedRatios ?? null, met: r.comparison?.met ?? null,
+        ratio: r.comparison?.ratio ?? null, pairedRatios: r.comparison?.pairedRatios ?? null,
+        pairedMedian: r.comparison?.pairedMedian ?? null, met: r.comparison?.met ?? null,
       })),
     });
     process.stderr.write(`wrote ${opts.json}\n`);
