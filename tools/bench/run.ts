@@ -55,8 +55,7 @@ export function selectRows(spec: string | undefined): BenchRow[] {
 async function run(opts: Options): Promise<void> {
   const rows = selectRows(opts.rows);
   if (opts.threads !== undefined) setBlasThreads(opts.threads);
-  const ours = engineInfo();
-  if (ours.warning) process.stderr.write(`${ours.warning}\n`);
+  const ours = engineInfo(); // prints the engine's own warning when it is not on OpenBLAS
   const threads = opts.threads ?? ours.threads;
   const torchCoreType = opts.torchCoretype === undefined ? ours.coreType : opts.torchCoretype === 'auto' ? null : opts.torchCoretype;
 
@@ -75,21 +74,21 @@ async function run(opts: Options): Promise<void> {
     for (const row of rows) {
       const oursRun = prepareOurs(row.spec, model);
       const sides: Side[] = [{ name: 'ours', run: async () => oursRun() }];
-      if (baseline) {
-        await baseline.prepare(row, BENCH_MODEL_CONFIG);
-        const b = baseline;
+      const b = row.baseline === 'torch' ? baseline : null;
+      if (b) {
+        await b.prepare(row, BENCH_MODEL_CONFIG);
         sides.push({ name: b.name, run: () => b.run(row.id) });
       }
       const samples = await measureInterleaved(sides, { warmup: opts.warmup, reps: opts.reps, settleMs: opts.settleMs });
       const oursSummary = summarize(row.metric, samples[0]!);
-      const baseSummary = baseline ? summarize(row.metric, samples[1]!) : null;
+      const baseSummary = b ? summarize(row.metric, samples[1]!) : null;
       results.push({
         row,
         ours: { samples: samples[0]!, summary: oursSummary },
         baseline: baseSummary ? { samples: samples[1]!, summary: baseSummary } : null,
         comparison: baseSummary ? compare(row.target, oursSummary, baseSummary) : null,
       });
-      process.stderr.write(`${row.id}: ours ${formatValue(row.metric, oursSummary.median)}${baseSummary ? `, ${baseline!.name} ${formatValue(row.metric, baseSummary.median)}` : ''}\n`);
+      process.stderr.write(`${row.id}: ours ${formatValue(row.metric, oursSummary.median)}${b && baseSummary ? `, ${b.name} ${formatValue(row.metric, baseSummary.median)}` : ''}\n`);
     }
   } finally {
     await baseline?.close();
