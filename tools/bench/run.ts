@@ -1,0 +1,163 @@
+/**
+ * The bench driver: rows in order, each side prepared, then repetitions interleaved (see
+ * measure.ts), then the table and the JSON record.
+ *
+ * Only ratios against a baseline measured in the same run mean anything: the machine is shared,
+ * so absolute times drift between runs. Each row reports medians of several repetitions, and the
+ * baseline gets what our engine gets: the same OpenBLAS kernel family (OPENBLAS_CORETYPE) and the
+ * same thread count.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { cpus, loadavg } from 'node:os';
+import { engineInfo, setBlasThreads } from '../../src/engine/blas.js';
+import { parameterCount } from '../../src/model/config.js';
+import { writeJsonAtomic } from '../../src/util/fsx.js';
+import { UserError, errorMessage } from '../../src/util/errors.js';
+import type { Baseline } from './baseline.js';
+import { compare, summarize } from './compare.js';
+import { measureInterleaved, type Side } from './measure.js';
+import { benchModel, prepareOurs } from './ours.js';
+import { describeOurs, describeTorch, formatResults, formatValue, type RowResult } from './report.js';
+import { BENCH_MODEL_CONFIG, ROWS, type BenchRow } from './spec.js';
+import { startTorchBaseline } from './torch-baseline.js';
+
+interface Options {
+  rows?: string;
+  reps: number;
+  warmup: number;
+  settleMs: number;
+  threads?: number;
+  json?: string;
+  python: string;
+  baseline: boolean;
+  torchCoretype?: string;
+  torchIntraopThreads: number;
+}
+
+function positiveInt(name: string, allowZero = false): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new InvalidArgumentError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got "${v}"`);
+    return n;
+  };
+}
+
+export function selectRows(spec: string | undefined): BenchRow[] {
+  if (spec === undefined) return [...ROWS];
+  const ids = spec.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const unknown = ids.filter((id) => !ROWS.some((r) => r.id === id));
+  if (unknown.length > 0 || ids.length === 0) {
+    throw new UserError(`--rows ${JSON.stringify(spec)}: unknown row ${unknown.map((u) => JSON.stringify(u)).join(', ') || '(none given)'}; expected a comma-separated list of ${ROWS.map((r) => r.id).join(', ')}`);
+  }
+  return ROWS.filter((r) => ids.includes(r.id));
+}
+
+async function run(opts: Options): Promise<void> {
+  const rows = selectRows(opts.rows);
+  if (opts.threads !== undefined) setBlasThreads(opts.threads);
+  const ours = engineInfo(); // prints the engine's own warning when it is not on OpenBLAS
+  const threads = opts.threads ?? ours.threads;
+  const torchCoreType = opts.torchCoretype === undefined ? ours.coreType : opts.torchCoretype === 'auto' ? null : opts.torchCoretype;
+
+  let baseline: Baseline | null = null;
+  let baselineNote: string | null = null;
+  if (opts.baseline) {
+    const b = await startTorchBaseline({ python: opts.python, threads, intraOpThreads: opts.torchIntraopThreads, coreType: torchCoreType });
+    if ('missing' in b) baselineNote = `PyTorch baseline not available (${b.missing}); showing our engine alone. To compare, ${b.hint}.`;
+    else baseline = b;
+  }
+
+  const load0 = loadavg();
+  const model = benchModel(BENCH_MODEL_CONFIG);
+  const results: RowResult[] = [];
+  try {
+    for (const row of rows) {
+      const oursRun = prepareOurs(row.spec, model);
+      const sides: Side[] = [{ name: 'ours', run: async () => oursRun() }];
+      const b = row.baseline === 'torch' ? baseline : null;
+      if (b) {
+        await b.prepare(row, BENCH_MODEL_CONFIG);
+        sides.push({ name: b.name, run: () => b.run(row.id) });
+      }
+      const samples = await measureInterleaved(sides, { warmup: opts.warmup, reps: opts.reps, settleMs: opts.settleMs });
+      const oursSummary = summarize(row.metric, samples[0]!);
+      const baseSummary = b ? summarize(row.metric, samples[1]!) : null;
+      results.push({
+        row,
+        ours: { samples: samples[0]!, summary: oursSummary },
+        baseline: baseSummary ? { samples: samples[1]!, summary: baseSummary } : null,
+        comparison: baseSummary ? compare(row.target, oursSummary, baseSummary) : null,
+      });
+      process.stderr.write(`${row.id}: ours ${formatValue(row.metric, oursSummary.median)}${b && baseSummary ? `, ${b.name} ${formatValue(row.metric, baseSummary.median)}` : ''}\n`);
+    }
+  } finally {
+    await baseline?.close();
+  }
+  const load1 = loadavg();
+
+  const lines = [
+    `bench model: Qwen2, vocab ${BENCH_MODEL_CONFIG.vocab_size}, hidden ${BENCH_MODEL_CONFIG.hidden_size}, ${BENCH_MODEL_CONFIG.num_hidden_layers} layers, `
+      + `${BENCH_MODEL_CONFIG.num_attention_heads}/${BENCH_MODEL_CONFIG.num_key_value_heads} heads, intermediate ${BENCH_MODEL_CONFIG.intermediate_size}, untied, `
+      + `${(parameterCount(model.config) / 1e6).toFixed(2)}M parameters, float32`,
+    `${opts.reps} timed repetitions per side after ${opts.warmup} warm-up, ${baseline ? 'interleaved, ' : ''}${opts.settleMs} ms idle before each; medians.`
+      + (baseline ? ` Ratios are ours/${baseline.name}: of times (lower is better) or of tokens/s (higher is better); "paired ratios" are ours/${baseline.name} of back-to-back repetitions (their median is the steadier estimate on a busy machine).` : ''),
+    '',
+    formatResults(results, baseline?.name ?? null),
+    '',
+    describeOurs(ours),
+    ...(baseline ? [describeTorch(baseline.info)] : []),
+    `cpu: ${cpus()[0]?.model ?? '?'} x${cpus().length}; load average ${load0[0]!.toFixed(2)} before, ${load1[0]!.toFixed(2)} after (other processes share these cores: compare ratios, not times)`,
+    ...(baselineNote ? ['', baselineNote] : []),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  if (opts.json) {
+    writeJsonAtomic(opts.json, {
+      date: new Date().toISOString(),
+      cpu: { model: cpus()[0]?.model ?? null, cores: cpus().length, loadavgBefore: load0, loadavgAfter: load1 },
+      settings: { reps: opts.reps, warmup: opts.warmup, settleMs: opts.settleMs, threads, torchCoreType, torchIntraopThreads: opts.torchIntraopThreads },
+      spec: { model: BENCH_MODEL_CONFIG, rows: Object.fromEntries(rows.map((r) => [r.id, r.spec])) },
+      ours: { engine: ours, node: process.version },
+      baseline: baseline ? { name: baseline.name, info: baseline.info } : { name: null, note: baselineNote },
+      rows: results.map((r) => ({
+        id: r.row.id, title: r.row.title, metric: r.row.metric, target: r.row.target,
+        ours: r.ours, baseline: r.baseline,
+        ratio: r.comparison?.ratio ?? null, pairedRatios: r.comparison?.pairedRatios ?? null,
+        pairedMedian: r.comparison?.pairedMedian ?? null, met: r.comparison?.met ?? null,
+      })),
+    });
+    process.stderr.write(`wrote ${opts.json}\n`);
+  }
+}
+
+export function buildProgram(): Command {
+  return new Command('bench')
+    .description('Time our engine against PyTorch (Debian python3-torch) on this CPU, same model and shapes, and print the ratios.')
+    .option('--rows <ids>', `comma-separated rows to run (default all): ${ROWS.map((r) => r.id).join(', ')}`)
+    .option('--reps <n>', 'timed repetitions per side and row; the median is reported', positiveInt('--reps'), 7)
+    .option('--warmup <n>', 'untimed repetitions per side before timing', positiveInt('--warmup', true), 2)
+    .option('--settle-ms <ms>', 'idle time before each timed repetition, so the other side\'s spinning BLAS threads go quiet', positiveInt('--settle-ms', true), 200)
+    .option('--threads <n>', 'BLAS threads for both sides (and torch intra-op threads); default: what our engine uses', positiveInt('--threads'))
+    .option('--json <file>', 'also write every sample, the spec and both engines\' settings to this JSON file')
+    .option('--python <path>', 'Python with torch for the baseline', '/usr/bin/python3')
+    .option('--no-baseline', 'time our engine only (e.g. under node --cpu-prof)')
+    .option('--torch-intraop-threads <n>', 'torch.set_num_threads for the PyTorch process (its non-BLAS ops); 1 is its fastest setting here, see torch-baseline.ts', positiveInt('--torch-intraop-threads'), 1)
+    .option('--torch-coretype <name>', 'OPENBLAS_CORETYPE for the PyTorch process; default: the value our engine uses; "auto" leaves it unset');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    program.parse(argv);
+    await run(program.opts<Options>());
+    return 0;
+  } catch (e) {
+    if (e instanceof UserError) {
+      process.stderr.write(`bench: ${e.message}\n`);
+      return 2;
+    }
+    if (e && typeof e === 'object' && 'exitCode' in e && typeof (e as { exitCode: unknown }).exitCode === 'number') return (e as { exitCode: number }).exitCode;
+    process.stderr.write(`bench: ${errorMessage(e)}\n`);
+    return 1;
+  }
+}
