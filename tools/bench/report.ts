@@ -64,7 +64,8 @@ export function describeOurs(e: EngineInfo): string {
   const core = e.kind === 'openblas'
     ? `${e.blas} core ${e.coreName ?? '?'} (OPENBLAS_CORETYPE=${e.coreType ?? 'unset'}${e.coreTypeSource === 'detected' ? ', set by detectCoreType' : e.coreTypeSource === 'user' ? ', from the environment' : ''})`
     : `${e.kind} kernel (no OpenBLAS)`;
-  return `ours:    node ${process.version}, sgemm ${core}, ${e.threads} BLAS thread(s); other ops single-threaded JavaScript`;
+  const elementwise = e.kind === 'js' ? 'JavaScript' : 'vectorised native kernels for exp-based ops, JavaScript for the rest';
+  return `ours:    node ${process.version}, sgemm ${core}, ${e.threads} BLAS thread(s); other ops single-threaded (${elementwise})`;
 }
 
 export function describeTorch(info: Record<string, unknown>): string {
