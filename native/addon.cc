@@ -241,7 +241,42 @@ Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// rmsnormForward(x, w, rows, dim, eps, y, rstd | null)
+Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t rows = Int(info, 2), dim = Int(info, 3);
+  const float eps = info[4].As<Napi::Number>().FloatValue();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), w = info[1].As<Napi::Float32Array>(), y = info[5].As<Napi::Float32Array>();
+  const bool hasRstd = !info[6].IsNull();
+  if (static_cast<int64_t>(x.ElementLength()) < rows * dim || static_cast<int64_t>(y.ElementLength()) < rows * dim || static_cast<int64_t>(w.ElementLength()) < dim ||
+      (hasRstd && static_cast<int64_t>(info[6].As<Napi::Float32Array>().ElementLength()) < rows)) {
+    Napi::RangeError::New(env, "rmsnormForward: arrays shorter than rows x dim").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  rmsnorm_forward(x.Data(), w.Data(), rows, dim, eps, y.Data(), hasRstd ? info[6].As<Napi::Float32Array>().Data() : nullptr);
+  return env.Undefined();
+}
+
+// rmsnormBackward(dy, x, w, rstd, rows, dim, dx, dw | null)
+Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t rows = Int(info, 4), dim = Int(info, 5);
+  Napi::Float32Array dy = info[0].As<Napi::Float32Array>(), x = info[1].As<Napi::Float32Array>(), w = info[2].As<Napi::Float32Array>(),
+                     rstd = info[3].As<Napi::Float32Array>(), dx = info[6].As<Napi::Float32Array>();
+  const bool hasDw = !info[7].IsNull();
+  if (static_cast<int64_t>(dy.ElementLength()) < rows * dim || static_cast<int64_t>(x.ElementLength()) < rows * dim || static_cast<int64_t>(dx.ElementLength()) < rows * dim ||
+      static_cast<int64_t>(w.ElementLength()) < dim || static_cast<int64_t>(rstd.ElementLength()) < rows ||
+      (hasDw && static_cast<int64_t>(info[7].As<Napi::Float32Array>().ElementLength()) < dim)) {
+    Napi::RangeError::New(env, "rmsnormBackward: arrays shorter than rows x dim").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  rmsnorm_backward(dy.Data(), x.Data(), w.Data(), rstd.Data(), rows, dim, dx.Data(), hasDw ? info[7].As<Napi::Float32Array>().Data() : nullptr);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
+  exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
   exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));
   exports.Set("logSoftmaxRows", Napi::Function::New(env, LogSoftmaxRows));
   exports.Set("expShiftScale", Napi::Function::New(env, ExpShiftScale));

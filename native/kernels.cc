@@ -93,3 +93,29 @@ void swiglu_backward(const float* da, const float* g, const float* u, float* dg,
     dg[i] = da[i] * u[i] * s * (1.0f + x * (1.0f - s));
   }
 }
+
+void rmsnorm_forward(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y, float* rstd) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    double ss = 0.0;
+    for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    const float s = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + eps));
+    if (rstd) rstd[r] = s;
+    for (int64_t i = 0; i < dim; ++i) yr[i] = w[i] * (xr[i] * s);
+  }
+}
+
+void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, int64_t rows, int64_t dim, float* dx, float* dw) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * dim;
+    const float* xr = x + r * dim;
+    float* dxr = dx + r * dim;
+    const float s = rstd[r];
+    double dot = 0.0;
+    for (int64_t i = 0; i < dim; ++i) dot += static_cast<double>(dyr[i]) * w[i] * xr[i];
+    const float c = static_cast<float>(dot * s * s / static_cast<double>(dim));
+    for (int64_t i = 0; i < dim; ++i) dxr[i] += s * (dyr[i] * w[i] - xr[i] * c);
+    if (dw) for (int64_t i = 0; i < dim; ++i) dw[i] += dyr[i] * xr[i] * s;
+  }
+}

@@ -12,3 +12,7 @@ void log_softmax_rows(const float* z, int64_t rows, int64_t n, float* out, float
 void exp_shift_scale(const float* z, int64_t n, float shift, float scale, float* out);
 void swiglu_forward(const float* g, const float* u, float* a, int64_t n);
 void swiglu_backward(const float* da, const float* g, const float* u, float* dg, float* du, int64_t n);
+// RMSNorm over rows of x [rows, dim]: y = w * x / sqrt(mean(x^2) + eps); rstd (optional) receives 1/sqrt(...).
+void rmsnorm_forward(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y, float* rstd);
+// Backward of rmsnorm_forward; dx is accumulated into, dw (optional) too.
+void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, int64_t rows, int64_t dim, float* dx, float* dw);

@@ -54,6 +54,8 @@ export interface NativeKernels {
   expShiftScale(z: Float32Array, off: number, n: number, shift: number, scale: number, out: Float32Array, outOff: number): void;
   swigluForward(g: Float32Array, u: Float32Array, a: Float32Array, n: number): void;
   swigluBackward(da: Float32Array, g: Float32Array, u: Float32Array, dg: Float32Array, du: Float32Array, n: number): void;
+  rmsnormForward(x: Float32Array, w: Float32Array, rows: number, dim: number, eps: number, y: Float32Array, rstd: Float32Array | null): void;
+  rmsnormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, rows: number, dim: number, dx: Float32Array, dw: Float32Array | null): void;
 }
 
 interface NativeAddon extends NativeKernels {

@@ -41,6 +41,19 @@ test('native element-wise kernels agree with the JavaScript ones to float32 prec
   close(l1, l2, 1e-6, 'logsumexp');
   for (let i = 0; i < o1.length; i++) assert.ok(Math.abs(o1[i]! - o2[i]!) < 1e-4, `logSoftmax[${i}]`);
 
+  const rows2 = 5, dim = 37;
+  const x = randomArray(rows2 * dim, 6, 3), w = randomArray(dim, 7), dy = randomArray(rows2 * dim, 8);
+  const y1 = new Float32Array(rows2 * dim), y2 = new Float32Array(rows2 * dim), r1 = new Float32Array(rows2), r2 = new Float32Array(rows2);
+  native!.rmsnormForward(x, w, rows2, dim, 1e-6, y1, r1);
+  jsKernels.rmsnormForward(x, w, rows2, dim, 1e-6, y2, r2);
+  close(y1, y2, 1e-6, 'rmsnormForward');
+  close(r1, r2, 1e-6, 'rmsnorm rstd');
+  const dx1 = randomArray(rows2 * dim, 9), dx2 = dx1.slice(), dw1 = randomArray(dim, 10), dw2 = dw1.slice();
+  native!.rmsnormBackward(dy, x, w, r1, rows2, dim, dx1, dw1);
+  jsKernels.rmsnormBackward(dy, x, w, r2, rows2, dim, dx2, dw2);
+  close(dx1, dx2, 1e-5, 'rmsnormBackward dx (accumulated)');
+  close(dw1, dw2, 1e-5, 'rmsnormBackward dw (accumulated)');
+
   const e1 = new Float32Array(V), e2 = new Float32Array(V);
   native!.expShiftScale(z, 0, V, 3, 0.5, e1, 0);
   jsKernels.expShiftScale(z, 0, V, 3, 0.5, e2, 0);
@@ -51,6 +64,8 @@ test('native kernels refuse views that run past the array', { skip: native ? fal
   assert.throws(() => native!.softmaxRows(new Float32Array(10), 2, 3, 3, 1), /past the end/);
   assert.throws(() => native!.logSoftmaxRows(new Float32Array(10), 0, 2, 5, new Float32Array(9), 0, null, 0), /past the end/);
   assert.throws(() => native!.swigluForward(new Float32Array(3), new Float32Array(3), new Float32Array(2), 3), /shorter/);
+  assert.throws(() => native!.rmsnormForward(new Float32Array(6), new Float32Array(3), 3, 3, 1e-6, new Float32Array(9), null), /shorter/);
+  assert.throws(() => native!.rmsnormBackward(new Float32Array(9), new Float32Array(9), new Float32Array(3), new Float32Array(2), 3, 3, new Float32Array(9), null), /shorter/);
 });
 
 test('the kernels in use are the native ones whenever the addon is loaded', () => {

@@ -16,6 +16,10 @@ export interface Kernels {
   swigluForward(g: Float32Array, u: Float32Array, a: Float32Array, n: number): void;
   /** dg = da ⊙ u ⊙ σ(g)(1 + g(1 − σ(g))), du = da ⊙ silu(g) */
   swigluBackward(da: Float32Array, g: Float32Array, u: Float32Array, dg: Float32Array, du: Float32Array, n: number): void;
+  /** RMSNorm rows of x [rows, dim]: y = w ⊙ x / √(mean(x²) + eps); rstd [rows] (optional) receives the 1/√(…) */
+  rmsnormForward(x: Float32Array, w: Float32Array, rows: number, dim: number, eps: number, y: Float32Array, rstd: Float32Array | null): void;
+  /** Backward of rmsnormForward: dx accumulated into; dw accumulated into when given. */
+  rmsnormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, rows: number, dim: number, dx: Float32Array, dw: Float32Array | null): void;
 }
 
 export const jsKernels: Kernels = {
@@ -63,6 +67,28 @@ export const jsKernels: Kernels = {
       const d = da[i]!;
       du[i] = d * x * s;
       dg[i] = d * u[i]! * s * (1 + x * (1 - s));
+    }
+  },
+  rmsnormForward(x, w, rows, dim, eps, y, rstd) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * dim;
+      let ss = 0;
+      for (let i = 0; i < dim; i++) ss += x[o + i]! * x[o + i]!;
+      // HF rounds the normalised activation to float32 before multiplying by the weight.
+      const s = Math.fround(1 / Math.sqrt(ss / dim + eps));
+      if (rstd) rstd[r] = s;
+      for (let i = 0; i < dim; i++) y[o + i] = w[i]! * Math.fround(x[o + i]! * s);
+    }
+  },
+  rmsnormBackward(dy, x, w, rstd, rows, dim, dx, dw) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * dim;
+      const s = rstd[r]!;
+      let dot = 0;
+      for (let i = 0; i < dim; i++) dot += dy[o + i]! * w[i]! * x[o + i]!;
+      const c = (dot * s * s) / dim; // mean(dx̂ ⊙ x̂)/s with dx̂ = dy ⊙ w, folded so x̂ is not materialised
+      for (let i = 0; i < dim; i++) dx[o + i]! += s * (dy[o + i]! * w[i]! - x[o + i]! * c);
+      if (dw) for (let i = 0; i < dim; i++) dw[i]! += dy[o + i]! * x[o + i]! * s;
     }
   },
 };

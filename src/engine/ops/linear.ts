@@ -7,8 +7,13 @@ import { sgemm } from '../blas.js';
 export function linearForward(
   x: Float32Array, rows: number, inF: number, W: Float32Array, b: Float32Array | null, outF: number, y: Float32Array,
 ): void {
-  sgemm(false, true, rows, outF, inF, 1, x, 0, inF, W, 0, inF, 0, y, 0, outF);
-  if (b) addBias(y, b, rows, outF);
+  if (b) {
+    // Start from the bias in every row and let sgemm accumulate onto it (beta = 1): one pass less.
+    for (let r = 0; r < rows; r++) y.set(b, r * outF);
+    sgemm(false, true, rows, outF, inF, 1, x, 0, inF, W, 0, inF, 1, y, 0, outF);
+  } else {
+    sgemm(false, true, rows, outF, inF, 1, x, 0, inF, W, 0, inF, 0, y, 0, outF);
+  }
 }
 
 export function addBias(y: Float32Array, b: Float32Array, rows: number, outF: number): void {

@@ -1,24 +1,14 @@
 /**
  * RMSNorm as Hugging Face's Qwen2RMSNorm / LlamaRMSNorm: y = w ⊙ x / sqrt(mean(x²) + eps),
- * row by row. Shapes: x, y [rows, dim]; w [dim]; rstd [rows].
+ * row by row. Shapes: x, y [rows, dim]; w [dim]; rstd [rows]. Kernels in src/engine/kernels.ts.
  */
+import { kernels } from '../kernels.js';
 
 export function rmsnormForward(
   x: Float32Array, w: Float32Array, rows: number, dim: number, eps: number,
   y: Float32Array, rstd: Float32Array | null,
 ): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * dim;
-    let ss = 0;
-    for (let i = 0; i < dim; i++) {
-      const v = x[o + i]!;
-      ss += v * v;
-    }
-    // HF rounds the normalised activation to float32 before multiplying by the weight.
-    const s = Math.fround(1 / Math.sqrt(ss / dim + eps));
-    if (rstd) rstd[r] = s;
-    for (let i = 0; i < dim; i++) y[o + i] = w[i]! * Math.fround(x[o + i]! * s);
-  }
+  kernels().rmsnormForward(x, w, rows, dim, eps, y, rstd);
 }
 
 /**
@@ -30,13 +20,5 @@ export function rmsnormBackward(
   dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, rows: number, dim: number,
   dx: Float32Array, dw: Float32Array | null,
 ): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * dim;
-    const s = rstd[r]!;
-    let dot = 0;
-    for (let i = 0; i < dim; i++) dot += dy[o + i]! * w[i]! * x[o + i]!;
-    const c = (dot * s * s) / dim; // mean(dx̂ ⊙ x̂)/s with dx̂ = dy ⊙ w, folded so x̂ is not materialised
-    for (let i = 0; i < dim; i++) dx[o + i]! += s * (dy[o + i]! * w[i]! - x[o + i]! * c);
-    if (dw) for (let i = 0; i < dim; i++) dw[i]! += dy[o + i]! * x[o + i]! * s;
-  }
+  kernels().rmsnormBackward(dy, x, w, rstd, rows, dim, dx, dw);
 }
