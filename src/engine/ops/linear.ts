@@ -16,13 +16,6 @@ export function linearForward(
   }
 }
 
-export function addBias(y: Float32Array, b: Float32Array, rows: number, outF: number): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * outF;
-    for (let j = 0; j < outF; j++) y[o + j]! += b[j]!;
-  }
-}
-
 /**
  * Backward of linearForward. dx = dy W (written, or accumulated when accumulate is true);
  * dW += dyᵀ x and db += Σ_rows dy when those buffers are given (null: frozen).
