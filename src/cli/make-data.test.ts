@@ -4,29 +4,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateProblems } from '../data/synthetic/generate.js';
-import { buildProgram, main } from './index.js';
+import { buildProgram } from './index.js';
+import { runCli, type CliRun } from '../testing/cli.js';
 
-/** Run the CLI with stderr captured (the summary line and error messages go there). */
-async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  const write = process.stderr.write.bind(process.stderr);
-  let stderr = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await main(['node', 'lightreasoner', 'make-data', ...args]), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 test('make-data writes the same problems the library generates, with the difficulty flags applied', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'make-data-'));
   try {
     const out = join(dir, 'dev.jsonl');
-    const r = await run(['--split', 'dev', '--count', '40', '--seed', '12', '--out', out, '--max-ops', '3', '--ops', 'add,sub,mul', '--templates', 'collection,compare']);
-    assert.equal(r.code, 0, r.stderr);
+    const r = await runMakeData(['--split', 'dev', '--count', '40', '--seed', '12', '--out', out, '--max-ops', '3', '--ops', 'add,sub,mul', '--templates', 'collection,compare']);
+    assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /wrote 40 dev problems/);
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; question: string; answer: string });
     const expected = generateProblems({ split: 'dev', count: 40, seed: 12, difficulty: { maxOps: 3, ops: ['add', 'sub', 'mul'], templates: ['collection', 'compare'] } });
@@ -47,8 +34,8 @@ test('make-data refuses bad flag values with exit status 2 and names the flag', 
     [['--count', '5', '--templates', 'poems'], /--templates has unknown template 'poems'/],
   ];
   for (const [args, message] of cases) {
-    const r = await run(['--split', 'train', '--out', out, ...args]);
-    assert.equal(r.code, 2, args.join(' '));
+    const r = await runMakeData(['--split', 'train', '--out', out, ...args]);
+    assert.equal(r.status, 2, args.join(' '));
     assert.match(r.stderr, message);
   }
 });
@@ -62,3 +49,7 @@ test('every make-data option has a help text', () => {
   }
   for (const o of cmd.options) assert.ok(o.description.length > 20, `${o.long} explains itself`);
 });
+
+function runMakeData(args: string[]): Promise<CliRun> {
+  return runCli(['make-data', ...args]);
+}

@@ -6,25 +6,11 @@ import { join } from 'node:path';
 import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { tinyCorpus } from '../tokenizer/testing.js';
 import { UserError } from '../util/errors.js';
-import { main } from './index.js';
 import { readQuestionAnswerTexts } from './train-tokenizer.js';
+import { runCli } from '../testing/cli.js';
 
 process.env.LIGHTREASONER_QUIET = '1';
 
-/** Run the CLI, capturing what it prints. */
-async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const out: string[] = [], err: string[] = [];
-  const { write: w1 } = process.stdout, { write: w2 } = process.stderr;
-  process.stdout.write = ((s: string) => { out.push(String(s)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err.push(String(s)); return true; }) as typeof process.stderr.write;
-  try {
-    const status = await main(['node', 'lightreasoner', ...args]);
-    return { status, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
 
 function jsonl(dir: string, name: string, records: unknown[]): string {
   const p = join(dir, name);
@@ -42,7 +28,7 @@ const fileB = jsonl(work, 'b.jsonl', pairs.slice(100).map((p) => ({ ...p, extra:
 
 test('train-tokenizer reads question and answer from every --input file and writes a loadable tokenizer', async () => {
   const out = join(work, 'tok');
-  const r = await run(['train-tokenizer', '--input', `${fileA},${fileB}`, '--vocab-size', '300', '--out', out]);
+  const r = await runCli(['train-tokenizer', '--input', `${fileA},${fileB}`, '--vocab-size', '300', '--out', out]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /trained on 400 texts from .*a\.jsonl, .*b\.jsonl/);
   assert.match(r.stdout, /vocabulary 300 = 256 byte symbols \+ 41 merged tokens \+ 3 special/);
@@ -51,18 +37,18 @@ test('train-tokenizer reads question and answer from every --input file and writ
   assert.equal(tok.vocabSize, 300);
   assert.equal(tok.decode(tok.encode('Natalia has 48 clips.')), 'Natalia has 48 clips.');
 
-  const again = await run(['train-tokenizer', '--input', fileA, '--vocab-size', '300', '--out', out]);
+  const again = await runCli(['train-tokenizer', '--input', fileA, '--vocab-size', '300', '--out', out]);
   assert.equal(again.status, 2);
   assert.match(again.stderr, /tokenizer\.json already exists; pass --force/);
-  assert.equal((await run(['train-tokenizer', '--input', fileA, '--vocab-size', '300', '--out', out, '--force'])).status, 0);
+  assert.equal((await runCli(['train-tokenizer', '--input', fileA, '--vocab-size', '300', '--out', out, '--force'])).status, 0);
 });
 
 test('bad flags and bad records are refused naming the flag, or the file, line and field', async () => {
   const out = join(work, 'never');
-  const bad = await run(['train-tokenizer', '--input', fileA, '--vocab-size', 'lots', '--out', out]);
+  const bad = await runCli(['train-tokenizer', '--input', fileA, '--vocab-size', 'lots', '--out', out]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--vocab-size: expected a positive integer, got "lots"/);
-  const small = await run(['train-tokenizer', '--input', fileA, '--vocab-size', '100', '--out', out]);
+  const small = await runCli(['train-tokenizer', '--input', fileA, '--vocab-size', '100', '--out', out]);
   assert.match(small.stderr, /vocabSize is 100; expected an integer from 259/);
   assert.equal(existsSync(out), false);
 

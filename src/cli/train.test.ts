@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { tinyModelDir } from '../model/testing.js';
 import { loadLanguageModel } from '../model/load.js';
 import { textOnly, writeJsonl, writeTinySamples } from '../train/testing.js';
-import { buildProgram, main } from './index.js';
+import { buildProgram } from './index.js';
+import { runCli } from '../testing/cli.js';
 
 const modelDir = tinyModelDir({}, 41);
 const root = mkdtempSync(join(tmpdir(), 'lr-cli-train-'));
@@ -17,26 +18,13 @@ after(() => {
 const lm = loadLanguageModel(modelDir);
 const samples = writeTinySamples(root, lm.tokenizer, { vocabSize: lm.model.config.vocabSize, questions: 3, stepsPerQuestion: 3 });
 
-/** Run the CLI with stdout and stderr captured. */
-async function run(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const writeErr = process.stderr.write.bind(process.stderr), writeOut = process.stdout.write.bind(process.stdout);
-  let stderr = '', stdout = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => { stderr += String(chunk); return true; }) as typeof process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => { stdout += String(chunk); return true; }) as typeof process.stdout.write;
-  try {
-    return { code: await main(['node', 'lightreasoner', ...args]), stderr, stdout };
-  } finally {
-    process.stderr.write = writeErr;
-    process.stdout.write = writeOut;
-  }
-}
 
 const small = ['--max-steps', '4', '--batch-size', '2', '--grad-accum', '2', '--save-steps', '2', '--lr', '1e-2'];
 
 test('train writes a PEFT adapter, the log and a summary; --resume of a finished run does nothing; merge makes a loadable model', async () => {
   const out = join(root, 'adapter');
-  const r = await run(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small]);
-  assert.equal(r.code, 0, r.stderr);
+  const r = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small]);
+  assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /data {10}9 records \(9 exact ids, 0 re-tokenised\) in 3 sequences/);
   assert.match(r.stderr, /tuned tokens  16 supervised positions; \d+ tokens through forward\/backward/);
   assert.match(r.stderr, /steps\/s, [\d.]+ records\/s/);
@@ -45,16 +33,16 @@ test('train writes a PEFT adapter, the log and a summary; --resume of a finished
   assert.deepEqual(log.map((l) => l.step), [0, 1, 2, 3]);
   for (const k of ['loss', 'lr', 'grad_norm', 'tokens', 'targets']) assert.equal(typeof log[0]![k], 'number', k);
 
-  const again = await run(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small, '--resume']);
-  assert.equal(again.code, 0, again.stderr);
+  const again = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small, '--resume']);
+  assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /already holds the finished run/);
-  const notEmpty = await run(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small]);
-  assert.equal(notEmpty.code, 2);
+  const notEmpty = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small]);
+  assert.equal(notEmpty.status, 2);
   assert.match(notEmpty.stderr, /is not empty; pass --resume/);
 
   const merged = join(root, 'merged');
-  const m = await run(['merge', '--base', modelDir, '--adapter', out, '--out', merged]);
-  assert.equal(m.code, 0, m.stderr);
+  const m = await runCli(['merge', '--base', modelDir, '--adapter', out, '--out', merged]);
+  assert.equal(m.status, 0, m.stderr);
   assert.match(m.stderr, /merged 4 adapted weight matrices/);
   assert.match(m.stderr, /% of it lost to float32 rounding/);
   assert.ok(loadLanguageModel(merged).model.config.vocabSize === lm.model.config.vocabSize);
@@ -64,8 +52,8 @@ test('train refuses a label id beyond the vocabulary with exit status 2 naming t
   const dir = mkdtempSync(join(root, 'bad-'));
   const s = writeTinySamples(dir, lm.tokenizer, { vocabSize: lm.model.config.vocabSize, questions: 2, stepsPerQuestion: 2 });
   writeJsonl(s.samples, s.records.map((rec, i) => (i === 2 ? { ...rec, token_ids: [99999], weights: [1] } : rec)));
-  const r = await run(['train', '--expert', modelDir, '--samples', s.samples, '--out', join(dir, 'out'), ...small]);
-  assert.equal(r.code, 2);
+  const r = await runCli(['train', '--expert', modelDir, '--samples', s.samples, '--out', join(dir, 'out'), ...small]);
+  assert.equal(r.status, 2);
   assert.match(r.stderr, /samples\.jsonl:3: token id 99999 is outside the model's vocabulary/);
 });
 
@@ -73,8 +61,8 @@ test('train on text-only samples prints the re-tokenisation warning', async () =
   const dir = mkdtempSync(join(root, 'text-'));
   const path = join(dir, 'ref.jsonl');
   writeJsonl(path, textOnly(samples.records));
-  const r = await run(['train', '--expert', modelDir, '--samples', path, '--out', join(dir, 'out'), ...small, '--no-pack', '--shuffle', 'records', '--json']);
-  assert.equal(r.code, 0, r.stderr);
+  const r = await runCli(['train', '--expert', modelDir, '--samples', path, '--out', join(dir, 'out'), ...small, '--no-pack', '--shuffle', 'records', '--json']);
+  assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /lightreasoner: warning: .*re-tokenised/);
   const report = JSON.parse(r.stdout) as { data: { retokenisedRecords: number }; steps: number };
   assert.equal(report.data.retokenisedRecords, 9);
@@ -93,12 +81,12 @@ test('bad flag values are refused naming the flag', async () => {
     [['--max-length', '9999'], /--max-length 9999 exceeds the model's context window/],
   ];
   for (const [args, re] of cases) {
-    const r = await run([...base, ...args]);
-    assert.equal(r.code, 2, args.join(' '));
+    const r = await runCli([...base, ...args]);
+    assert.equal(r.status, 2, args.join(' '));
     assert.match(r.stderr, re);
   }
-  const bad = await run([...base, '--shuffle', 'random']);
-  assert.notEqual(bad.code, 0);
+  const bad = await runCli([...base, '--shuffle', 'random']);
+  assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /Allowed choices are trajectories, records/);
   assert.ok(!existsSync(join(root, 'never', 'adapter_config.json')));
 });

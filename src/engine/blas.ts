@@ -19,6 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sgemmJs } from './sgemm-js.js';
+import type { Kernels } from './kernels.js';
 
 export type EngineKind = 'openblas' | 'portable' | 'js';
 
@@ -47,16 +48,8 @@ export type SgemmFn = (
   beta: number, C: Float32Array, offC: number, ldc: number,
 ) => void;
 
-/** The addon's element-wise kernels (native/kernels.cc); see src/engine/kernels.ts. */
-export interface NativeKernels {
-  softmaxRows(a: Float32Array, off: number, rows: number, len: number, valid0: number): void;
-  logSoftmaxRows(z: Float32Array, off: number, rows: number, n: number, out: Float32Array | null, outOff: number, lse: Float32Array | null, lseOff: number): void;
-  expShiftScale(z: Float32Array, off: number, n: number, shift: number, scale: number, out: Float32Array, outOff: number): void;
-  swigluForward(g: Float32Array, u: Float32Array, a: Float32Array, n: number): void;
-  swigluBackward(da: Float32Array, g: Float32Array, u: Float32Array, dg: Float32Array, du: Float32Array, n: number): void;
-  rmsnormForward(x: Float32Array, w: Float32Array, rows: number, dim: number, eps: number, y: Float32Array, rstd: Float32Array | null): void;
-  rmsnormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, rows: number, dim: number, dx: Float32Array, dw: Float32Array | null): void;
-}
+/** The addon's element-wise kernels (native/kernels.cc): the Kernels of src/engine/kernels.ts. */
+export type NativeKernels = Kernels;
 
 interface NativeAddon extends NativeKernels {
   loadBlas(candidates: string[]): { blas: string | null; coreName: string | null; config: string | null; threads: number; loadErrors?: string };
