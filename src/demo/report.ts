@@ -16,8 +16,11 @@ export interface ModelRow {
   vsExpert?: { difference: number; onlyExpert: number; onlyThis: number; pValue: number };
   /** Training-side cost, for tuned rows. */
   sampledProblems?: number;
-  keptSteps?: number;
+  /** What the tuning data is made of: kept steps (LightReasoner) or kept trajectories (SFT), e.g. "1203 steps". */
+  trainingData?: string;
   tunedTokens?: number;
+  /** Needs the Amateur at inference (contrastive decoding). */
+  inferenceNote?: string;
   /** Seconds spent producing this row's model (sampling + training + merging), and evaluating it. */
   buildSeconds?: number;
   evalSeconds: number;
@@ -47,14 +50,14 @@ function fmtSeconds(s: number): string {
 }
 
 export function markdownTable(r: DemoReport): string {
-  const head = '| model | accuracy (95% CI) | change vs Expert | McNemar p | sampled problems | kept steps | tuned tokens | build time | eval time |\n|---|---|---|---|---|---|---|---|---|';
+  const head = '| model | accuracy (95% CI) | change vs Expert | McNemar p | sampled problems | training data | tuned tokens | build time | eval time |\n|---|---|---|---|---|---|---|---|---|';
   const rows = r.rows.map((m) => [
     `${m.label}`,
     `${pct(m.accuracy)} (${pct(m.wilson95[0])}–${pct(m.wilson95[1])}), ${m.correct}/${m.count}`,
     m.vsExpert ? `${m.vsExpert.difference >= 0 ? '+' : ''}${(100 * m.vsExpert.difference).toFixed(1)} pts (+${m.vsExpert.onlyThis} / −${m.vsExpert.onlyExpert})` : '—',
     m.vsExpert ? fmtP(m.vsExpert.pValue) : '—',
     m.sampledProblems !== undefined ? String(m.sampledProblems) : '—',
-    m.keptSteps !== undefined ? String(m.keptSteps) : '—',
+    m.trainingData ?? (m.inferenceNote ?? '—'),
     m.tunedTokens !== undefined ? String(m.tunedTokens) : '—',
     m.buildSeconds !== undefined ? fmtSeconds(m.buildSeconds) : '—',
     fmtSeconds(m.evalSeconds),

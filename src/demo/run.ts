@@ -21,6 +21,10 @@ import { runSample, type SampleSettings, type SampleStats } from '../method/samp
 import { trajectoriesPath, type TrajectoryRecord } from '../method/samples.js';
 import { trainLora, DEFAULT_TRAIN_SETTINGS, type TrainReport, type TrainSettings } from '../train/train-lora.js';
 import { mergeAdapterDir } from '../model/merge.js';
+import { runRejectionSft, type SftReport } from '../baselines/rejection-sft.js';
+import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
+import { requireGold } from '../eval/grade.js';
+import { UserError } from '../util/errors.js';
 import { engineInfo } from '../engine/blas.js';
 import { readJsonl } from '../util/jsonl.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
@@ -41,6 +45,10 @@ export interface DemoSettings {
   evalBatchSize: number;
   sample: SampleSettings;
   train: TrainSettings;
+  /** Baselines in the same table (issue: the paper's comparisons); off with --no-baselines. */
+  baselines: boolean;
+  sft: { samplesPerQuestion: number; temperature: number; maxNewTokens: number };
+  cd: { alpha: number; beta: number };
 }
 
 const PACKAGE_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
@@ -67,6 +75,9 @@ export function demoSettings(quick: boolean, out?: string): DemoSettings {
     evalBatchSize: 32,
     sample: { alpha: 0.2, beta: 0.4, maxNewTokens: 128, batchSize: 32, systemPrompt: 'Please reason step by step.', firstStep: 0, label: 'contrastive' },
     train,
+    baselines: true,
+    sft: { samplesPerQuestion: 4, temperature: 0.7, maxNewTokens: 192 },
+    cd: { ...CD_DEFAULTS },
   };
 }
 
@@ -99,9 +110,11 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
     if (!existsSync(questionsFile)) writeGsm8kJsonl(questionsFile, generateProblems({ split: 'train', count: s.sampleCount, seed: s.dataSeed }));
   }, () => `${s.testCount} held-out test problems, ${s.sampleCount} training questions`);
 
-  const evalOne = (label: string, model: string): Promise<ModelEvalReport> => timed(`eval ${label}`, () => evalWithModel({
+  const evalOne = (label: string, model: string, extra: { adapter?: string; amateur?: string } = {}): Promise<ModelEvalReport> => timed(`eval ${label}`, () => evalWithModel({
     model, input: testFile, out: join(out, 'results', `${label}.jsonl`), maxNewTokens: String(s.evalMaxNewTokens),
     batchSize: String(s.evalBatchSize), prompt: 'qwen25-math-cot', percentScaling: true,
+    ...(extra.adapter ? { adapter: extra.adapter } : {}),
+    ...(extra.amateur ? { amateur: extra.amateur, cdAlpha: String(s.cd.alpha), cdBeta: String(s.cd.beta) } : {}),
   }, onProgress), (r) => `${(100 * r.summary.accuracy).toFixed(1)}%, ${r.summary.tokensPerSecond ? `${r.summary.tokensPerSecond.toFixed(0)} tokens/s` : 'resumed'}`);
 
   const amateurEval = await evalOne('amateur', s.amateur);
@@ -128,6 +141,37 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
   });
   const tunedEval = await evalOne('expert-lightreasoner', mergedDir);
 
+  // Baselines: contrastive decoding (the Amateur at every inference step) and rejection-sampling SFT
+  // (uses the gold answers; same LoRA configuration, steps and learning rate as LightReasoner).
+  let cdEval: ModelEvalReport | null = null, sftEval: ModelEvalReport | null = null, sft: SftReport | null = null;
+  if (s.baselines) {
+    cdEval = await evalOne('expert-cd', s.expert, { amateur: s.amateur });
+    const sftDir = join(out, 'sft');
+    const sftRun = (): SftReport => {
+      const read = readQuestions(questionsFile);
+      requireValidQuestions(read);
+      return runRejectionSft({
+        ...s.train, model: s.expert, questions: requireGold(read.questions, questionsFile), inputPath: questionsFile, out: sftDir, resume: true,
+        samplesPerQuestion: s.sft.samplesPerQuestion, temperature: s.sft.temperature, maxNewTokens: s.sft.maxNewTokens,
+        genBatchSize: Math.max(1, Math.floor(s.sample.batchSize / s.sft.samplesPerQuestion)), prompt: 'qwen25-math-cot', dedupe: true,
+        ...(onProgress ? { onProgress } : {}),
+      });
+    };
+    sft = await timed('sft', () => {
+      try {
+        return sftRun();
+      } catch (e) {
+        // A model that solves none of its training questions gives SFT nothing to learn from.
+        if (e instanceof UserError && /kept no correct solution/.test(e.message)) {
+          log(`demo: SFT baseline skipped: ${e.message}`);
+          return null;
+        }
+        throw e;
+      }
+    }, (r) => (r ? `${r.sampledProblems} problems x ${s.sft.samplesPerQuestion} samples, ${r.keptTrajectories} correct trajectories kept, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}` : 'no correct sample to train on'));
+    if (sft) sftEval = await evalOne('expert-sft', s.expert, { adapter: sftDir });
+  }
+
   const row = (label: string, description: string, r: ModelEvalReport, evalSeconds: number): ModelRow => ({
     label, description, correct: r.summary.correct, count: r.summary.count, accuracy: r.summary.accuracy, wilson95: r.summary.wilson95, evalSeconds,
   });
@@ -140,15 +184,28 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
   const rows: ModelRow[] = [
     { ...row('Amateur', 'bundled Amateur', amateurEval, evalSeconds('amateur')), vsExpert: vs('amateur') },
     row('Expert', 'bundled Expert', expertEval, evalSeconds('expert')),
-    {
-      ...row('Expert + LightReasoner', 'Expert with the LightReasoner LoRA merged', tunedEval, evalSeconds('expert-lightreasoner')),
-      vsExpert: vs('expert-lightreasoner'),
-      sampledProblems: sampleStats.questions,
-      keptSteps: sampleStats.keptSteps,
-      tunedTokens: train.supervisedPositions,
-      buildSeconds: stageSeconds('sample') + stageSeconds('train') + stageSeconds('merge'),
-    },
   ];
+  if (cdEval) {
+    rows.push({ ...row('Expert + CD', 'contrastive decoding with the Amateur (no tuning)', cdEval, evalSeconds('expert-cd')), vsExpert: vs('expert-cd'), inferenceNote: 'none (Amateur at inference)' });
+  }
+  if (sftEval && sft) {
+    rows.push({
+      ...row('Expert + SFT', 'rejection-sampling SFT LoRA (uses gold answers)', sftEval, evalSeconds('expert-sft')),
+      vsExpert: vs('expert-sft'),
+      sampledProblems: sft.sampledProblems,
+      trainingData: `${sft.keptTrajectories} trajectories`.replace(/^1 trajectories/, "1 trajectory"),
+      tunedTokens: sft.tunedTokens,
+      buildSeconds: stageSeconds('sft'),
+    });
+  }
+  rows.push({
+    ...row('Expert + LightReasoner', 'Expert with the LightReasoner LoRA merged', tunedEval, evalSeconds('expert-lightreasoner')),
+    vsExpert: vs('expert-lightreasoner'),
+    sampledProblems: sampleStats.questions,
+    trainingData: `${sampleStats.keptSteps} steps`,
+    tunedTokens: train.supervisedPositions,
+    buildSeconds: stageSeconds('sample') + stageSeconds('train') + stageSeconds('merge'),
+  });
   const klValues = readJsonl<TrajectoryRecord & { step_kl?: number[] }>(trajectoriesPath(samplesFile), 'trajectories').records.flatMap((r) => r.value.step_kl ?? []);
   const e = engineInfo();
   const report: DemoReport = {
@@ -164,7 +221,7 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
   };
   const files = { markdown: join(out, 'demo.md'), json: join(out, 'demo.json'), svg: join(out, 'demo.svg') };
   writeFileAtomic(files.markdown, markdownReport(report));
-  writeJsonAtomic(files.json, { ...report, klValues: undefined, klSummary: sampleStats.klPercentiles, sample: sampleStats, train });
+  writeJsonAtomic(files.json, { ...report, klValues: undefined, klSummary: sampleStats.klPercentiles, sample: sampleStats, train, sft });
   writeFileAtomic(files.svg, svgChart(report));
   return { report, files };
 }
