@@ -31,9 +31,10 @@ export function registerDemo(program: Command): void {
     .option('--steps <n>', 'LoRA training steps (default 500; 60 with --quick)', num('--steps', true))
     .option('--lr <x>', 'LoRA learning rate (default 2e-3, chosen on the dev split for these tiny models; the paper uses 5e-5 for 1.5B models)', num('--lr', false))
     .option('--beta <x>', 'KL threshold for keeping a step (default 0.4, as the paper)', num('--beta', false))
+    .option('--label <kind>', 'soft label of kept steps: contrastive (the method) or expert (pE renormalised on the plausible set: the ablation without contrast)')
     .option('--no-baselines', 'skip the baselines (contrastive decoding with the Amateur, rejection-sampling SFT)')
     .option('--alpha <x>', 'plausibility threshold relative to the Expert\'s top probability (default 0.2, as the paper)', num('--alpha', false))
-    .action(async (o: { baselines?: boolean; quick?: boolean; out?: string; fresh?: boolean; expert?: string; amateur?: string; testCount?: number; sampleCount?: number; steps?: number; lr?: number; beta?: number; alpha?: number }) => {
+    .action(async (o: { label?: string; baselines?: boolean; quick?: boolean; out?: string; fresh?: boolean; expert?: string; amateur?: string; testCount?: number; sampleCount?: number; steps?: number; lr?: number; beta?: number; alpha?: number }) => {
       const s = demoSettings(o.quick === true, o.out);
       if (o.expert) s.expert = o.expert;
       if (o.amateur) s.amateur = o.amateur;
@@ -44,6 +45,10 @@ export function registerDemo(program: Command): void {
       if (o.beta !== undefined) s.sample.beta = o.beta;
       if (o.alpha !== undefined) s.sample.alpha = o.alpha;
       if (o.baselines === false) s.baselines = false;
+      if (o.label !== undefined) {
+        if (o.label !== 'contrastive' && o.label !== 'expert') throw new UserError(`--label must be contrastive or expert, got "${o.label}"`);
+        s.sample.label = o.label;
+      }
       for (const [what, dir] of [['Expert', s.expert], ['Amateur', s.amateur]] as const) {
         if (!existsSync(dir)) throw new UserError(`${what} model not found at ${dir}`);
       }
