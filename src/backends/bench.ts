@@ -29,22 +29,32 @@ export interface BenchResult {
   generations: Generation[];
 }
 
-/** Generate greedily from `prompts`, then score every (prompt, generation) pair; time both. */
-export async function benchBackend(backend: LanguageModelBackend, prompts: ReadonlyArray<readonly number[]>, opts: { maxNewTokens: number; stopIds: readonly number[]; batchSize?: number }): Promise<BenchResult> {
+/** Greedy generations of `prompts` on `backend`, timed. */
+export async function timeGeneration(backend: LanguageModelBackend, prompts: ReadonlyArray<readonly number[]>, opts: { maxNewTokens: number; stopIds: readonly number[]; batchSize?: number }): Promise<{ generations: Generation[]; generatedTokens: number; seconds: number }> {
   const t0 = performance.now();
   const generations = await backend.generateGreedy(prompts, { maxNewTokens: opts.maxNewTokens, stopIds: opts.stopIds, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) });
-  const t1 = performance.now();
-  await Promise.all(prompts.map((p, i) => backend.stepLogits(p, generations[i]!.tokens)));
-  const t2 = performance.now();
-  const generatedTokens = generations.reduce((a, g) => a + g.tokens.length, 0);
-  const scoredTokens = prompts.reduce((a, p, i) => a + p.length + generations[i]!.tokens.length, 0);
-  const generationSeconds = (t1 - t0) / 1000, scoringSeconds = (t2 - t1) / 1000;
+  const seconds = (performance.now() - t0) / 1000;
+  return { generations, generatedTokens: generations.reduce((a, g) => a + g.tokens.length, 0), seconds };
+}
+
+/** Every (prompt, continuation) pair scored teacher-forced on `backend`, all calls concurrent (as `sample` scores), timed. */
+export async function timeScoring(backend: LanguageModelBackend, prompts: ReadonlyArray<readonly number[]>, continuations: ReadonlyArray<ArrayLike<number>>): Promise<{ scoredTokens: number; seconds: number }> {
+  const t0 = performance.now();
+  await Promise.all(prompts.map((p, i) => backend.stepLogits(p, continuations[i]!)));
+  const seconds = (performance.now() - t0) / 1000;
+  return { scoredTokens: prompts.reduce((a, p, i) => a + p.length + continuations[i]!.length, 0), seconds };
+}
+
+/** Generate greedily from `prompts`, then score every (prompt, generation) pair; time both. */
+export async function benchBackend(backend: LanguageModelBackend, prompts: ReadonlyArray<readonly number[]>, opts: { maxNewTokens: number; stopIds: readonly number[]; batchSize?: number }): Promise<BenchResult> {
+  const g = await timeGeneration(backend, prompts, opts);
+  const s = await timeScoring(backend, prompts, g.generations.map((x) => x.tokens));
   return {
-    generations,
+    generations: g.generations,
     row: {
       backend: backend.kind, description: backend.description, prompts: prompts.length,
-      generatedTokens, generationSeconds, generationTokensPerSecond: generatedTokens / Math.max(generationSeconds, 1e-9),
-      scoredTokens, scoringSeconds, scoringTokensPerSecond: scoredTokens / Math.max(scoringSeconds, 1e-9),
+      generatedTokens: g.generatedTokens, generationSeconds: g.seconds, generationTokensPerSecond: g.generatedTokens / Math.max(g.seconds, 1e-9),
+      scoredTokens: s.scoredTokens, scoringSeconds: s.seconds, scoringTokensPerSecond: s.scoredTokens / Math.max(s.seconds, 1e-9),
     },
   };
 }

@@ -44,6 +44,10 @@ export interface NlcModel {
 export interface NlcLlama {
   /** false on CPU, else "cuda" / "vulkan" / "metal". */
   readonly gpu: string | false;
+  /** The llama.cpp build inside the binary (reported by benchmarks). */
+  readonly llamaCppRelease?: { readonly repo: string; readonly release: string };
+  /** ggml's CPU feature line (AVX2, FMA, ...). */
+  readonly systemInfo?: string;
   loadModel(options: { modelPath: string; gpuLayers?: 'auto' | number }): Promise<NlcModel>;
   dispose(): Promise<void>;
 }

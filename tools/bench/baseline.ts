@@ -1,6 +1,7 @@
 /**
- * A baseline the bench compares our engine with, run in its own process on the same CPU. Rows
- * name their baseline; PyTorch is the first (tools/bench/torch-baseline.ts).
+ * A baseline the bench compares our engine with, on the same CPU. Rows name their baseline:
+ * PyTorch in its own process (tools/bench/torch-baseline.ts), llama.cpp in ours
+ * (tools/bench/llama-baseline.ts).
  */
 import type { BenchRow, Sample } from './spec.js';
 

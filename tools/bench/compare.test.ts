@@ -35,3 +35,9 @@ test('compare reports the ratio of medians, the per-repetition ratios, and no ve
   assert.equal(c.met, true);
   assert.equal(compare(null, ours, base).met, null);
 });
+
+test('a secondsPer1000Records summary scales each sample\'s seconds by 1,000 / its records; questionsPerSecond divides questions by seconds', () => {
+  const samples = [{ seconds: 2, units: 200 }, { seconds: 3, units: 100 }];
+  assert.deepEqual(summarize('secondsPer1000Records', samples).values, [10, 30]);
+  assert.deepEqual(summarize('questionsPerSecond', [{ seconds: 2, units: 8 }]).values, [4]);
+});

@@ -12,9 +12,14 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** The value a sample contributes: seconds, or units (tokens) per second. */
+/** The value a sample contributes: seconds, seconds per 1,000 units (records), or units (tokens, questions) per second. */
 export function sampleValue(metric: Metric, s: Sample): number {
-  return metric === 'seconds' ? s.seconds : s.units / s.seconds;
+  switch (metric) {
+    case 'seconds': return s.seconds;
+    case 'secondsPer1000Records': return (s.seconds / s.units) * 1000;
+    case 'tokensPerSecond':
+    case 'questionsPerSecond': return s.units / s.seconds;
+  }
 }
 
 export interface SideSummary {
@@ -31,7 +36,7 @@ export function summarize(metric: Metric, samples: readonly Sample[]): SideSumma
 }
 
 export interface Comparison {
-  /** median(ours) / median(baseline), in the row's metric (time: lower is better; tokens/s: higher). */
+  /** median(ours) / median(baseline), in the row's metric (times: lower is better; rates: higher). */
   ratio: number;
   /** ours_i / baseline_i for repetitions run back to back. */
   pairedRatios: number[];

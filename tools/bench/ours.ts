@@ -3,20 +3,30 @@
  * a function that runs one repetition and times it.
  */
 import { performance } from 'node:perf_hooks';
+import { EngineBackend } from '../../src/backends/engine.js';
+import { timeGeneration, timeScoring } from '../../src/backends/bench.js';
+import { scoreTrajectoryOn } from '../../src/backends/score.js';
 import { sgemm } from '../../src/engine/blas.js';
 import { logSoftmaxRow, softTargetLoss } from '../../src/engine/ops/loss.js';
+import { microBatch, type KeptStep } from '../../src/method/batches.js';
 import { parseConfig } from '../../src/model/config.js';
 import { generateGreedy } from '../../src/model/generate.js';
 import { initParams } from '../../src/model/init.js';
+import { createLoraAdapter } from '../../src/model/lora.js';
 import { LINEAR_NAMES } from '../../src/model/params.js';
 import { Transformer, allocGrads, packSequences, type ModelGrads } from '../../src/model/transformer.js';
+import { HF_ADAMW_DEFAULTS } from '../../src/train/adamw.js';
+import { Trainer, type StepData, type TrainSequence } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
-import type { RowSpec, Sample } from './spec.js';
+import { benchPrompts, lightReasonerPlan, type RowSpec, type Sample } from './spec.js';
 
-export type Runner = () => Sample;
+export type Runner = () => Sample | Promise<Sample>;
+
+/** Seed of the bench model's weights: every side that rebuilds the model from its config uses it (llama-baseline.ts). */
+export const BENCH_MODEL_SEED = 1;
 
 /** A model with transformers' initialisation (the values do not change the work). */
-export function benchModel(hfConfig: Record<string, unknown>, seed = 1): Transformer {
+export function benchModel(hfConfig: Record<string, unknown>, seed = BENCH_MODEL_SEED): Transformer {
   const config = parseConfig(hfConfig, 'bench model config');
   return new Transformer(config, initParams(config, seed));
 }
@@ -45,6 +55,58 @@ function timed(work: () => number): Sample {
   return { seconds: (performance.now() - t0) / 1000, units };
 }
 
+type TrainSpec = Extract<RowSpec, { kind: 'train-lightreasoner' }>;
+
+/**
+ * The optimiser steps of a train-lightreasoner row, per repetition window: the records in their
+ * listed order cut into windows of `recordsPerRepetition`, each into steps of R = batch × gradAccum
+ * records (a window's last step may have fewer), micro-batches built by src/method/batches.ts
+ * (`pack` true: one sequence per trajectory of a micro-batch, up to its longest record; false: one
+ * sequence per record).
+ */
+export function lightReasonerWindows(spec: TrainSpec, pack: boolean): StepData[][] {
+  const steps: KeptStep[] = spec.records.map((r) => ({ group: r.trajectory, length: r.length, ids: r.ids, weights: r.weights }));
+  const plan = { ...lightReasonerPlan(spec.trajectories, steps, spec), pack };
+  const R = spec.batch * spec.gradAccum;
+  const windows: StepData[][] = [];
+  for (let w0 = 0; w0 < steps.length; w0 += spec.recordsPerRepetition) {
+    const window = steps.slice(w0, w0 + spec.recordsPerRepetition);
+    const out: StepData[] = [];
+    for (let s0 = 0; s0 < window.length; s0 += R) {
+      const stepRecords = window.slice(s0, s0 + R);
+      const data: StepData = [];
+      for (let m = 0; m < stepRecords.length; m += spec.batch) data.push(microBatch(plan, stepRecords.slice(m, m + spec.batch)));
+      out.push(data);
+    }
+    windows.push(out);
+  }
+  return windows;
+}
+
+/** Tokens through forward and backward over all records: packed, one sequence per record, and one right-padded row per record (the per-record reference's batches). */
+export function lightReasonerTokens(spec: TrainSpec): { packed: number; perRecord: number; perRecordPadded: number } {
+  const micro = (pack: boolean): TrainSequence[][] => lightReasonerWindows(spec, pack).flat(2);
+  const tokens = (mb: TrainSequence[]): number => mb.reduce((a, s) => a + s.ids.length, 0);
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const perRecord = micro(false);
+  return {
+    packed: sum(micro(true).map(tokens)),
+    perRecord: sum(perRecord.map(tokens)),
+    perRecordPadded: sum(perRecord.map((mb) => mb.length * Math.max(...mb.map((s) => s.ids.length)))),
+  };
+}
+
+/** What the table should say under a row beyond its times, or null. */
+export function rowNote(spec: RowSpec): string | null {
+  if (spec.kind !== 'train-lightreasoner') return null;
+  const t = lightReasonerTokens(spec);
+  const k = 1000 / spec.records.length;
+  return `${spec.records.length} records, ${spec.trajectories.length} trajectories, ${spec.recordsPerRepetition} per repetition; tokens through forward/backward per 1,000 records: packed ${Math.round(t.packed * k)}, per record ${Math.round(t.perRecord * k)} `
+    + `(${Math.round(t.perRecordPadded * k)} with the reference's right padding); FLOP ratio packed/unpacked ${(t.packed / t.perRecord).toFixed(3)} `
+    + `(${(t.packed / t.perRecordPadded).toFixed(3)} against the padded batches)`;
+}
+
+/** Our side of a row on `model` (the bench model): inputs built once, then one timed repetition per call. */
 export function prepareOurs(spec: RowSpec, model: Transformer): Runner {
   const V = model.config.vocabSize;
   const rng = new Rng(spec.seed);
@@ -98,5 +160,63 @@ export function prepareOurs(spec: RowSpec, model: Transformer): Runner {
         return out.reduce((n, g) => n + g.tokens.length, 0);
       });
     }
+    case 'sample': {
+      // What runSample (src/method/sample.ts) does per chunk of questions, minus tokenising and writing files.
+      const expert = new EngineBackend(model, 'bench expert');
+      const amateur = new EngineBackend(benchModel(spec.amateur, BENCH_MODEL_SEED + 1), 'bench amateur');
+      const o = { alpha: spec.alpha, beta: spec.beta, label: 'contrastive' as const, firstStep: spec.firstStep };
+      return async () => {
+        const t0 = performance.now();
+        const gens = await expert.generateGreedy(spec.prompts, { maxNewTokens: spec.newTokens, stopIds: [], batchSize: spec.prompts.length });
+        const records: Array<{ trajectory: number; step: number; token_ids: number[]; weights: number[]; kl_divergence: number }> = [];
+        for (const [q, gen] of gens.entries()) {
+          const steps = await scoreTrajectoryOn(expert, amateur, spec.prompts[q]!, gen.tokens, o);
+          for (const st of steps) if (st.keep) records.push({ trajectory: q, step: st.step, token_ids: st.tokenIds, weights: st.weights, kl_divergence: st.klDivergence });
+        }
+        return { seconds: (performance.now() - t0) / 1000, units: spec.prompts.length };
+      };
+    }
+    case 'train-lightreasoner': {
+      // The bench model's weights with an adapter of its own, so other rows run without LoRA.
+      const m = new Transformer(model.config, model.params);
+      m.adapter = createLoraAdapter(m, { ...spec.lora, targets: [...spec.lora.targets] }, spec.seed);
+      const windows = lightReasonerWindows(spec, true);
+      const trainer = new Trainer(m, {
+        what: 'lora', lr: spec.lr, schedule: 'linear', warmupSteps: 0, maxSteps: windows[0]!.length, maxGradNorm: 1,
+        adam: HF_ADAMW_DEFAULTS, seed: spec.seed,
+      });
+      let calls = 0;
+      return () => {
+        const w = calls++ % windows.length;
+        return timed(() => {
+          windows[w]!.forEach((data, s) => trainer.step(s, data));
+          return windows[w]!.reduce((a, d) => a + d.reduce((b, mb) => b + mb.reduce((c, seq) => c + seq.targets.length, 0), 0), 0);
+        });
+      };
+    }
+    case 'backend-generate': {
+      const backend = new EngineBackend(model, 'bench model');
+      const prompts = benchPrompts(spec.batch, spec.prompt, V, spec.seed);
+      return async () => {
+        const g = await timeGeneration(backend, prompts, { maxNewTokens: spec.newTokens, stopIds: [], batchSize: spec.batch });
+        return { seconds: g.seconds, units: g.generatedTokens };
+      };
+    }
+    case 'backend-score': {
+      const backend = new EngineBackend(model, 'bench model');
+      const { prompts, continuations } = backendScoreInputs(spec, V);
+      return async () => {
+        const s = await timeScoring(backend, prompts, continuations);
+        return { seconds: s.seconds, units: s.scoredTokens };
+      };
+    }
   }
+}
+
+/** The sequences of a backend-score row: random prompts and continuations (teacher-forced, so any ids do). */
+export function backendScoreInputs(spec: Extract<RowSpec, { kind: 'backend-score' }>, vocab: number): { prompts: number[][]; continuations: number[][] } {
+  return {
+    prompts: benchPrompts(spec.sequences, spec.prompt, vocab, spec.seed),
+    continuations: benchPrompts(spec.sequences, spec.continuation, vocab, spec.seed + 1),
+  };
 }

@@ -16,12 +16,25 @@ export interface RowResult {
   /** null when the row ran without its baseline. */
   baseline: SideResult | null;
   comparison: Comparison | null;
+  /** Printed under the table (e.g. the train row's FLOP ratio), or null. */
+  note: string | null;
 }
 
 export function formatValue(metric: Metric, v: number): string {
-  if (metric === 'tokensPerSecond') return `${v.toFixed(v >= 100 ? 0 : 1)} tok/s`;
-  const ms = v * 1000;
-  return `${ms.toFixed(ms >= 100 ? 1 : ms >= 10 ? 2 : 3)} ms`;
+  switch (metric) {
+    case 'tokensPerSecond': return `${v.toFixed(v >= 100 ? 0 : 1)} tok/s`;
+    case 'questionsPerSecond': return `${v.toFixed(v >= 10 ? 1 : 2)} q/s`;
+    case 'secondsPer1000Records': return `${v.toFixed(v >= 10 ? 1 : 2)} s/1k rec`;
+    case 'seconds': {
+      const ms = v * 1000;
+      return `${ms.toFixed(ms >= 100 ? 1 : ms >= 10 ? 2 : 3)} ms`;
+    }
+  }
+}
+
+/** How a ratio of the metric is labelled: of times, or of the rate's unit. */
+function ratioLabel(metric: Metric): string {
+  return metric === 'tokensPerSecond' ? ' tok/s' : metric === 'questionsPerSecond' ? ' q/s' : ' time';
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
@@ -32,7 +45,13 @@ function table(header: string[], body: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
+/** The results table, then a line per row that carries a note. */
 export function formatResults(results: readonly RowResult[], baselineName: string | null): string {
+  const notes = results.filter((r) => r.note !== null).map((r) => `${r.row.id}: ${r.note}`);
+  return [resultsTable(results, baselineName), ...notes].join('\n');
+}
+
+function resultsTable(results: readonly RowResult[], baselineName: string | null): string {
   if (baselineName === null) {
     return table(['row', 'ours (median)', 'spread'], results.map((r) => [
       r.row.title, formatValue(r.row.metric, r.ours.summary.median), pct(r.ours.summary.spread),
@@ -50,7 +69,7 @@ export function formatResults(results: readonly RowResult[], baselineName: strin
         r.row.title,
         formatValue(r.row.metric, r.ours.summary.median),
         base ? formatValue(r.row.metric, base.summary.median) : '-',
-        c ? `${c.ratio.toFixed(2)}x${r.row.metric === 'tokensPerSecond' ? ' tok/s' : ' time'}` : '-',
+        c ? `${c.ratio.toFixed(2)}x${ratioLabel(r.row.metric)}` : '-',
         describeTarget(r.row.target),
         c?.met === null || !c ? '-' : c.met ? 'yes' : 'NO',
         paired,
@@ -72,4 +91,13 @@ export function describeTorch(info: Record<string, unknown>): string {
   const libs = Array.isArray(info.libraries) ? (info.libraries as string[]).join(' + ') : '?';
   return `PyTorch: torch ${String(info.torch)} (python ${String(info.python)}), BLAS_INFO=${String(info.blas_info)}, sgemm via ${libs} core ${String(info.openblas_core)} `
     + `(OPENBLAS_CORETYPE=${String(info.OPENBLAS_CORETYPE ?? 'unset')}), ${String(info.openblas_threads)} BLAS thread(s), ${String(info.torch_threads)} intra-op thread(s)`;
+}
+
+/** `blasThreads`: ours, to say when llama.cpp was given another count (--llama-threads). */
+export function describeLlamaCpp(info: Record<string, unknown>, blasThreads: number): string {
+  const threads = Number(info.threads);
+  const threadNote = threads === blasThreads ? 'as our BLAS' : `--llama-threads; our BLAS runs ${blasThreads}`;
+  return `llama.cpp: node-llama-cpp ${String(info['node-llama-cpp'])} (${String(info.llamaCpp ?? 'llama.cpp release unknown')}), CPU, ${threads} thread(s) (${threadNote}; `
+    + `node-llama-cpp's own default, max(4, cores), oversubscribes small machines), ${String(info.parallel)} parallel sequences, GGUF ${String(info.gguf)} exported from the bench model's weights, KV cache ${String(info.kvCache)}`
+    + (info.systemInfo ? `; ggml: ${String(info.systemInfo).trim()}` : '');
 }

@@ -1,6 +1,6 @@
 /**
  * The bench driver: rows in order, each side prepared, then repetitions interleaved (see
- * measure.ts), then the table and the JSON record.
+ * measure.ts), then one table per baseline (PyTorch, llama.cpp) and the JSON record.
  *
  * Only ratios against a baseline measured in the same run mean anything: the machine is shared,
  * so absolute times drift between runs. Each row reports medians of several repetitions, and the
@@ -16,9 +16,10 @@ import { UserError, errorMessage } from '../../src/util/errors.js';
 import type { Baseline } from './baseline.js';
 import { compare, summarize } from './compare.js';
 import { measureInterleaved, type Side } from './measure.js';
-import { benchModel, prepareOurs } from './ours.js';
-import { describeOurs, describeTorch, formatResults, formatValue, type RowResult } from './report.js';
-import { BENCH_MODEL_CONFIG, ROWS, type BenchRow } from './spec.js';
+import { startLlamaCppBaseline } from './llama-baseline.js';
+import { benchModel, prepareOurs, rowNote } from './ours.js';
+import { describeLlamaCpp, describeOurs, describeTorch, formatResults, formatValue, type RowResult } from './report.js';
+import { BENCH_AMATEUR_CONFIG, BENCH_MODEL_CONFIG, ROWS, type BaselineKind, type BenchRow } from './spec.js';
 import { startTorchBaseline } from './torch-baseline.js';
 
 interface Options {
@@ -32,6 +33,7 @@ interface Options {
   baseline: boolean;
   torchCoretype?: string;
   torchIntraopThreads: number;
+  llamaThreads?: number;
 }
 
 function positiveInt(name: string, allowZero = false): (v: string) => number {
@@ -52,6 +54,34 @@ export function selectRows(spec: string | undefined): BenchRow[] {
   return ROWS.filter((r) => ids.includes(r.id));
 }
 
+/** Start the baselines the rows name; a missing one is reported, and its rows show our side alone. */
+async function startBaselines(rows: readonly BenchRow[], opts: Options, threads: number, torchCoreType: string | null): Promise<{ started: Map<BaselineKind, Baseline>; notes: string[] }> {
+  const started = new Map<BaselineKind, Baseline>();
+  const notes: string[] = [];
+  if (!opts.baseline) return { started, notes };
+  const wanted = new Set(rows.map((r) => r.baseline));
+  if (wanted.has('torch')) {
+    const b = await startTorchBaseline({ python: opts.python, threads, intraOpThreads: opts.torchIntraopThreads, coreType: torchCoreType });
+    if ('missing' in b) notes.push(`PyTorch baseline not available (${b.missing}); its rows show our engine alone. To compare, ${b.hint}.`);
+    else started.set('torch', b);
+  }
+  if (wanted.has('llama.cpp')) {
+    const parallel = Math.max(...rows.filter((r) => r.baseline === 'llama.cpp').map((r) => (r.spec.kind === 'backend-score' ? r.spec.sequences : 'batch' in r.spec ? r.spec.batch : 1)));
+    const llamaThreads = opts.llamaThreads ?? threads;
+    const load = loadavg()[0]!;
+    if (llamaThreads > 1 && llamaThreads >= cpus().length && load >= cpus().length) {
+      process.stderr.write(`bench: llama.cpp gets ${llamaThreads} threads on ${cpus().length} cores with a load average of ${load.toFixed(1)}: ggml's threads spin at every operation's barrier, `
+        + `and while other processes hold the cores they crawl (here up to 100x slower than 1 thread). --llama-threads 1 avoids it.\n`);
+    }
+    const b = await startLlamaCppBaseline({ threads: llamaThreads, parallel });
+    if ('missing' in b) notes.push(`llama.cpp baseline not available (${b.missing}); its rows show our engine alone. To compare, ${b.hint}.`);
+    else started.set('llama.cpp', b);
+  }
+  return { started, notes };
+}
+
+const BASELINE_TITLES: Record<BaselineKind, string> = { torch: 'PyTorch', 'llama.cpp': 'llama.cpp' };
+
 async function run(opts: Options): Promise<void> {
   const rows = selectRows(opts.rows);
   if (opts.threads !== undefined) setBlasThreads(opts.threads);
@@ -59,14 +89,7 @@ async function run(opts: Options): Promise<void> {
   const threads = opts.threads ?? ours.threads;
   const torchCoreType = opts.torchCoretype === undefined ? ours.coreType : opts.torchCoretype === 'auto' ? null : opts.torchCoretype;
 
-  let baseline: Baseline | null = null;
-  let baselineNote: string | null = null;
-  if (opts.baseline) {
-    const b = await startTorchBaseline({ python: opts.python, threads, intraOpThreads: opts.torchIntraopThreads, coreType: torchCoreType });
-    if ('missing' in b) baselineNote = `PyTorch baseline not available (${b.missing}); showing our engine alone. To compare, ${b.hint}.`;
-    else baseline = b;
-  }
-
+  const { started: baselines, notes: baselineNotes } = await startBaselines(rows, opts, threads, torchCoreType);
   const load0 = loadavg();
   const model = benchModel(BENCH_MODEL_CONFIG);
   const results: RowResult[] = [];
@@ -74,7 +97,7 @@ async function run(opts: Options): Promise<void> {
     for (const row of rows) {
       const oursRun = prepareOurs(row.spec, model);
       const sides: Side[] = [{ name: 'ours', run: async () => oursRun() }];
-      const b = row.baseline === 'torch' ? baseline : null;
+      const b = baselines.get(row.baseline) ?? null;
       if (b) {
         await b.prepare(row, BENCH_MODEL_CONFIG);
         sides.push({ name: b.name, run: () => b.run(row.id) });
@@ -87,27 +110,33 @@ async function run(opts: Options): Promise<void> {
         ours: { samples: samples[0]!, summary: oursSummary },
         baseline: baseSummary ? { samples: samples[1]!, summary: baseSummary } : null,
         comparison: baseSummary ? compare(row.target, oursSummary, baseSummary) : null,
+        note: rowNote(row.spec),
       });
       process.stderr.write(`${row.id}: ours ${formatValue(row.metric, oursSummary.median)}${b && baseSummary ? `, ${b.name} ${formatValue(row.metric, baseSummary.median)}` : ''}\n`);
     }
   } finally {
-    await baseline?.close();
+    for (const b of baselines.values()) await b.close();
   }
   const load1 = loadavg();
 
+  // One table per baseline, in the order the rows first name them.
+  const groups = [...new Set(results.map((r) => r.row.baseline))].map((kind) => ({ kind, results: results.filter((r) => r.row.baseline === kind), baseline: baselines.get(kind) ?? null }));
+  const anyBaseline = baselines.size > 0;
   const lines = [
     `bench model: Qwen2, vocab ${BENCH_MODEL_CONFIG.vocab_size}, hidden ${BENCH_MODEL_CONFIG.hidden_size}, ${BENCH_MODEL_CONFIG.num_hidden_layers} layers, `
       + `${BENCH_MODEL_CONFIG.num_attention_heads}/${BENCH_MODEL_CONFIG.num_key_value_heads} heads, intermediate ${BENCH_MODEL_CONFIG.intermediate_size}, untied, `
-      + `${(parameterCount(model.config) / 1e6).toFixed(2)}M parameters, float32`,
-    `${opts.reps} timed repetitions per side after ${opts.warmup} warm-up, ${baseline ? 'interleaved, ' : ''}${opts.settleMs} ms idle before each; medians.`
-      + (baseline ? ` Ratios are ours/${baseline.name}: of times (lower is better) or of tokens/s (higher is better); "paired ratios" are ours/${baseline.name} of back-to-back repetitions (their median is the steadier estimate on a busy machine).` : ''),
-    '',
-    formatResults(results, baseline?.name ?? null),
+      + `${(parameterCount(model.config) / 1e6).toFixed(2)}M parameters, float32`
+      + (rows.some((r) => r.spec.kind === 'sample') ? `; the sample row's Amateur: hidden ${BENCH_AMATEUR_CONFIG.hidden_size}, ${BENCH_AMATEUR_CONFIG.num_hidden_layers} layers, `
+        + `${BENCH_AMATEUR_CONFIG.num_attention_heads}/${BENCH_AMATEUR_CONFIG.num_key_value_heads} heads, intermediate ${BENCH_AMATEUR_CONFIG.intermediate_size}, same vocabulary` : ''),
+    `${opts.reps} timed repetitions per side after ${opts.warmup} warm-up, ${anyBaseline ? 'interleaved, ' : ''}${opts.settleMs} ms idle before each; medians.`
+      + (anyBaseline ? ' Ratios are ours/baseline: of times (lower is better) or of rates, tok/s or q/s (higher is better); "paired ratios" are ours/baseline of back-to-back repetitions (their median is the steadier estimate on a busy machine).' : ''),
+    ...groups.flatMap((g) => ['', formatResults(g.results, g.baseline?.name ?? null)]),
     '',
     describeOurs(ours),
-    ...(baseline ? [describeTorch(baseline.info)] : []),
+    ...(baselines.has('torch') ? [describeTorch(baselines.get('torch')!.info)] : []),
+    ...(baselines.has('llama.cpp') ? [describeLlamaCpp(baselines.get('llama.cpp')!.info, threads)] : []),
     `cpu: ${cpus()[0]?.model ?? '?'} x${cpus().length}; load average ${load0[0]!.toFixed(2)} before, ${load1[0]!.toFixed(2)} after (other processes share these cores: compare ratios, not times)`,
-    ...(baselineNote ? ['', baselineNote] : []),
+    ...(baselineNotes.length > 0 ? ['', ...baselineNotes] : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
@@ -115,13 +144,16 @@ async function run(opts: Options): Promise<void> {
     writeJsonAtomic(opts.json, {
       date: new Date().toISOString(),
       cpu: { model: cpus()[0]?.model ?? null, cores: cpus().length, loadavgBefore: load0, loadavgAfter: load1 },
-      settings: { reps: opts.reps, warmup: opts.warmup, settleMs: opts.settleMs, threads, torchCoreType, torchIntraopThreads: opts.torchIntraopThreads },
+      settings: { reps: opts.reps, warmup: opts.warmup, settleMs: opts.settleMs, threads, torchCoreType, torchIntraopThreads: opts.torchIntraopThreads, llamaThreads: opts.llamaThreads ?? threads },
       spec: { model: BENCH_MODEL_CONFIG, rows: Object.fromEntries(rows.map((r) => [r.id, r.spec])) },
       ours: { engine: ours, node: process.version },
-      baseline: baseline ? { name: baseline.name, info: baseline.info } : { name: null, note: baselineNote },
+      baselines: Object.fromEntries([...new Set(rows.map((r) => r.baseline))].map((k) => {
+        const b = baselines.get(k);
+        return [k, b ? { name: b.name, info: b.info } : { name: null, note: baselineNotes.find((n) => n.startsWith(BASELINE_TITLES[k])) ?? 'not run (--no-baseline)' }];
+      })),
       rows: results.map((r) => ({
-        id: r.row.id, title: r.row.title, metric: r.row.metric, target: r.row.target,
-        ours: r.ours, baseline: r.baseline,
+        id: r.row.id, title: r.row.title, metric: r.row.metric, target: r.row.target, baseline: r.row.baseline,
+        ours: r.ours, baselineResult: r.baseline, note: r.note,
         ratio: r.comparison?.ratio ?? null, pairedRatios: r.comparison?.pairedRatios ?? null,
         pairedMedian: r.comparison?.pairedMedian ?? null, met: r.comparison?.met ?? null,
       })),
@@ -132,16 +164,17 @@ async function run(opts: Options): Promise<void> {
 
 export function buildProgram(): Command {
   return new Command('bench')
-    .description('Time our engine against PyTorch (Debian python3-torch) on this CPU, same model and shapes, and print the ratios.')
+    .description('Time our engine against PyTorch (Debian python3-torch) and llama.cpp (node-llama-cpp) on this CPU, same model and shapes, and print the ratios.')
     .option('--rows <ids>', `comma-separated rows to run (default all): ${ROWS.map((r) => r.id).join(', ')}`)
     .option('--reps <n>', 'timed repetitions per side and row; the median is reported', positiveInt('--reps'), 7)
     .option('--warmup <n>', 'untimed repetitions per side before timing', positiveInt('--warmup', true), 2)
     .option('--settle-ms <ms>', 'idle time before each timed repetition, so the other side\'s spinning BLAS threads go quiet', positiveInt('--settle-ms', true), 200)
-    .option('--threads <n>', 'BLAS threads for both sides (and torch intra-op threads); default: what our engine uses', positiveInt('--threads'))
+    .option('--threads <n>', 'BLAS threads for every side (our engine, PyTorch\'s OpenBLAS, llama.cpp\'s threads); default: what our engine uses', positiveInt('--threads'))
     .option('--json <file>', 'also write every sample, the spec and both engines\' settings to this JSON file')
     .option('--python <path>', 'Python with torch for the baseline', '/usr/bin/python3')
-    .option('--no-baseline', 'time our engine only (e.g. under node --cpu-prof)')
+    .option('--no-baseline', 'time our engine only, without PyTorch or llama.cpp (e.g. under node --cpu-prof)')
     .option('--torch-intraop-threads <n>', 'torch.set_num_threads for the PyTorch process (its non-BLAS ops); 1 is its fastest setting here, see torch-baseline.ts', positiveInt('--torch-intraop-threads'), 1)
+    .option('--llama-threads <n>', 'threads for llama.cpp; default: the BLAS thread count (node-llama-cpp\'s own default, max(4, cores), oversubscribes small machines)', positiveInt('--llama-threads'))
     .option('--torch-coretype <name>', 'OPENBLAS_CORETYPE for the PyTorch process; default: the value our engine uses; "auto" leaves it unset');
 }
 

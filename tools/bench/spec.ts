@@ -1,7 +1,10 @@
 /**
  * What `npm run bench` measures: one model and a list of rows, as plain JSON so the same spec is
- * sent to the baselines (tools/bench/torch_bench.py receives it verbatim). Shapes live here only.
+ * sent to the baselines (tools/bench/torch_bench.py receives it verbatim). Shapes and data live
+ * here only.
  */
+import { streamSlice, type BatchPlan, type KeptStep } from '../../src/method/batches.js';
+import { Rng } from '../../src/util/rng.js';
 
 /** Hugging Face config.json of the bench model: Qwen2 architecture, ~4.2M parameters, untied. */
 export const BENCH_MODEL_CONFIG = {
@@ -24,6 +27,27 @@ export const BENCH_MODEL_CONFIG = {
   torch_dtype: 'float32',
 } as const;
 
+/**
+ * The Amateur of the `sample` row: a smaller Qwen2 with the bench model's vocabulary (0.9M
+ * parameters, of which the embedding and the untied head are 0.5M).
+ */
+export const BENCH_AMATEUR_CONFIG = {
+  ...BENCH_MODEL_CONFIG,
+  hidden_size: 128,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 2,
+  intermediate_size: 344,
+} as const;
+
+/** A kept step of the `train-lightreasoner` row: train position (length − 1) of trajectory `trajectory` toward (ids, weights). */
+export interface BenchRecord {
+  trajectory: number;
+  length: number;
+  ids: number[];
+  weights: number[];
+}
+
 /** The work of one row, identical on every side. */
 export type RowSpec =
   /** C[m, n] = A[m, k] · B[n, k]ᵀ: the BLAS kernel alone, to separate it from framework overhead. */
@@ -33,13 +57,42 @@ export type RowSpec =
   /** Teacher-forced log-probs [seq, vocab] of one sequence. */
   | { kind: 'score'; seq: number; seed: number }
   /** Greedy decoding with a KV cache: [batch, prompt] prompts, newTokens each, no stop tokens. */
-  | { kind: 'generate'; batch: number; prompt: number; newTokens: number; seed: number };
+  | { kind: 'generate'; batch: number; prompt: number; newTokens: number; seed: number }
+  /**
+   * Stage 1 of LightReasoner on `prompts.length` questions: the Expert (the bench model) decodes
+   * every prompt greedily (one batch, KV cache, no stop ids, so every question runs the full
+   * budget), then every step from `firstStep` on is contrasted with the Amateur: KL(pE ‖ pA) over
+   * the full vocabulary, plausible set alpha, contrastive soft label where KL ≥ beta.
+   */
+  | { kind: 'sample'; amateur: Record<string, unknown>; prompts: number[][]; newTokens: number; alpha: number; beta: number; firstStep: number; seed: number }
+  /**
+   * Stage 2 of LightReasoner: LoRA training on `records` (KL(v ‖ p_θ) at each record's last
+   * position), micro-batches of `batch` records, an AdamW step every `gradAccum` micro-batches
+   * (the last step of a window may have fewer). `records` are listed in the order both sides
+   * consume them: our packed trainer's stream order (trajectories shuffled, each one's steps
+   * together by length). A repetition trains one window of `recordsPerRepetition` records, the
+   * next repetition the next window (cycling), so the repetitions cover the whole set.
+   */
+  | {
+    kind: 'train-lightreasoner'; trajectories: number[][]; records: BenchRecord[]; recordsPerRepetition: number; batch: number; gradAccum: number;
+    lora: { r: number; alpha: number; dropout: number; targets: Array<'q_proj' | 'v_proj'> }; lr: number; seed: number;
+  }
+  /** Greedy decoding through a back end (src/backends/bench.ts): [batch, prompt] prompts, newTokens each, no stop ids. */
+  | { kind: 'backend-generate'; batch: number; prompt: number; newTokens: number; seed: number }
+  /** Teacher-forced next-token scores through a back end at every continuation step of `sequences` (prompt + continuation) sequences, scored concurrently. */
+  | { kind: 'backend-score'; sequences: number; prompt: number; continuation: number; seed: number };
 
 /**
- * How a row is read: `seconds` rows compare median times (ratio ours/baseline, lower is better);
- * `tokensPerSecond` rows compare throughput (ratio ours/baseline, higher is better).
+ * How a row is read: `seconds` rows compare median times and `secondsPer1000Records` times per
+ * 1,000 records (units = records) — ratio ours/baseline, lower is better; `tokensPerSecond` and
+ * `questionsPerSecond` rows compare throughput (units per second) — ratio ours/baseline, higher
+ * is better.
  */
-export type Metric = 'seconds' | 'tokensPerSecond';
+export type Metric = 'seconds' | 'secondsPer1000Records' | 'tokensPerSecond' | 'questionsPerSecond';
+
+export function higherIsBetter(metric: Metric): boolean {
+  return metric === 'tokensPerSecond' || metric === 'questionsPerSecond';
+}
 
 /** `maxRatio`: ours/baseline time at most `value`; `minRatio`: ours/baseline throughput at least `value`. */
 export type Target = { kind: 'maxRatio'; value: number } | { kind: 'minRatio'; value: number };
@@ -52,14 +105,82 @@ export interface BenchRow {
   target: Target | null;
   spec: RowSpec;
   /** Which baseline this row is compared with. */
-  baseline: 'torch';
+  baseline: BaselineKind;
 }
 
-/** Work in one repetition: `units` is tokens for generation (used by tokensPerSecond), else informational. */
+/** PyTorch (tools/bench/torch_bench.py) or llama.cpp in this process (tools/bench/llama-baseline.ts). */
+export type BaselineKind = 'torch' | 'llama.cpp';
+
+/** Work in one repetition: `units` is what a throughput or per-record metric counts (tokens, questions, records), else informational. */
 export interface Sample {
   seconds: number;
   units: number;
 }
+
+function randomIds(n: number, vocab: number, rng: Rng): number[] {
+  return Array.from({ length: n }, () => rng.int(vocab));
+}
+
+/** `count` prompts of `length` random ids (equal lengths: no padding on either side). */
+export function benchPrompts(count: number, length: number, vocab: number, seed: number): number[][] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => randomIds(length, vocab, rng));
+}
+
+export interface LightReasonerDataOptions {
+  trajectories: number;
+  prompt: number;
+  generated: number;
+  /** Kept steps per trajectory, at distinct random steps. */
+  keptPerTrajectory: number;
+  /** Plausible tokens per soft label. */
+  labelSize: number;
+  vocab: number;
+  /** Micro-batch and accumulation of the stream order (src/method/batches.ts). */
+  batch: number;
+  gradAccum: number;
+  seed: number;
+}
+
+/**
+ * A samples file's worth of training data with random ids: trajectories of prompt + generated ids,
+ * and `keptPerTrajectory` records in each (the input is the prompt and the first `step` generated
+ * ids; the label is `labelSize` random ids with random weights summing to 1), in the order our
+ * packed trainer consumes them (shuffle 'trajectories', the first epoch).
+ */
+export function lightReasonerData(o: LightReasonerDataOptions): { trajectories: number[][]; records: BenchRecord[] } {
+  const rng = new Rng(o.seed);
+  const trajectories = Array.from({ length: o.trajectories }, () => randomIds(o.prompt + o.generated, o.vocab, rng));
+  const steps: KeptStep[] = [];
+  trajectories.forEach((_, g) => {
+    const stepsAt = rng.shuffle(Array.from({ length: o.generated }, (_, t) => t)).slice(0, o.keptPerTrajectory);
+    for (const t of stepsAt) {
+      const ids: number[] = [];
+      while (ids.length < o.labelSize) {
+        const id = rng.int(o.vocab);
+        if (!ids.includes(id)) ids.push(id);
+      }
+      const raw = ids.map(() => 0.05 + rng.next());
+      const z = raw.reduce((a, b) => a + b, 0);
+      // Six digits keep the spec small; the labels need not sum to 1 exactly for timing.
+      steps.push({ group: g, length: o.prompt + t, ids, weights: raw.map((w) => Number((w / z).toPrecision(6))) });
+    }
+  });
+  const plan = lightReasonerPlan(trajectories, steps, o);
+  const ordered = streamSlice(plan, 0, steps.length);
+  return { trajectories, records: ordered.map((s) => ({ trajectory: s.group, length: s.length, ids: s.ids, weights: s.weights })) };
+}
+
+/** The packed trainer's batch plan over these trajectories and steps (how `lightreasoner train` batches them). */
+export function lightReasonerPlan(trajectories: number[][], steps: KeptStep[], o: { batch: number; gradAccum: number; seed: number }): BatchPlan {
+  return {
+    sequences: new Map(trajectories.map((t, g) => [g, Int32Array.from(t)])), steps,
+    batchSize: o.batch, gradAccum: o.gradAccum, shuffle: 'trajectories', pack: true, seed: o.seed,
+  };
+}
+
+const SAMPLE_QUESTIONS = 8, SAMPLE_PROMPT = 60, SAMPLE_NEW_TOKENS = 128;
+const TRAIN_LR = { trajectories: 40, prompt: 60, generated: 128, keptPerTrajectory: 25, labelSize: 3, batch: 8, gradAccum: 2, seed: 71 };
 
 export const ROWS: readonly BenchRow[] = [
   {
@@ -81,5 +202,27 @@ export const ROWS: readonly BenchRow[] = [
   {
     id: 'generate-b8', title: 'greedy gen batch 8, 32+128 tok', metric: 'tokensPerSecond', target: { kind: 'minRatio', value: 1 }, baseline: 'torch',
     spec: { kind: 'generate', batch: 8, prompt: 32, newTokens: 128, seed: 51 },
+  },
+  {
+    id: 'sample', title: `sample ${SAMPLE_QUESTIONS} q, ${SAMPLE_PROMPT}+${SAMPLE_NEW_TOKENS} tok, per-step Amateur ref`, metric: 'questionsPerSecond', target: { kind: 'minRatio', value: 3 }, baseline: 'torch',
+    spec: {
+      kind: 'sample', amateur: { ...BENCH_AMATEUR_CONFIG }, prompts: benchPrompts(SAMPLE_QUESTIONS, SAMPLE_PROMPT, BENCH_MODEL_CONFIG.vocab_size, 61),
+      newTokens: SAMPLE_NEW_TOKENS, alpha: 0.2, beta: 0.4, firstStep: 0, seed: 62,
+    },
+  },
+  {
+    id: 'train-lightreasoner', title: 'LoRA train, packed vs per-record ref', metric: 'secondsPer1000Records', target: { kind: 'maxRatio', value: 0.2 }, baseline: 'torch',
+    spec: {
+      kind: 'train-lightreasoner', ...lightReasonerData({ ...TRAIN_LR, vocab: BENCH_MODEL_CONFIG.vocab_size }), recordsPerRepetition: 200, batch: TRAIN_LR.batch, gradAccum: TRAIN_LR.gradAccum,
+      lora: { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, lr: 5e-5, seed: TRAIN_LR.seed,
+    },
+  },
+  {
+    id: 'llama-generate', title: 'greedy gen batch 8, 32+128 tok (back ends)', metric: 'tokensPerSecond', target: null, baseline: 'llama.cpp',
+    spec: { kind: 'backend-generate', batch: 8, prompt: 32, newTokens: 128, seed: 81 },
+  },
+  {
+    id: 'llama-score', title: 'score 8 x (32+128) tok (back ends)', metric: 'tokensPerSecond', target: null, baseline: 'llama.cpp',
+    spec: { kind: 'backend-score', sequences: 8, prompt: 32, continuation: 128, seed: 91 },
   },
 ];
