@@ -9,6 +9,7 @@
 #include <napi.h>
 #include <dlfcn.h>
 #include <string>
+#include <vector>
 #include "gemm.h"
 #include "kernels.h"
 
@@ -274,7 +275,35 @@ Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// attentionDecode(q, rows: Int32Array, ks: Float32Array[], vs: Float32Array[], lens: Int32Array, nH, nKV, hd, out)
+Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array q = info[0].As<Napi::Float32Array>(), out = info[8].As<Napi::Float32Array>();
+  Napi::Int32Array rows = info[1].As<Napi::Int32Array>(), lens = info[4].As<Napi::Int32Array>();
+  Napi::Array ks = info[2].As<Napi::Array>(), vs = info[3].As<Napi::Array>();
+  const int64_t nH = Int(info, 5), nKV = Int(info, 6), hd = Int(info, 7);
+  const int64_t S = rows.ElementLength();
+  auto fail = [&](const char* m) { Napi::RangeError::New(env, std::string("attentionDecode: ") + m).ThrowAsJavaScriptException(); return env.Undefined(); };
+  if (nH <= 0 || nKV <= 0 || hd <= 0 || nH % nKV != 0) return fail("bad head counts");
+  if (static_cast<int64_t>(lens.ElementLength()) != S || ks.Length() != S || vs.Length() != S) return fail("one row, length, key cache and value cache per sequence");
+  std::vector<const float*> kp(S), vp(S);
+  int64_t maxLen = 1;
+  for (int64_t s = 0; s < S; ++s) {
+    const int64_t row = rows[s], len = lens[s];
+    if (row < 0 || (row + 1) * nH * hd > static_cast<int64_t>(q.ElementLength()) || (row + 1) * nH * hd > static_cast<int64_t>(out.ElementLength())) return fail("row outside q or out");
+    Napi::Float32Array K = ks.Get(s).As<Napi::Float32Array>(), V = vs.Get(s).As<Napi::Float32Array>();
+    if (len < 1 || len * nKV * hd > static_cast<int64_t>(K.ElementLength()) || len * nKV * hd > static_cast<int64_t>(V.ElementLength())) return fail("cache shorter than its length");
+    kp[s] = K.Data();
+    vp[s] = V.Data();
+    maxLen = len > maxLen ? len : maxLen;
+  }
+  std::vector<float> scratch(static_cast<size_t>(maxLen));
+  attention_decode(q.Data(), rows.Data(), kp.data(), vp.data(), lens.Data(), S, nH, nKV, hd, out.Data(), scratch.data());
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("attentionDecode", Napi::Function::New(env, AttentionDecode));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
   exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));

@@ -119,3 +119,41 @@ void rmsnorm_backward(const float* dy, const float* x, const float* w, const flo
     if (dw) for (int64_t i = 0; i < dim; ++i) dw[i] += dyr[i] * xr[i] * s;
   }
 }
+
+void attention_decode(const float* q, const int32_t* rows, const float* const* k, const float* const* v, const int32_t* lens,
+                      int64_t S, int64_t nH, int64_t nKV, int64_t hd, float* out, float* scratch) {
+  const int64_t group = nH / nKV, qStride = nH * hd, kvStride = nKV * hd;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (int64_t s = 0; s < S; ++s) {
+    const int64_t row = rows[s], tk = lens[s];
+    const float* K = k[s];
+    const float* V = v[s];
+    for (int64_t h = 0; h < nH; ++h) {
+      const float* qh = q + row * qStride + h * hd;
+      const int64_t g = h / group;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < tk; ++j) {
+        const float* kj = K + j * kvStride + g * hd;
+        float d = 0.0f;
+        for (int64_t i = 0; i < hd; ++i) d += qh[i] * kj[i];
+        d *= scale;
+        scratch[j] = d;
+        mx = d > mx ? d : mx;
+      }
+      float sum = 0.0f;
+      for (int64_t j = 0; j < tk; ++j) {
+        const float e = exp_approx(scratch[j] - mx);
+        scratch[j] = e;
+        sum += e;
+      }
+      const float inv = 1.0f / sum;
+      float* oh = out + row * qStride + h * hd;
+      for (int64_t i = 0; i < hd; ++i) oh[i] = 0.0f;
+      for (int64_t j = 0; j < tk; ++j) {
+        const float p = scratch[j] * inv;
+        const float* vj = V + j * kvStride + g * hd;
+        for (int64_t i = 0; i < hd; ++i) oh[i] += p * vj[i];
+      }
+    }
+  }
+}

@@ -16,3 +16,8 @@ void swiglu_backward(const float* da, const float* g, const float* u, float* dg,
 void rmsnorm_forward(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y, float* rstd);
 // Backward of rmsnorm_forward; dx is accumulated into, dw (optional) too.
 void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, int64_t rows, int64_t dim, float* dx, float* dw);
+// One decoding step of causal grouped-query attention for S sequences: query row rows[s] of
+// q [*, nH*hd] attends all lens[s] cached keys/values k[s], v[s] [len, nKV*hd]; the result goes to
+// the same row of out. scratch holds max(lens) floats.
+void attention_decode(const float* q, const int32_t* rows, const float* const* k, const float* const* v, const int32_t* lens,
+                      int64_t S, int64_t nH, int64_t nKV, int64_t hd, float* out, float* scratch);

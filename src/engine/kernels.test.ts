@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { jsKernels, kernels } from './kernels.js';
 import { nativeKernels } from './blas.js';
 import { randomArray } from '../testing/gradcheck.js';
+import { attentionForward } from './ops/attention.js';
 
 function close(a: Float32Array, b: Float32Array, rtol: number, what: string): void {
   assert.equal(a.length, b.length);
@@ -58,6 +59,31 @@ test('native element-wise kernels agree with the JavaScript ones to float32 prec
   native!.expShiftScale(z, 0, V, 3, 0.5, e1, 0);
   jsKernels.expShiftScale(z, 0, V, 3, 0.5, e2, 0);
   close(e1, e2, 1e-5, 'expShiftScale');
+});
+
+test('the decoding attention kernel (native and JS) equals the last row of full causal attention, for several sequences at once', () => {
+  const heads = 4, kvHeads = 2, d = 5, lens = [7, 1, 12];
+  const ks = lens.map((n, i) => randomArray(n * kvHeads * d, 30 + i)), vs = lens.map((n, i) => randomArray(n * kvHeads * d, 40 + i));
+  const q = randomArray(5 * heads * d, 50); // rows 1, 3 and 4 hold the three queries
+  const rows = Int32Array.from([1, 3, 4]);
+  const want = new Float32Array(q.length);
+  lens.forEach((n, s) => {
+    // Full attention over a sequence of n tokens whose last query is q's row; read its last row.
+    const qs = new Float32Array(n * heads * d);
+    qs.set(q.subarray(rows[s]! * heads * d, (rows[s]! + 1) * heads * d), (n - 1) * heads * d);
+    const out = new Float32Array(n * heads * d);
+    attentionForward({ q: qs, qRow: 0, t: n, k: ks[s]!, v: vs[s]!, kvRow: 0, tk: n, past: 0, out }, { heads, kvHeads, headDim: d }, null, 0, new Float32Array(4 * n * n));
+    want.set(out.subarray((n - 1) * heads * d), rows[s]! * heads * d);
+  });
+  for (const [name, k] of Object.entries({ js: jsKernels, ...(native ? { native } : {}) })) {
+    const got = new Float32Array(q.length);
+    k.attentionDecode(q, rows, ks, vs, Int32Array.from(lens), heads, kvHeads, d, got);
+    close(got, want, 1e-5, `attentionDecode ${name}`);
+  }
+  if (native) {
+    assert.throws(() => native.attentionDecode(q, rows, ks, vs, Int32Array.from([7, 2, 12]), heads, kvHeads, d, new Float32Array(q.length)), /cache shorter/);
+    assert.throws(() => native.attentionDecode(q, Int32Array.from([1, 3, 9]), ks, vs, Int32Array.from(lens), heads, kvHeads, d, new Float32Array(q.length)), /row outside/);
+  }
 });
 
 test('native kernels refuse views that run past the array', { skip: native ? false : 'native addon not loaded' }, () => {

@@ -20,6 +20,12 @@ export interface Kernels {
   rmsnormForward(x: Float32Array, w: Float32Array, rows: number, dim: number, eps: number, y: Float32Array, rstd: Float32Array | null): void;
   /** Backward of rmsnormForward: dx accumulated into; dw accumulated into when given. */
   rmsnormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, rows: number, dim: number, dx: Float32Array, dw: Float32Array | null): void;
+  /**
+   * One decoding step of causal grouped-query attention for several sequences: query row rows[s]
+   * of q [*, heads·d] attends all lens[s] cached keys/values ks[s], vs[s] [len, kvHeads·d]; the
+   * result goes to row rows[s] of out. One call for every sequence and head of a layer.
+   */
+  attentionDecode(q: Float32Array, rows: Int32Array, ks: Float32Array[], vs: Float32Array[], lens: Int32Array, heads: number, kvHeads: number, d: number, out: Float32Array): void;
 }
 
 export const jsKernels: Kernels = {
@@ -89,6 +95,33 @@ export const jsKernels: Kernels = {
       const c = (dot * s * s) / dim; // mean(dx̂ ⊙ x̂)/s with dx̂ = dy ⊙ w, folded so x̂ is not materialised
       for (let i = 0; i < dim; i++) dx[o + i]! += s * (dy[o + i]! * w[i]! - x[o + i]! * c);
       if (dw) for (let i = 0; i < dim; i++) dw[i]! += dy[o + i]! * x[o + i]! * s;
+    }
+  },
+  attentionDecode(q, rows, ks, vs, lens, heads, kvHeads, d, out) {
+    const group = heads / kvHeads, qStride = heads * d, kvStride = kvHeads * d, scale = 1 / Math.sqrt(d);
+    let maxLen = 1;
+    for (const l of lens) maxLen = Math.max(maxLen, l);
+    const p = new Float64Array(maxLen);
+    for (let s = 0; s < rows.length; s++) {
+      const K = ks[s]!, V = vs[s]!, tk = lens[s]!, row = rows[s]!;
+      for (let h = 0; h < heads; h++) {
+        const qo = row * qStride + h * d, g = Math.floor(h / group);
+        let max = -Infinity;
+        for (let j = 0; j < tk; j++) {
+          const ko = j * kvStride + g * d;
+          let dot = 0;
+          for (let i = 0; i < d; i++) dot += q[qo + i]! * K[ko + i]!;
+          p[j] = dot * scale;
+          max = Math.max(max, p[j]!);
+        }
+        let sum = 0;
+        for (let j = 0; j < tk; j++) sum += (p[j] = Math.exp(p[j]! - max));
+        out.fill(0, qo, qo + d);
+        for (let j = 0; j < tk; j++) {
+          const w = p[j]! / sum, vo = j * kvStride + g * d;
+          for (let i = 0; i < d; i++) out[qo + i]! += w * V[vo + i]!;
+        }
+      }
     }
   },
 };

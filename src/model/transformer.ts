@@ -23,6 +23,7 @@ import { linearBackward, linearForward } from '../engine/ops/linear.js';
 import { RotaryTable, applyRotary } from '../engine/ops/rope.js';
 import { attentionBackward, attentionForward } from '../engine/ops/attention.js';
 import { swigluBackward, swigluForward } from '../engine/ops/swiglu.js';
+import { kernels } from '../engine/kernels.js';
 import type { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 
@@ -167,6 +168,19 @@ export class Transformer {
       probsTotal += c.numHeads * t * t;
       if (cache) cache.ensure(slots[s]!, past[s]! + t);
     }
+    // Sequences decoding one token against their cache: attended together by one kernel per layer.
+    let decode: { rows: Int32Array; slots: number[]; lens: Int32Array } | null = null;
+    if (cache) {
+      const idx: number[] = [];
+      for (let s = 0; s < S; s++) if (batch.seqLen[s] === 1) idx.push(s);
+      if (idx.length > 0) {
+        decode = {
+          rows: Int32Array.from(idx, (s) => batch.seqStart[s]!),
+          slots: idx.map((s) => slots[s]!),
+          lens: Int32Array.from(idx, (s) => past[s]! + 1),
+        };
+      }
+    }
     const group = c.numHeads / c.numKvHeads;
     const scratch = new Float32Array(Math.max(1, maxT * maxTk * Math.max(1, group)));
     const shape = { heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim };
@@ -200,10 +214,14 @@ export class Transformer {
           const slot = slots[s]!;
           cache.k[slot]![l]!.set(k.subarray(row * kvDim, (row + t) * kvDim), past[s]! * kvDim);
           cache.v[slot]![l]!.set(v.subarray(row * kvDim, (row + t) * kvDim), past[s]! * kvDim);
-          attentionForward({ q, qRow: row, t, k: cache.k[slot]![l]!, v: cache.v[slot]![l]!, kvRow: 0, tk: past[s]! + t, past: past[s]!, out: attn }, shape, null, 0, scratch);
+          // Single-token (decoding) sequences are done below, all in one kernel call.
+          if (t > 1) attentionForward({ q, qRow: row, t, k: cache.k[slot]![l]!, v: cache.v[slot]![l]!, kvRow: 0, tk: past[s]! + t, past: past[s]!, out: attn }, shape, null, 0, scratch);
         } else {
           attentionForward({ q, qRow: row, t, k, v, kvRow: row, tk: t, past: 0, out: attn }, shape, probs, probsOff[s]!, scratch);
         }
+      }
+      if (decode) {
+        kernels().attentionDecode(q, decode.rows, decode.slots.map((sl) => cache!.k[sl]![l]!), decode.slots.map((sl) => cache!.v[sl]![l]!), decode.lens, c.numHeads, c.numKvHeads, c.headDim, attn);
       }
       const xMid = new Float32Array(N * H);
       lin('o_proj', attn, xMid);
