@@ -302,7 +302,29 @@ Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// adamwUpdate(w, g, m, v, lr, beta1, beta2, eps, weightDecay, stepSize, sqrtBc2)
+Napi::Value AdamwUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array w = info[0].As<Napi::Float32Array>(), g = info[1].As<Napi::Float32Array>(), m = info[2].As<Napi::Float32Array>(), v = info[3].As<Napi::Float32Array>();
+  const size_t n = w.ElementLength();
+  if (g.ElementLength() != n || m.ElementLength() != n || v.ElementLength() != n) {
+    Napi::RangeError::New(env, "adamwUpdate: parameter, gradient and moments differ in length").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto f = [&](size_t i) { return info[i].As<Napi::Number>().FloatValue(); };
+  adamw_update(w.Data(), g.Data(), m.Data(), v.Data(), static_cast<int64_t>(n), f(4), f(5), f(6), f(7), f(8), f(9), f(10));
+  return env.Undefined();
+}
+
+// sumSquares(a) -> number
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  return Napi::Number::New(info.Env(), sum_squares(a.Data(), static_cast<int64_t>(a.ElementLength())));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate));
+  exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
   exports.Set("attentionDecode", Napi::Function::New(env, AttentionDecode));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));

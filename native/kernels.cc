@@ -157,3 +157,28 @@ void attention_decode(const float* q, const int32_t* rows, const float* const* k
     }
   }
 }
+
+void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2, float eps,
+                  float weight_decay, float step_size, float sqrt_bc2) {
+  const float decay = 1.0f - lr * weight_decay;
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    float wi = weight_decay != 0.0f ? w[i] * decay : w[i];
+    const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+    const float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = wi - step_size * mi / (std::sqrt(vi) / sqrt_bc2 + eps);
+  }
+}
+
+double sum_squares(const float* a, int64_t n) {
+  double total = 0.0;
+  for (int64_t i0 = 0; i0 < n; i0 += 4096) {
+    const int64_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
+    float part = 0.0f;
+    for (int64_t i = i0; i < i1; ++i) part += a[i] * a[i];
+    total += part;
+  }
+  return total;
+}

@@ -21,3 +21,8 @@ void rmsnorm_backward(const float* dy, const float* x, const float* w, const flo
 // the same row of out. scratch holds max(lens) floats.
 void attention_decode(const float* q, const int32_t* rows, const float* const* k, const float* const* v, const int32_t* lens,
                       int64_t S, int64_t nH, int64_t nKV, int64_t hd, float* out, float* scratch);
+// One AdamW update (torch.optim.AdamW): decoupled decay, moments, bias-corrected step.
+void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2, float eps,
+                  float weight_decay, float step_size, float sqrt_bc2);
+// Σ a², accumulated in double across blocks.
+double sum_squares(const float* a, int64_t n);

@@ -86,6 +86,19 @@ test('the decoding attention kernel (native and JS) equals the last row of full 
   }
 });
 
+test('native AdamW update and sum of squares agree with the JavaScript ones', { skip: native ? false : 'native addon not loaded' }, () => {
+  const n = 1037;
+  const g = randomArray(n, 60), w1 = randomArray(n, 61), m1 = randomArray(n, 62, 0.1), v1 = randomArray(n, 63, 0.1).map(Math.abs);
+  const w2 = w1.slice(), m2 = m1.slice(), v2 = v1.slice();
+  native!.adamwUpdate(w1, g, m1, v1, 1e-3, 0.9, 0.999, 1e-8, 0.1, 1e-3 / 0.19, Math.sqrt(0.002));
+  jsKernels.adamwUpdate(w2, g, m2, v2, 1e-3, 0.9, 0.999, 1e-8, 0.1, 1e-3 / 0.19, Math.sqrt(0.002));
+  close(w1, w2, 1e-6, 'adamw w');
+  close(m1, m2, 1e-6, 'adamw m');
+  close(v1, v2, 1e-6, 'adamw v');
+  assert.ok(Math.abs(native!.sumSquares(g) - jsKernels.sumSquares(g)) < 1e-5 * jsKernels.sumSquares(g));
+  assert.throws(() => native!.adamwUpdate(w1, g.subarray(1), m1, v1, 1, 0.9, 0.999, 1e-8, 0, 1, 1), /differ in length/);
+});
+
 test('native kernels refuse views that run past the array', { skip: native ? false : 'native addon not loaded' }, () => {
   assert.throws(() => native!.softmaxRows(new Float32Array(10), 2, 3, 3, 1), /past the end/);
   assert.throws(() => native!.logSoftmaxRows(new Float32Array(10), 0, 2, 5, new Float32Array(9), 0, null, 0), /past the end/);

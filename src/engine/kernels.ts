@@ -26,6 +26,10 @@ export interface Kernels {
    * result goes to row rows[s] of out. One call for every sequence and head of a layer.
    */
   attentionDecode(q: Float32Array, rows: Int32Array, ks: Float32Array[], vs: Float32Array[], lens: Int32Array, heads: number, kvHeads: number, d: number, out: Float32Array): void;
+  /** One torch.optim.AdamW update of w from g with moments m, v (see src/train/adamw.ts). */
+  adamwUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, sqrtBc2: number): void;
+  /** Σ a² */
+  sumSquares(a: Float32Array): number;
 }
 
 export const jsKernels: Kernels = {
@@ -96,6 +100,20 @@ export const jsKernels: Kernels = {
       for (let i = 0; i < dim; i++) dx[o + i]! += s * (dy[o + i]! * w[i]! - x[o + i]! * c);
       if (dw) for (let i = 0; i < dim; i++) dw[i]! += dy[o + i]! * x[o + i]! * s;
     }
+  },
+  adamwUpdate(w, g, m, v, lr, beta1, beta2, eps, weightDecay, stepSize, sqrtBc2) {
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i]!;
+      if (weightDecay !== 0) w[i]! *= 1 - lr * weightDecay;
+      const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * gi);
+      const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi);
+      w[i]! -= (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
+    }
+  },
+  sumSquares(a) {
+    let s = 0;
+    for (const x of a) s += x * x;
+    return s;
   },
   attentionDecode(q, rows, ks, vs, lens, heads, kvHeads, d, out) {
     const group = heads / kvHeads, qStride = heads * d, kvStride = kvHeads * d, scale = 1 / Math.sqrt(d);

@@ -2,8 +2,10 @@
  * AdamW exactly as torch.optim.AdamW (what Hugging Face's Trainer uses by default):
  *   p ← p − lr·wd·p;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²
  *   p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
- * plus global gradient-norm clipping as torch.nn.utils.clip_grad_norm_.
+ * plus global gradient-norm clipping as torch.nn.utils.clip_grad_norm_. The element loops are
+ * kernels (src/engine/kernels.ts): native when the addon is loaded.
  */
+import { kernels } from '../engine/kernels.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -40,16 +42,8 @@ export class AdamW {
     const t = ++this.state.step;
     const bc1 = 1 - beta1 ** t, bc2 = 1 - beta2 ** t;
     const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
-    this.params.forEach((p, k) => {
-      const m = this.state.m[k]!, v = this.state.v[k]!, w = p.param, g = p.grad;
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i]!;
-        if (weightDecay !== 0) w[i]! *= 1 - lr * weightDecay;
-        const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * gi);
-        const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi);
-        w[i]! -= (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
-      }
-    });
+    const k = kernels();
+    this.params.forEach((p, i) => k.adamwUpdate(p.param, p.grad, this.state.m[i]!, this.state.v[i]!, lr, beta1, beta2, eps, weightDecay, stepSize, sqrtBc2));
   }
 
   zeroGrad(): void {
@@ -60,7 +54,7 @@ export class AdamW {
 /** Global L2 norm of all gradients; scales them to `maxNorm` when above it. Returns the norm before clipping. */
 export function clipGradNorm(params: ParamRef[], maxNorm: number): number {
   let ss = 0;
-  for (const p of params) for (const g of p.grad) ss += g * g;
+  for (const p of params) ss += kernels().sumSquares(p.grad);
   const norm = Math.sqrt(ss);
   const coef = maxNorm / (norm + 1e-6);
   if (Number.isFinite(maxNorm) && coef < 1) for (const p of params) for (let i = 0; i < p.grad.length; i++) p.grad[i]! *= coef;
