@@ -95,18 +95,21 @@ function esc(s: string): string {
 
 /** Two panels: accuracy bars with 95% intervals, and a histogram of per-step KL with β marked. */
 export function svgChart(r: DemoReport): string {
-  const W = 880, H = 340, pad = 50;
-  const left = { x: pad, y: 40, w: 380, h: 230 };
-  const right = { x: 480 + pad / 2, y: 40, w: 340, h: 230 };
+  const W = 1040, H = 400;
+  const left = { x: 60, y: 50, w: 520, h: 250 };
+  const right = { x: 660, y: 50, w: 350, h: 250 };
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${left.x}" y="22" font-size="14" font-weight="bold">Held-out accuracy (greedy pass@1, 95% Wilson interval)</text>`);
-  const colors = ['#9aa5b1', '#3b6ea5', '#d9822b', '#5a9e6f', '#8e6bb0'];
+  parts.push(`<text x="${left.x}" y="24" font-size="14" font-weight="bold">Held-out accuracy (greedy pass@1, 95% Wilson interval)</text>`);
+  const colors = ['#9aa5b1', '#3b6ea5', '#8e6bb0', '#5a9e6f', '#d9822b'];
   const n = r.rows.length;
-  const bw = left.w / Math.max(1, n) * 0.6;
-  const y = (v: number): number => left.y + left.h * (1 - v);
-  for (let t = 0; t <= 10; t += 2) {
+  const bw = (left.w / Math.max(1, n)) * 0.55;
+  // Axis up to the highest interval end, in steps of 10 points, so small accuracies stay readable.
+  const top = Math.min(1, Math.max(0.1, Math.ceil((Math.max(...r.rows.map((m) => m.wilson95[1])) * 10) + 0.001) / 10));
+  const y = (v: number): number => left.y + left.h * (1 - v / top);
+  const ticks = Math.round(top * 10);
+  for (let t = 0; t <= ticks; t++) {
     const v = t / 10;
     parts.push(`<line x1="${left.x}" x2="${left.x + left.w}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${left.x - 6}" y="${y(v) + 4}" text-anchor="end">${t * 10}%</text>`);
@@ -117,30 +120,35 @@ export function svgChart(r: DemoReport): string {
     parts.push(`<line x1="${cx}" x2="${cx}" y1="${y(m.wilson95[0])}" y2="${y(m.wilson95[1])}" stroke="black"/>`);
     for (const v of m.wilson95) parts.push(`<line x1="${cx - 6}" x2="${cx + 6}" y1="${y(v)}" y2="${y(v)}" stroke="black"/>`);
     parts.push(`<text x="${cx}" y="${y(m.wilson95[1]) - 6}" text-anchor="middle">${pct(m.accuracy)}</text>`);
-    parts.push(`<text x="${cx}" y="${left.y + left.h + 16}" text-anchor="middle">${esc(m.label)}</text>`);
+    // Labels on two lines ("Expert +" / "LightReasoner") so neighbours never overlap.
+    const [first, ...rest] = m.label.split(' + ');
+    parts.push(`<text x="${cx}" y="${left.y + left.h + 16}" text-anchor="middle">${esc(first!)}${rest.length ? ' +' : ''}</text>`);
+    if (rest.length) parts.push(`<text x="${cx}" y="${left.y + left.h + 30}" text-anchor="middle">${esc(rest.join(' + '))}</text>`);
   });
-  // KL histogram (log-spaced bins would hide β; use linear bins up to the 99th percentile).
-  parts.push(`<text x="${right.x}" y="22" font-size="14" font-weight="bold">KL(pE‖pA) per generated step</text>`);
+  parts.push(`<text x="${right.x}" y="24" font-size="14" font-weight="bold">KL(pE‖pA) per generated step</text>`);
   const kls = [...r.klValues].sort((a, b) => a - b);
   if (kls.length > 0) {
+    // Linear bins up to the 99th percentile (log bins would hide β); the tail pools in the last bin.
     const hi = Math.max(r.beta * 2, kls[Math.floor(0.99 * (kls.length - 1))]!);
     const bins = 30;
     const counts = new Array<number>(bins).fill(0);
     for (const k of kls) counts[Math.min(bins - 1, Math.floor((k / hi) * bins))]!++;
     const maxC = Math.max(...counts);
     const bx = right.w / bins;
+    // Square-root heights: the mass near 0 would otherwise flatten every other bin.
     counts.forEach((c, i) => {
-      const h = (right.h * c) / maxC;
+      const h = right.h * Math.sqrt(c / maxC);
       const x0 = (i * hi) / bins;
       parts.push(`<rect x="${right.x + i * bx}" y="${right.y + right.h - h}" width="${bx - 1}" height="${h}" fill="${x0 >= r.beta ? '#d9822b' : '#9aa5b1'}"/>`);
     });
     const bxPos = right.x + (r.beta / hi) * right.w;
     parts.push(`<line x1="${bxPos}" x2="${bxPos}" y1="${right.y}" y2="${right.y + right.h}" stroke="black" stroke-dasharray="4 3"/>`);
-    parts.push(`<text x="${bxPos + 4}" y="${right.y + 12}">β = ${r.beta}</text>`);
+    parts.push(`<text x="${bxPos + 4}" y="${right.y + 12}">β = ${r.beta}: kept →</text>`);
     const kept = kls.filter((k) => k >= r.beta).length;
     parts.push(`<text x="${right.x}" y="${right.y + right.h + 16}">0</text>`);
     parts.push(`<text x="${right.x + right.w}" y="${right.y + right.h + 16}" text-anchor="end">${hi.toFixed(2)} nats</text>`);
-    parts.push(`<text x="${right.x}" y="${right.y + right.h + 34}">${kls.length} steps, ${kept} kept (${pct(kept / kls.length)}); steps above the 99th percentile pooled in the last bin</text>`);
+    parts.push(`<text x="${right.x}" y="${right.y + right.h + 36}">${kls.length} steps, ${kept} kept (${pct(kept / kls.length)}).</text>`);
+    parts.push(`<text x="${right.x}" y="${right.y + right.h + 52}">Bar height ∝ √count; the last bin pools the top 1%.</text>`);
   }
   parts.push('</svg>');
   return parts.join('\n');
