@@ -16,7 +16,7 @@ import type { Linear, LinearName, ModelParams } from './params.js';
 import { LINEAR_NAMES } from './params.js';
 import type { LoraAdapter, LoraWeights } from './lora.js';
 import { KVCache } from './kv-cache.js';
-import { sgemm } from '../engine/blas.js';
+import { sgemm, withSingleBlasThread } from '../engine/blas.js';
 import { embeddingBackward, embeddingForward } from '../engine/ops/embedding.js';
 import { rmsnormBackward, rmsnormForward } from '../engine/ops/rmsnorm.js';
 import { linearBackward, linearForward } from '../engine/ops/linear.js';
@@ -183,6 +183,7 @@ export class Transformer {
     }
     const group = c.numHeads / c.numKvHeads;
     const scratch = new Float32Array(Math.max(1, maxT * maxTk * Math.max(1, group)));
+    const smallAttention = attentionRunner(maxT, maxTk, c.headDim);
     const shape = { heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim };
     const dropout = record && opts.dropoutRng && this.adapter && this.adapter.config.dropout > 0 ? { p: this.adapter.config.dropout, rng: opts.dropoutRng } : null;
 
@@ -207,7 +208,7 @@ export class Transformer {
       applyRotary(k, N, c.numKvHeads, positions, this.rope);
       const attn = new Float32Array(N * qDim);
       const probs = record ? new Float32Array(probsTotal) : null;
-      for (let s = 0; s < S; s++) {
+      smallAttention(() => { for (let s = 0; s < S; s++) {
         const row = batch.seqStart[s]!, t = batch.seqLen[s]!;
         if (t === 0) continue;
         if (cache) {
@@ -219,7 +220,7 @@ export class Transformer {
         } else {
           attentionForward({ q, qRow: row, t, k, v, kvRow: row, tk: t, past: 0, out: attn }, shape, probs, probsOff[s]!, scratch);
         }
-      }
+      } });
       if (decode) {
         kernels().attentionDecode(q, decode.rows, decode.slots.map((sl) => cache!.k[sl]![l]!), decode.slots.map((sl) => cache!.v[sl]![l]!), decode.lens, c.numHeads, c.numKvHeads, c.headDim, attn);
       }
@@ -308,6 +309,7 @@ export class Transformer {
     let maxT = 0;
     for (let s = 0; s < S; s++) maxT = Math.max(maxT, batch.seqLen[s]!);
     const scratch = new Float32Array(Math.max(1, maxT * maxT));
+    const smallAttention = attentionRunner(maxT, maxT, c.headDim);
     for (let l = c.numLayers - 1; l >= 0; l--) {
       const L = this.params.layers[l]!, R = rec.layers[l]!, G = grads.layers[l]!;
       const ad = this.adapter?.layers[l];
@@ -328,14 +330,14 @@ export class Transformer {
       const dAttn = new Float32Array(N * qDim);
       back('o_proj', dRes, R.attn, dAttn, false);
       const dq = new Float32Array(N * qDim), dk = new Float32Array(N * kvDim), dv = new Float32Array(N * kvDim);
-      for (let s = 0; s < S; s++) {
+      smallAttention(() => { for (let s = 0; s < S; s++) {
         const row = batch.seqStart[s]!, t = batch.seqLen[s]!;
         if (t === 0) continue;
         attentionBackward(
           { q: R.q, qRow: row, t, k: R.k, v: R.v, kvRow: row, tk: t, past: 0, out: R.attn }, shape,
           R.probs, rec.probsOff[s]!, { dOut: dAttn, dq, dk, dv }, scratch,
         );
-      }
+      } });
       applyRotary(dq, N, c.numHeads, rec.positions, this.rope, true);
       applyRotary(dk, N, c.numKvHeads, rec.positions, this.rope, true);
       const dXn1 = new Float32Array(N * H);
@@ -373,6 +375,14 @@ export class Transformer {
       sgemm(false, false, rows, inF, r, 1, du, 0, r, lora.A, 0, inF, 1, dx, 0, inF);
     }
   }
+}
+
+/**
+ * Attention works head by head on [t, d] x [d, tk] products; while they are small (below about 4M
+ * multiply-adds) one BLAS thread is faster than several (see withSingleBlasThread).
+ */
+function attentionRunner(t: number, tk: number, d: number): (f: () => void) => void {
+  return t * tk * d < 1 << 22 ? withSingleBlasThread : (f) => f();
 }
 
 /** Gradient buffers: all parameters (`full`), the adapter only (`lora`), or both. */

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { parseConfig, parameterCount, type ModelConfig } from '../model/config.js';
 import { initParams } from '../model/init.js';
 import { Transformer } from '../model/transformer.js';
-import { saveModelDir, saveModelFilesInto } from '../model/model-dir.js';
-import { loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
+import { loadModelDir, saveModelDir, saveModelFilesInto } from '../model/model-dir.js';
+import { modelFingerprint } from '../model/load.js';
+import { assertSameVocabulary, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { WORLD_SYSTEM_PROMPTS, trainingConversation } from '../data/chat-format.js';
 import { completionExample, completionSequence, type CompletionExample } from './completion.js';
 import { Trainer, type StepData } from './trainer.js';
@@ -53,6 +54,8 @@ export interface PretrainOptions {
   evalCount: number;
   /** Steps at which to keep a standalone copy of the model (out/step-N), e.g. to serve as an Amateur. */
   exportSteps: number[];
+  /** Start from this model's weights (continued pretraining) instead of a fresh initialisation; its architecture is used and --hidden etc. are ignored. */
+  initFrom?: string;
   resume: boolean;
   onProgress?: ProgressCallback;
   log?: (line: string) => void;
@@ -106,12 +109,14 @@ export function loadCompletionExamples(file: string, tok: HfTokenizer, stopIds: 
 
 export function runPretrain(o: PretrainOptions): PretrainResult {
   const tok = loadTokenizer(o.tokenizerDir);
-  const config = pretrainConfig(o.arch, tok);
+  const init = o.initFrom ? loadModelDir(o.initFrom) : null;
+  if (init) assertSameVocabulary(loadTokenizer(o.initFrom!), tok, `the --init model's tokenizer (${o.initFrom})`, `--tokenizer ${o.tokenizerDir}`);
+  const config = init ? init.config : pretrainConfig(o.arch, tok);
   const stopIds = tok.eosTokenIds;
   const examples = loadCompletionExamples(o.trainFile, tok, stopIds);
   const tooLong = examples.findIndex((e) => e.prompt.length + e.completion.length > config.maxPositionEmbeddings);
   if (tooLong >= 0) throw new UserError(`${o.trainFile}: record ${tooLong + 1} needs ${examples[tooLong]!.prompt.length + examples[tooLong]!.completion.length} tokens; raise --max-positions`);
-  const model = new Transformer(config, initParams(config, o.seed));
+  const model = new Transformer(config, init ? init.params : initParams(config, o.seed));
   const trainer = new Trainer(model, {
     what: 'full', lr: o.lr, schedule: o.schedule, warmupSteps: o.warmupSteps, maxSteps: o.steps,
     maxGradNorm: o.maxGradNorm, adam: { ...HF_ADAMW_DEFAULTS, weightDecay: o.weightDecay }, seed: o.seed,
@@ -144,7 +149,7 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
   };
 
   const exportSet = new Set(o.exportSteps);
-  const fingerprint = { arch: o.arch, steps: o.steps, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, warmup: o.warmupSteps, weightDecay: o.weightDecay, seed: o.seed, train: o.trainFile, examples: n, vocab: tok.vocabSize };
+  const fingerprint = { arch: init ? { init: modelFingerprint(o.initFrom!) } : o.arch, steps: o.steps, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, warmup: o.warmupSteps, weightDecay: o.weightDecay, seed: o.seed, train: o.trainFile, examples: n, vocab: tok.vocabSize };
   let firstStep: number | null = null;
   const loop = runTraining(trainer, (s) => {
     // Hooks between steps: dev evaluation and exports of the model as it is before step s. The first
