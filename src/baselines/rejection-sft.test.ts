@@ -23,9 +23,10 @@ test('the SFT loss masks the prompt: targets are exactly the completion tokens, 
   const lm = loadLanguageModel(dir);
   const messages = [{ role: 'system' as const, content: 'Please reason step by step.' }, { role: 'user' as const, content: 'Ken has 12 apples.' }, { role: 'assistant' as const, content: 'He has 12.\nThe answer is \\boxed{12}.' }];
   const e = completionExample(lm.tokenizer, messages, lm.stopIds);
-  assert.deepEqual(e.prompt, lm.tokenizer.encodeChat(messages.slice(0, 2), { addGenerationPrompt: true }));
-  assert.ok(lm.stopIds.includes(e.completion.at(-1)!), 'the completion ends with the end-of-turn token');
-  assert.equal(lm.tokenizer.decode(e.completion, { skipSpecialTokens: true }), messages[2]!.content);
+  const completion = Array.from(e.completion);
+  assert.deepEqual(Array.from(e.prompt), lm.tokenizer.encodeChat(messages.slice(0, 2), { addGenerationPrompt: true }));
+  assert.ok(lm.stopIds.includes(completion.at(-1)!), 'the completion ends with the end-of-turn token');
+  assert.equal(lm.tokenizer.decode(completion, { skipSpecialTokens: true }), messages[2]!.content);
   const seq = completionSequence(e);
   assert.equal(seq.targets.length, e.completion.length);
   seq.targets.forEach((t, k) => {

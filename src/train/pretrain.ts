@@ -13,7 +13,7 @@ import { loadModelDir, saveModelDir, saveModelFilesInto } from '../model/model-d
 import { modelFingerprint } from '../model/load.js';
 import { assertSameVocabulary, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { WORLD_SYSTEM_PROMPTS, trainingConversation } from '../data/chat-format.js';
-import { completionExample, completionSequence, type CompletionExample } from './completion.js';
+import { CompletionStore, completionExample, completionSequence, type CompletionExample } from './completion.js';
 import { Trainer, type StepData } from './trainer.js';
 import { HF_ADAMW_DEFAULTS } from './adamw.js';
 import { runTraining, type LoopResult } from './loop.js';
@@ -113,9 +113,10 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
   if (init) assertSameVocabulary(loadTokenizer(o.initFrom!), tok, `the --init model's tokenizer (${o.initFrom})`, `--tokenizer ${o.tokenizerDir}`);
   const config = init ? init.config : pretrainConfig(o.arch, tok);
   const stopIds = tok.eosTokenIds;
-  const examples = loadCompletionExamples(o.trainFile, tok, stopIds);
-  const tooLong = examples.findIndex((e) => e.prompt.length + e.completion.length > config.maxPositionEmbeddings);
-  if (tooLong >= 0) throw new UserError(`${o.trainFile}: record ${tooLong + 1} needs ${examples[tooLong]!.prompt.length + examples[tooLong]!.completion.length} tokens; raise --max-positions`);
+  const examples = new CompletionStore(loadCompletionExamples(o.trainFile, tok, stopIds));
+  for (let i = 0; i < examples.length; i++) {
+    if (examples.tokens(i) > config.maxPositionEmbeddings) throw new UserError(`${o.trainFile}: record ${i + 1} needs ${examples.tokens(i)} tokens; raise --max-positions`);
+  }
   const model = new Transformer(config, init ? init.params : initParams(config, o.seed));
   const trainer = new Trainer(model, {
     what: 'full', lr: o.lr, schedule: o.schedule, warmupSteps: o.warmupSteps, maxSteps: o.steps,
@@ -131,7 +132,7 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
       if (!epochCache || epochCache.epoch !== epoch) {
         epochCache = { epoch, order: new Rng((o.seed * 31 + epoch * 7919) >>> 0).shuffle(Array.from({ length: n }, (_, i) => i)) };
       }
-      batch.push(completionSequence(examples[epochCache.order[k % n]!]!));
+      batch.push(completionSequence(examples.get(epochCache.order[k % n]!)));
     }
     return [batch];
   };
