@@ -1,5 +1,5 @@
 /**
- * llama.cpp (node-llama-cpp 3.21.1, CPU) against our engine on tiny random models exported to GGUF
+ * llama.cpp (node-llama-cpp 3.21.1, CPU) against our engine on the bundled models and tiny random ones exported to GGUF
  * by our own writer: next-token distributions at every teacher-forced position, and greedy
  * generations token for token. This checks the exporter (names, layouts, rotary permutation,
  * llama3 rope factors, LoRA merge) and the engine against an independent implementation.
@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tinyModelDir, type TinySpec } from '../model/testing.js';
 import { loadModelDir } from '../model/model-dir.js';
 import { createLoraAdapter } from '../model/lora.js';
@@ -101,6 +102,10 @@ async function compare(t: TestContext, dir: string, adapter?: string): Promise<A
 
 test('Qwen2 (tied embeddings, GQA, q/k/v biases): llama.cpp matches the engine at every position and in greedy decoding', { skip }, async (t) => {
   await compare(t, modelDir({ architecture: 'qwen2', hidden: 32, heads: 4, kvHeads: 2, layers: 2, intermediate: 48, tied: true }, 11));
+});
+
+test('the bundled Expert and Amateur (models/): llama.cpp matches the engine at every position and in greedy decoding', { skip }, async (t) => {
+  for (const name of ['expert', 'amateur']) await compare(t, fileURLToPath(new URL(`../../../models/${name}`, import.meta.url)));
 });
 
 test('Llama (untied, GQA, permuted q/k for llama.cpp\'s NORM rope): llama.cpp matches the engine at every position and in greedy decoding', { skip }, async (t) => {

@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { keepCorrect, runRejectionSft, temperatureChooser, type SftJob } from './rejection-sft.js';
-import { tinyModelDir } from '../model/testing.js';
 import { testTempDir } from '../testing/tmp.js';
 import { loadLanguageModel } from '../model/load.js';
 import { completionExample, completionSequence } from '../train/completion.js';
 import { Rng } from '../util/rng.js';
+import { tinyModelDir } from '../model/testing.js';
 import type { GoldQuestion } from '../eval/grade.js';
+import { fileURLToPath } from 'node:url';
+import { generateProblems } from '../data/synthetic/index.js';
 
 test('rejection keeps only completions whose answer matches the gold (unfinished ones never), deduplicated on request', () => {
   const comps = [[1, 2], [3], [1, 2], [4], [5]];
@@ -46,31 +48,33 @@ test('temperature sampling draws in proportion to softmax(logits / T)', () => {
   assert.ok(Math.abs(counts[1]! / counts[0]! - 2) < 0.2, `${counts}`);
 });
 
-test('rejection-sampling SFT end to end: samples, keeps exactly the matching solutions, trains an adapter', () => {
-  const model = tinyModelDir({ hidden: 32, layers: 2 }, 9);
+const bundledExpert = fileURLToPath(new URL('../../../models/expert', import.meta.url));
+
+test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps exactly the matching solutions, trains an adapter', () => {
   const out1 = join(testTempDir('lr-sft-'), 'a'), out2 = join(testTempDir('lr-sft-'), 'b');
-  const texts = ['Ken has 12 apples.', 'Julie buys 24 books.', 'Betty has 3 clips.', 'Mark has 120 marbles.'];
+  const problems = generateProblems({ split: 'train', count: 6, seed: 3 });
   const base = (questions: GoldQuestion[], out: string): SftJob => ({
-    model, questions, inputPath: 'q.jsonl', out, resume: false,
-    samplesPerQuestion: 3, temperature: 1.5, maxNewTokens: 12, genBatchSize: 2, prompt: 'plain', dedupe: true,
+    model: bundledExpert, questions, inputPath: 'q.jsonl', out, resume: false,
+    samplesPerQuestion: 4, temperature: 1, maxNewTokens: 120, genBatchSize: 8, prompt: 'qwen25-math-cot', dedupe: true,
     lora: { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'] }, lr: 1e-3, batchSize: 2, gradAccum: 1, maxSteps: 3, saveSteps: 0, seed: 1,
     warmupSteps: 0, schedule: 'linear', weightDecay: 0, maxGradNorm: 1,
   });
-  const unreachable = texts.map((question, i) => ({ id: `q${i}`, line: i + 1, question, gold: '-987654' }));
-  // Tiny random models rarely stop on their own: let them stop at any token by treating a finished
-  // sample as whatever was produced; here we only check the bookkeeping, so no gold can match.
+  type Line = { answers: Array<string | null>; kept: number[][] };
+  const read = (out: string) => readFileSync(join(out, 'sft_samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
+  // No gold can match: every sample is rejected and the run says so instead of training on nothing.
+  const unreachable = problems.map((p, i) => ({ id: `q${i}`, line: i + 1, question: p.question, gold: '-987654' }));
   assert.throws(() => runRejectionSft(base(unreachable, out1)), /kept no correct solution/);
-  const lines = readFileSync(join(out1, 'sft_samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { answers: Array<string | null>; kept: number[][] });
-  assert.equal(lines.length, 4);
-  assert.ok(lines.every((l) => l.answers.length === 3 && l.kept.length === 0));
-  const anyAnswer = lines.flatMap((l, i) => l.answers.map((a) => ({ a, i }))).find((x) => x.a !== null);
-  if (!anyAnswer) return; // the random model finished no sample: nothing more to check here
-  const golds = lines.map((_, i) => (i === anyAnswer.i ? anyAnswer.a! : '-987654'));
-  const r = runRejectionSft(base(texts.map((question, i) => ({ id: `q${i}`, line: i + 1, question, gold: golds[i]! })), out2));
-  const lines2 = readFileSync(join(out2, 'sft_samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { answers: Array<string | null>; kept: number[][] });
+  const lines = read(out1);
+  assert.equal(lines.length, 6);
+  assert.ok(lines.every((l) => l.answers.length === 4 && l.kept.length === 0));
+  // The real golds: the Expert (about a fifth right greedily) gets some of 24 samples right.
+  const golds = problems.map((p) => String(p.answerValue));
+  const r = runRejectionSft(base(problems.map((p, i) => ({ id: `q${i}`, line: i + 1, question: p.question, gold: golds[i]! })), out2));
+  const lines2 = read(out2);
   assert.deepEqual(lines2.map((l) => l.answers), lines.map((l) => l.answers), 'same seed, same samples');
   const expectedKept = lines2.map((l, i) => (l.answers.some((a) => a === golds[i]) ? 1 : 0));
-  assert.deepEqual(lines2.map((l) => (l.kept.length > 0 ? 1 : 0)), expectedKept);
+  assert.deepEqual(lines2.map((l) => (l.kept.length > 0 ? 1 : 0)), expectedKept, 'a question keeps a solution exactly when one of its samples is right');
+  assert.ok(r.keptTrajectories > 0, `some sample is right: ${JSON.stringify(lines2.map((l) => l.answers))} vs ${golds.join(',')}`);
   assert.equal(r.keptTrajectories, lines2.reduce((a, l) => a + l.kept.length, 0));
   assert.equal(r.steps, 3);
   assert.ok(r.tunedTokens > 0);

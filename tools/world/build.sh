@@ -2,6 +2,7 @@
 # Rebuilds the synthetic world and the bundled models from scratch, with the exact commands that
 # made the committed ones (see models/*/README.md). On 2 CPU cores this takes several hours; the
 # result is deterministic up to floating-point summation order (BLAS threads).
+# The Expert takes about 2.5 hours of 2 CPU cores.
 #   tools/world/build.sh [WORKDIR]   (default: runs/world-build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,9 +11,26 @@ LR="node bin/lightreasoner.js"
 mkdir -p "$W"
 $LR make-data --split train --count 100000 --seed 1 --out "$W/train.jsonl"
 $LR make-data --split dev --count 1000 --seed 1 --out "$W/dev.jsonl"
+# Training questions for the dev-split sweeps in docs/experiments.md (never used for pretraining).
+$LR make-data --split train --count 400 --seed 5 --out "$W/sample-q400.jsonl"
 $LR train-tokenizer --input "$W/train.jsonl" --vocab-size 1024 --chat --out "$W/tokenizer"
 # The Expert, with exports along the way: an earlier export is the Amateur.
 $LR pretrain --tokenizer "$W/tokenizer" --train "$W/train.jsonl" --dev "$W/dev.jsonl" --out "$W/expert" \
   --steps 6000 --batch-size 16 --lr 2e-3 --warmup-steps 200 --eval-steps 500 --eval-count 200 --save-steps 500 \
   --export-steps 500,1000,1500,2000,3000,4000 --seed 0 --resume
-echo "Expert: $W/expert; Amateur candidates: $W/expert/step-*"
+# A separately trained small Amateur (0.5M parameters) tried in docs/experiments.md; five minutes.
+if [ "${EXPERIMENTS:-0}" = 1 ]; then
+  $LR pretrain --tokenizer "$W/tokenizer" --train "$W/train.jsonl" --dev "$W/dev.jsonl" --out "$W/amateur-small" \
+    --hidden 128 --layers 2 --heads 4 --kv-heads 2 --intermediate 384 --steps 3000 --batch-size 16 --lr 3e-3 \
+    --warmup-steps 200 --eval-steps 1000 --eval-count 200 --save-steps 500 --seed 0 --resume
+fi
+# The bundled pair: the final Expert and its step-1000 export as the Amateur (docs/experiments.md says why).
+if [ "${INSTALL_MODELS:-0}" = 1 ]; then
+  for pair in "expert:$W/expert" "amateur:$W/expert/step-1000"; do
+    name=${pair%%:*}; src=${pair#*:}
+    cp "$src"/{config.json,model.safetensors,tokenizer.json,tokenizer_config.json} "models/$name/"
+  done
+  echo "copied into models/expert and models/amateur (model cards kept)"
+else
+  echo "Expert: $W/expert; Amateur: $W/expert/step-1000 (INSTALL_MODELS=1 copies them into models/)"
+fi
