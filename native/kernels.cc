@@ -28,6 +28,20 @@ inline float exp_approx(float x) {
   return e * scale;
 }
 
+// softmax over row[0, n) in place (n >= 1), max-subtracted for range.
+inline void softmax_inplace(float* row, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    const float e = exp_approx(row[j] - mx);
+    row[j] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+}
+
 }  // namespace
 
 float kernel_exp(float x) { return exp_approx(x); }
@@ -37,16 +51,7 @@ void softmax_rows(float* a, int64_t rows, int64_t len, int64_t valid0) {
     float* row = a + i * len;
     int64_t valid = valid0 + i;
     if (valid > len) valid = len;
-    float mx = -INFINITY;
-    for (int64_t j = 0; j < valid; ++j) mx = row[j] > mx ? row[j] : mx;
-    float sum = 0.0f;
-    for (int64_t j = 0; j < valid; ++j) {
-      const float e = exp_approx(row[j] - mx);
-      row[j] = e;
-      sum += e;
-    }
-    const float inv = 1.0f / sum;
-    for (int64_t j = 0; j < valid; ++j) row[j] *= inv;
+    softmax_inplace(row, valid);
     for (int64_t j = valid; j < len; ++j) row[j] = 0.0f;
   }
 }
@@ -131,26 +136,17 @@ void attention_decode(const float* q, const int32_t* rows, const float* const* k
     for (int64_t h = 0; h < nH; ++h) {
       const float* qh = q + row * qStride + h * hd;
       const int64_t g = h / group;
-      float mx = -INFINITY;
       for (int64_t j = 0; j < tk; ++j) {
         const float* kj = K + j * kvStride + g * hd;
         float d = 0.0f;
         for (int64_t i = 0; i < hd; ++i) d += qh[i] * kj[i];
-        d *= scale;
-        scratch[j] = d;
-        mx = d > mx ? d : mx;
+        scratch[j] = d * scale;
       }
-      float sum = 0.0f;
-      for (int64_t j = 0; j < tk; ++j) {
-        const float e = exp_approx(scratch[j] - mx);
-        scratch[j] = e;
-        sum += e;
-      }
-      const float inv = 1.0f / sum;
+      softmax_inplace(scratch, tk);
       float* oh = out + row * qStride + h * hd;
       for (int64_t i = 0; i < hd; ++i) oh[i] = 0.0f;
       for (int64_t j = 0; j < tk; ++j) {
-        const float p = scratch[j] * inv;
+        const float p = scratch[j];
         const float* vj = V + j * kvStride + g * hd;
         for (int64_t i = 0; i < hd; ++i) oh[i] += p * vj[i];
       }

@@ -38,8 +38,8 @@ export function completionExample(tok: HfTokenizer, messages: ChatMessage[], sto
 /** The training sequence: prompt + completion with a target at every completion token (the last token is only a target). */
 export function completionSequence(e: CompletionExample): TrainSequence {
   const ids = new Int32Array(e.prompt.length + e.completion.length - 1);
-  ids.set(e.prompt as ArrayLike<number>);
-  ids.set(Array.prototype.slice.call(e.completion, 0, -1) as number[], e.prompt.length);
+  ids.set(e.prompt);
+  for (let k = 0; k + 1 < e.completion.length; k++) ids[e.prompt.length + k] = e.completion[k]!;
   return {
     ids,
     targets: Array.from(e.completion, (tok, k) => ({ row: e.prompt.length + k - 1, ids: [tok], weights: [1] })),
@@ -69,8 +69,8 @@ export class CompletionStore {
       this.start[i] = at;
       this.promptLen[i] = e.prompt.length;
       this.totalLen[i] = e.prompt.length + e.completion.length;
-      this.data.set(Array.from(e.prompt), at);
-      this.data.set(Array.from(e.completion), at + e.prompt.length);
+      this.data.set(e.prompt, at);
+      this.data.set(e.completion, at + e.prompt.length);
       at += this.totalLen[i]!;
     });
   }

@@ -10,7 +10,8 @@
  * S.trajectories.jsonl must lie beside S.jsonl (sample writes it); Q.jsonl holds the sampled questions
  * with their GSM8K-style answers.
  */
-import { readFileSync } from 'node:fs';
+import { readJsonl } from '../../src/util/jsonl.js';
+import { UserError } from '../../src/util/errors.js';
 
 interface SampleRecord { id: string; prompt_id: string; step: number; prefix: string; tokens: string[]; token_ids: number[]; weights: number[] }
 interface Trajectory { id: string; generated_token_ids: number[] }
@@ -26,17 +27,21 @@ export interface ContrastVsGold {
   digits: { differ: number; expertRight: number; labelRight: number };
 }
 
-function jsonl<T>(path: string): T[] {
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+/** Every record of a JSONL file; a malformed line stops the measurement, naming the file and line. */
+function jsonl<T>(path: string, what: string): T[] {
+  const r = readJsonl<T>(path, what);
+  const bad = r.problems[0];
+  if (bad) throw new UserError(`${path}: line ${bad.line} is not JSON (${bad.message})`);
+  return r.records.map((x) => x.value);
 }
 
 export function contrastVsGold(samplesPath: string, questionsPath: string): ContrastVsGold {
   const gold = new Map<string, string>();
-  for (const q of jsonl<{ question: string; answer: string }>(questionsPath)) gold.set(q.question, q.answer.split('\n####')[0]!);
+  for (const q of jsonl<{ question: string; answer: string }>(questionsPath, 'questions file')) gold.set(q.question, q.answer.split('\n####')[0]!);
   const traj = new Map<string, number[]>();
-  for (const t of jsonl<Trajectory>(samplesPath.replace(/\.jsonl$/, '.trajectories.jsonl'))) traj.set(t.id, t.generated_token_ids);
+  for (const t of jsonl<Trajectory>(samplesPath.replace(/\.jsonl$/, '.trajectories.jsonl'), 'trajectories file (written by sample beside the samples)')) traj.set(t.id, t.generated_token_ids);
   const r: ContrastVsGold = { keptSteps: 0, onGold: 0, differ: 0, expertRight: 0, labelRight: 0, digits: { differ: 0, expertRight: 0, labelRight: 0 } };
-  for (const s of jsonl<SampleRecord>(samplesPath)) {
+  for (const s of jsonl<SampleRecord>(samplesPath, 'samples file')) {
     r.keptSteps++;
     const g = gold.get(s.prompt_id);
     if (g === undefined || !g.startsWith(s.prefix) || s.prefix.length >= g.length) continue;
@@ -67,7 +72,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error('usage: contrast-vs-gold --samples S.jsonl --questions Q.jsonl [--json]');
     process.exit(2);
   }
-  const r = contrastVsGold(samples, questions);
+  let r: ContrastVsGold;
+  try {
+    r = contrastVsGold(samples, questions);
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    console.error(`contrast-vs-gold: ${e.message}`);
+    process.exit(1);
+  }
   if (process.argv.includes('--json')) console.log(JSON.stringify(r));
   else {
     console.log(`kept steps ${r.keptSteps}; on the gold solution ${r.onGold}; soft label's top token ≠ Expert's greedy token at ${r.differ}`);
