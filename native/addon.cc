@@ -1,16 +1,19 @@
-// lightreasoner's native addon: one job, fast matrix multiplication.
+// lightreasoner's native addon: matrix multiplication (sgemm, through a BLAS library when one can
+// be opened, otherwise the portable kernel of gemm_portable.cc) and the vectorised element-wise
+// kernels of kernels.cc (softmax, log-softmax, SwiGLU, RMSNorm, decoding attention, AdamW). Loaded
+// by src/engine/native.ts; each kernel's JavaScript reference is beside the op that uses it.
 //
 // The BLAS library is opened at run time with dlopen rather than linked, for three reasons:
 //  - the addon builds on any machine with a C++ compiler, OpenBLAS installed or not;
 //  - OPENBLAS_CORETYPE must be in the environment before OpenBLAS initialises, and the JS side
 //    sets it (after detecting the CPU) just before calling loadBlas;
 //  - installing libopenblas later turns the fast path on without rebuilding anything.
-// Without a BLAS library the same entry point runs gemm_fallback (portable, single-threaded).
+// Without a BLAS library the same entry point runs gemm_portable (single-threaded).
 #include <napi.h>
 #include <dlfcn.h>
 #include <string>
 #include <vector>
-#include "gemm.h"
+#include "gemm_portable.h"
 #include "kernels.h"
 
 namespace {
@@ -150,13 +153,13 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
                 static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, a,
                 static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
   } else {
-    gemm_fallback(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_portable(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   return env.Undefined();
 }
 
-// gemmFallback(...) has sgemm's signature but always runs the portable kernel; tests compare it.
-Napi::Value GemmFallbackJs(const Napi::CallbackInfo& info) {
+// sgemmPortable(...) has sgemm's signature but always runs the portable kernel; tests compare it.
+Napi::Value SgemmPortable(const Napi::CallbackInfo& info) {
   sgemm_fn saved = cblas_sgemm;
   cblas_sgemm = nullptr;
   Napi::Value r = Sgemm(info);
@@ -336,7 +339,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadBlas", Napi::Function::New(env, LoadBlas));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
-  exports.Set("sgemmPortable", Napi::Function::New(env, GemmFallbackJs));
+  exports.Set("sgemmPortable", Napi::Function::New(env, SgemmPortable));
   return exports;
 }
 

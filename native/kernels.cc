@@ -44,8 +44,6 @@ inline void softmax_inplace(float* row, int64_t n) {
 
 }  // namespace
 
-float kernel_exp(float x) { return exp_approx(x); }
-
 void softmax_rows(float* a, int64_t rows, int64_t len, int64_t valid0) {
   for (int64_t i = 0; i < rows; ++i) {
     float* row = a + i * len;

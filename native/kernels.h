@@ -2,7 +2,6 @@
 #pragma once
 #include <cstdint>
 
-float kernel_exp(float x);
 // In-place softmax of each row of a [rows, len]; row i uses its first valid0 + i entries (the
 // causal mask) and zeroes the rest.
 void softmax_rows(float* a, int64_t rows, int64_t len, int64_t valid0);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the native matmul addon (native/, binding.gyp) with node-gyp. Runs at `npm install`.
+// Builds the native addon (sgemm and the element-wise kernels: native/, binding.gyp) with node-gyp. Runs at `npm install`.
 // A failed build is not an install failure: lightreasoner then runs on its JavaScript kernels and
 // says so once per process, with the command that gets the fast path.
 import { spawnSync } from 'node:child_process';

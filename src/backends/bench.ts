@@ -1,13 +1,9 @@
 /**
  * Throughput of a back end on the pipeline's two jobs, for `npm run bench`: the Expert's greedy
  * generation (tokens/s) and scoring trajectories teacher-forced, as the Amateur does (tokens/s of
- * prompt + continuation). benchLlamaCpp runs the same workload on our engine and on llama.cpp and
- * says whether their generations agree.
- *
- *   const rows = await benchLlamaCpp({ modelDir: 'models/expert', questions, maxNewTokens: 128 });
+ * prompt + continuation).
  */
 import type { LanguageModelBackend } from './backend.js';
-import { openModel, type OpenModelOptions } from './open.js';
 import type { Generation } from '../model/generate.js';
 
 export interface BackendBenchRow {
@@ -57,36 +53,4 @@ export async function benchBackend(backend: LanguageModelBackend, prompts: Reado
       scoredTokens: s.scoredTokens, scoringSeconds: s.seconds, scoringTokensPerSecond: s.scoredTokens / Math.max(s.seconds, 1e-9),
     },
   };
-}
-
-export interface LlamaCppBenchOptions extends Omit<OpenModelOptions, 'backend'> {
-  /** User messages, chat-formatted with the model's template (with a generation prompt). */
-  questions: readonly string[];
-  maxNewTokens: number;
-  /** Sequences decoded together by both back ends (default 8). */
-  batchSize?: number;
-}
-
-export interface LlamaCppBenchResult {
-  engine: BackendBenchRow;
-  llamaCpp: BackendBenchRow;
-  /** Prompts whose greedy generations are identical token for token on both back ends. */
-  identicalGenerations: number;
-}
-
-/** The same workload on our engine and on llama.cpp (the model exported to GGUF, or `gguf`). */
-export async function benchLlamaCpp(opts: LlamaCppBenchOptions): Promise<LlamaCppBenchResult> {
-  const batchSize = opts.batchSize ?? 8;
-  const { questions, maxNewTokens, gguf, ...common } = opts;
-  const engine = await openModel({ ...common, backend: 'engine' });
-  const prompts = questions.map((q) => engine.tokenizer.encodeChat([{ role: 'user', content: q }], { addGenerationPrompt: true }));
-  const e = await benchBackend(engine.backend, prompts, { maxNewTokens, stopIds: engine.stopIds, batchSize });
-  const llama = await openModel({ parallel: batchSize, ...common, ...(gguf ? { gguf } : {}), backend: 'llama.cpp' });
-  try {
-    const l = await benchBackend(llama.backend, prompts, { maxNewTokens, stopIds: llama.stopIds, batchSize });
-    const identicalGenerations = e.generations.filter((g, i) => g.tokens.join(',') === l.generations[i]!.tokens.join(',')).length;
-    return { engine: e.row, llamaCpp: l.row, identicalGenerations };
-  } finally {
-    await llama.backend.dispose();
-  }
 }

@@ -4,8 +4,9 @@
  *
  * Three tiers, chosen once per process:
  *   1. "openblas": the native addon calling a BLAS library it dlopen()s (OpenBLAS by default).
- *   2. "portable": the native addon's own packed C++ kernel (no BLAS library found).
- *   3. "js": a JavaScript kernel (the addon was not built, e.g. no C++ compiler).
+ *   2. "portable": the native addon's own packed C++ kernel, sgemmPortable (no BLAS library found).
+ *   3. "js": a JavaScript kernel, sgemmJs (the addon was not built, e.g. no C++ compiler).
+ * The addon itself is loaded by src/engine/native.ts.
  * `LIGHTREASONER_ENGINE=openblas|portable|js` forces a tier; `LIGHTREASONER_BLAS=/path/lib.so`
  * names the BLAS library to open.
  *
@@ -14,12 +15,11 @@
  * the library initialises, so we pick it from /proc/cpuinfo here, before loading, unless the
  * user has set it.
  */
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { sgemmJs } from './sgemm-js.js';
-import type { Kernels } from './kernels.js';
+import { loadNative, type NativeAddon, type SgemmFn } from './native.js';
+
+export type { SgemmFn } from './native.js';
 
 export type EngineKind = 'openblas' | 'portable' | 'js';
 
@@ -39,26 +39,6 @@ export interface EngineInfo {
   /** Why a faster tier is not in use; null when on the fastest tier. */
   warning: string | null;
 }
-
-/** Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. Offsets and ld* in elements. */
-export type SgemmFn = (
-  transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-  A: Float32Array, offA: number, lda: number,
-  B: Float32Array, offB: number, ldb: number,
-  beta: number, C: Float32Array, offC: number, ldc: number,
-) => void;
-
-/** The addon's element-wise kernels (native/kernels.cc): the Kernels of src/engine/kernels.ts. */
-export type NativeKernels = Kernels;
-
-interface NativeAddon extends NativeKernels {
-  loadBlas(candidates: string[]): { blas: string | null; coreName: string | null; config: string | null; threads: number; loadErrors?: string };
-  setThreads(n: number): { threads: number };
-  sgemm: SgemmFn;
-  sgemmPortable: SgemmFn;
-}
-
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** OpenBLAS core type for this CPU, from its instruction-set flags (Linux x86-64 only). */
 export function detectCoreType(cpuinfo?: string): string | null {
@@ -97,17 +77,6 @@ function blasCandidates(): string[] {
 const FAST_PATH_HINT =
   'for the fast path install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev; macOS: brew install openblas) and a C++ compiler, then run: npm rebuild lightreasoner';
 
-function loadAddon(): { addon: NativeAddon | null; path: string | null; error: string | null } {
-  const require = createRequire(import.meta.url);
-  const path = join(packageRoot, 'build/Release/lightreasoner_native.node');
-  if (!existsSync(path)) return { addon: null, path: null, error: `native addon not built (${path} missing)` };
-  try {
-    return { addon: require(path) as NativeAddon, path, error: null };
-  } catch (e) {
-    return { addon: null, path, error: `native addon failed to load: ${(e as Error).message}` };
-  }
-}
-
 function initEngine(): { info: EngineInfo; sgemm: SgemmFn; addon: NativeAddon | null } {
   const forced = process.env.LIGHTREASONER_ENGINE as EngineKind | undefined;
   if (forced !== undefined && !['openblas', 'portable', 'js'].includes(forced)) {
@@ -130,7 +99,7 @@ function initEngine(): { info: EngineInfo; sgemm: SgemmFn; addon: NativeAddon | 
   if (forced === 'js') {
     return { info: { ...base, kind: 'js', warning: null }, sgemm: sgemmJs, addon: null };
   }
-  const { addon, path, error } = loadAddon();
+  const { addon, path, error } = loadNative();
   if (!addon) {
     if (forced) throw new Error(`LIGHTREASONER_ENGINE=${forced} but ${error}`);
     return {
@@ -187,11 +156,6 @@ export function availableSgemms(): Partial<Record<EngineKind, SgemmFn>> {
     if (e.info.kind === 'openblas') out.openblas = e.addon.sgemm;
   }
   return out;
-}
-
-/** The native element-wise kernels, or null on the JavaScript tier. */
-export function nativeKernels(): NativeKernels | null {
-  return engine().addon;
 }
 
 /**

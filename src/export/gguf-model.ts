@@ -40,19 +40,6 @@ const GGUF_LINEAR: Record<LinearName, string> = {
   gate_proj: 'ffn_gate', up_proj: 'ffn_up', down_proj: 'ffn_down',
 };
 
-/** The GGUF name of each Hugging Face tensor name (for messages and tests). */
-export function ggufTensorName(hfName: string): string {
-  if (hfName === 'model.embed_tokens.weight') return 'token_embd.weight';
-  if (hfName === 'model.norm.weight') return 'output_norm.weight';
-  if (hfName === 'lm_head.weight') return 'output.weight';
-  const m = /^model\.layers\.(\d+)\.(?:(input_layernorm|post_attention_layernorm)\.weight|(?:self_attn|mlp)\.(\w+)\.(weight|bias))$/.exec(hfName);
-  if (!m) throw new Error(`no GGUF name for tensor ${hfName}`);
-  if (m[2]) return `blk.${m[1]}.${m[2] === 'input_layernorm' ? 'attn_norm' : 'ffn_norm'}.weight`;
-  const lin = GGUF_LINEAR[m[3] as LinearName];
-  if (!lin) throw new Error(`no GGUF name for tensor ${hfName}`);
-  return `blk.${m[1]}.${lin}.${m[4]}`;
-}
-
 /**
  * convert_hf_to_gguf.py's LlamaModel.permute: rows [heads, 2, d/2] → [heads, d/2, 2], i.e. within
  * each head, row j·d/2 + i (the rotate-half pair (i, i + d/2)) moves to row 2i + j (an adjacent pair).

@@ -76,21 +76,6 @@ export function peftKey(layer: number, name: LinearName, which: 'A' | 'B'): stri
   return `base_model.model.${linearPrefix(layer, name)}.lora_${which}.weight`;
 }
 
-/** Same-shaped zero buffers, for gradients and optimiser moments. */
-export function zerosLike(a: LoraAdapter): LoraAdapter {
-  return {
-    config: a.config,
-    scale: a.scale,
-    layers: a.layers.map((L) => {
-      const o: Partial<Record<LinearName, LoraWeights>> = {};
-      for (const [n, w] of Object.entries(L) as Array<[LinearName, LoraWeights]>) {
-        o[n] = { A: new Float32Array(w.A.length), B: new Float32Array(w.B.length), inFeatures: w.inFeatures, outFeatures: w.outFeatures };
-      }
-      return o;
-    }),
-  };
-}
-
 /** Every adapter matrix with its PEFT key, in a stable order (layer, module, A then B). */
 export function loraTensors(a: LoraAdapter): Array<{ name: string; data: Float32Array; shape: number[] }> {
   const out: Array<{ name: string; data: Float32Array; shape: number[] }> = [];

@@ -21,9 +21,8 @@ import { embeddingBackward, embeddingForward } from '../engine/ops/embedding.js'
 import { rmsnormBackward, rmsnormForward } from '../engine/ops/rmsnorm.js';
 import { linearBackward, linearForward } from '../engine/ops/linear.js';
 import { RotaryTable, applyRotary } from '../engine/ops/rope.js';
-import { attentionBackward, attentionForward } from '../engine/ops/attention.js';
+import { attentionBackward, attentionDecode, attentionForward } from '../engine/ops/attention.js';
 import { swigluBackward, swigluForward } from '../engine/ops/swiglu.js';
-import { kernels } from '../engine/kernels.js';
 import type { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 
@@ -222,7 +221,7 @@ export class Transformer {
         }
       } });
       if (decode) {
-        kernels().attentionDecode(q, decode.rows, decode.slots.map((sl) => cache!.k[sl]![l]!), decode.slots.map((sl) => cache!.v[sl]![l]!), decode.lens, c.numHeads, c.numKvHeads, c.headDim, attn);
+        attentionDecode(q, decode.rows, decode.slots.map((sl) => cache!.k[sl]![l]!), decode.slots.map((sl) => cache!.v[sl]![l]!), decode.lens, shape, attn);
       }
       const xMid = new Float32Array(N * H);
       lin('o_proj', attn, xMid);

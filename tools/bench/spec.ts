@@ -90,10 +90,6 @@ export type RowSpec =
  */
 export type Metric = 'seconds' | 'secondsPer1000Records' | 'tokensPerSecond' | 'questionsPerSecond';
 
-export function higherIsBetter(metric: Metric): boolean {
-  return metric === 'tokensPerSecond' || metric === 'questionsPerSecond';
-}
-
 /** `maxRatio`: ours/baseline time at most `value`; `minRatio`: ours/baseline throughput at least `value`. */
 export type Target = { kind: 'maxRatio'; value: number } | { kind: 'minRatio'; value: number };
 

@@ -6,7 +6,57 @@
  * or copied. Padding never enters: every sequence is processed with its true length.
  */
 import { sgemm } from '../blas.js';
-import { kernels } from '../kernels.js';
+import { nativeKernels, type NativeKernels } from '../native.js';
+
+/** JavaScript reference kernels: the fallback without the addon, and what native/kernels.cc is tested against. */
+export const attentionJs: Pick<NativeKernels, 'softmaxRows' | 'attentionDecode'> = {
+  softmaxRows(a, off, rows, len, valid0) {
+    for (let i = 0; i < rows; i++) {
+      const o = off + i * len, valid = Math.min(len, valid0 + i);
+      let max = -Infinity;
+      for (let j = 0; j < valid; j++) max = Math.max(max, a[o + j]!);
+      let sum = 0;
+      for (let j = 0; j < valid; j++) {
+        const e = Math.exp(a[o + j]! - max);
+        a[o + j] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let j = 0; j < valid; j++) a[o + j]! *= inv;
+      a.fill(0, o + valid, o + len);
+    }
+  },
+  attentionDecode(q, rows, ks, vs, lens, heads, kvHeads, d, out) {
+    const group = heads / kvHeads, qStride = heads * d, kvStride = kvHeads * d, scale = 1 / Math.sqrt(d);
+    let maxLen = 1;
+    for (const l of lens) maxLen = Math.max(maxLen, l);
+    const p = new Float64Array(maxLen);
+    for (let s = 0; s < rows.length; s++) {
+      const K = ks[s]!, V = vs[s]!, tk = lens[s]!, row = rows[s]!;
+      for (let h = 0; h < heads; h++) {
+        const qo = row * qStride + h * d, g = Math.floor(h / group);
+        let max = -Infinity;
+        for (let j = 0; j < tk; j++) {
+          const ko = j * kvStride + g * d;
+          let dot = 0;
+          for (let i = 0; i < d; i++) dot += q[qo + i]! * K[ko + i]!;
+          p[j] = dot * scale;
+          max = Math.max(max, p[j]!);
+        }
+        let sum = 0;
+        for (let j = 0; j < tk; j++) sum += (p[j] = Math.exp(p[j]! - max));
+        out.fill(0, qo, qo + d);
+        for (let j = 0; j < tk; j++) {
+          const w = p[j]! / sum, vo = j * kvStride + g * d;
+          for (let i = 0; i < d; i++) out[qo + i]! += w * V[vo + i]!;
+        }
+      }
+    }
+  },
+};
+
+/** Native kernels when the addon is loaded, else the JavaScript reference above. */
+const kern = (): Pick<NativeKernels, 'softmaxRows' | 'attentionDecode'> => nativeKernels() ?? attentionJs;
 
 export interface AttentionShape {
   heads: number;
@@ -31,24 +81,13 @@ export interface AttentionCall {
 
 /**
  * Forward. `probs`, when given, receives the attention weights [heads, t, tk] at `probsOff`
- * (kept for the backward pass); otherwise `scratch` (≥ t·tk·max(1, heads/kvHeads) floats) is used.
+ * (kept for the backward pass); otherwise `scratch` (≥ t·tk floats) is used.
  */
 export function attentionForward(c: AttentionCall, s: AttentionShape, probs: Float32Array | null, probsOff: number, scratch: Float32Array): void {
   const { heads, kvHeads, headDim: d } = s;
   const group = heads / kvHeads;
   const qStride = heads * d, kvStride = kvHeads * d;
   const scale = 1 / Math.sqrt(d);
-  if (c.t === 1 && !probs) {
-    // One query (decoding): the `group` query heads sharing a key/value head are contiguous, so
-    // each group is one [group, d] x [d, tk] product instead of `group` vector products.
-    for (let g = 0; g < kvHeads; g++) {
-      const qOff = c.qRow * qStride + g * group * d;
-      sgemm(false, true, group, c.tk, d, scale, c.q, qOff, d, c.k, c.kvRow * kvStride + g * d, kvStride, 0, scratch, 0, c.tk);
-      kernels().softmaxRows(scratch, 0, group, c.tk, c.tk);
-      sgemm(false, false, group, d, c.tk, 1, scratch, 0, c.tk, c.v, c.kvRow * kvStride + g * d, kvStride, 0, c.out, qOff, d);
-    }
-    return;
-  }
   for (let h = 0; h < heads; h++) {
     const g = Math.floor(h / group);
     const P = probs ?? scratch;
@@ -56,9 +95,17 @@ export function attentionForward(c: AttentionCall, s: AttentionShape, probs: Flo
     const qOff = c.qRow * qStride + h * d;
     const kOff = c.kvRow * kvStride + g * d;
     sgemm(false, true, c.t, c.tk, d, scale, c.q, qOff, qStride, c.k, kOff, kvStride, 0, P, pOff, c.tk);
-    kernels().softmaxRows(P, pOff, c.t, c.tk, c.past + 1); // causal: row i sees past + i + 1 keys
+    kern().softmaxRows(P, pOff, c.t, c.tk, c.past + 1); // causal: row i sees past + i + 1 keys
     sgemm(false, false, c.t, d, c.tk, 1, P, pOff, c.tk, c.v, kOff, kvStride, 0, c.out, qOff, qStride);
   }
+}
+
+/**
+ * One decoding step for several sequences at once, each query attending its whole key/value
+ * cache (see NativeKernels.attentionDecode): what cached generation runs for single-token steps.
+ */
+export function attentionDecode(q: Float32Array, rows: Int32Array, ks: Float32Array[], vs: Float32Array[], lens: Int32Array, s: AttentionShape, out: Float32Array): void {
+  kern().attentionDecode(q, rows, ks, vs, lens, s.heads, s.kvHeads, s.headDim, out);
 }
 
 export interface AttentionGrads {

@@ -5,11 +5,33 @@
  * Cross-entropy is the one-hot case (its entropy term is 0); LightReasoner's objective
  * KL(v_C ‖ p_θ) is the general case. dL/dz = (Σ w)·p − w.
  */
-import { kernels } from '../kernels.js';
+import { nativeKernels, type NativeKernels } from '../native.js';
+
+/** JavaScript reference kernels: the fallback without the addon, and what native/kernels.cc is tested against. */
+export const lossJs: Pick<NativeKernels, 'logSoftmaxRows' | 'expShiftScale'> = {
+  logSoftmaxRows(z, off, rows, n, out, outOff, lse, lseOff) {
+    for (let i = 0; i < rows; i++) {
+      const o = off + i * n;
+      let max = -Infinity;
+      for (let j = 0; j < n; j++) max = Math.max(max, z[o + j]!);
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += Math.exp(z[o + j]! - max);
+      const l = max + Math.log(sum);
+      if (lse) lse[lseOff + i] = l;
+      if (out) for (let j = 0; j < n; j++) out[outOff + i * n + j] = z[o + j]! - l;
+    }
+  },
+  expShiftScale(z, off, n, shift, scale, out, outOff) {
+    for (let j = 0; j < n; j++) out[outOff + j] = scale * Math.exp(z[off + j]! - shift);
+  },
+};
+
+/** Native kernels when the addon is loaded, else the JavaScript reference above. */
+const kern = (): Pick<NativeKernels, 'logSoftmaxRows' | 'expShiftScale'> => nativeKernels() ?? lossJs;
 
 /** log-softmax of z[off..off+n) into out[outOff..). */
 export function logSoftmaxRow(z: Float32Array, off: number, n: number, out: Float32Array, outOff: number): void {
-  kernels().logSoftmaxRows(z, off, 1, n, out, outOff, null, 0);
+  kern().logSoftmaxRows(z, off, 1, n, out, outOff, null, 0);
 }
 
 const lseBuf = new Float32Array(1);
@@ -24,7 +46,7 @@ export interface SparseTarget {
  * writes scale·((Σw)·p − w) into dz[off..). Returns the unscaled loss.
  */
 export function softTargetLoss(z: Float32Array, off: number, vocab: number, target: SparseTarget, scale: number, dz: Float32Array | null): number {
-  kernels().logSoftmaxRows(z, off, 1, vocab, null, 0, lseBuf, 0);
+  kern().logSoftmaxRows(z, off, 1, vocab, null, 0, lseBuf, 0);
   const lse = lseBuf[0]!;
   let loss = 0, wsum = 0;
   for (let k = 0; k < target.ids.length; k++) {
@@ -36,7 +58,7 @@ export function softTargetLoss(z: Float32Array, off: number, vocab: number, targ
     wsum += w;
   }
   if (dz) {
-    kernels().expShiftScale(z, off, vocab, lse, scale * wsum, dz, off);
+    kern().expShiftScale(z, off, vocab, lse, scale * wsum, dz, off);
     for (let k = 0; k < target.ids.length; k++) dz[off + target.ids[k]!]! -= scale * target.weights[k]!;
   }
   return loss;

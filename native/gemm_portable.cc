@@ -2,7 +2,7 @@
 // contiguous row-major tiles so the inner loop is a unit-stride axpy the compiler vectorises
 // (-O3 -march=native). Single-threaded; roughly an order of magnitude slower than OpenBLAS,
 // and an order of magnitude faster than plain JavaScript loops.
-#include "gemm.h"
+#include "gemm_portable.h"
 #include <vector>
 #include <algorithm>
 
@@ -11,7 +11,7 @@ constexpr int64_t KC = 256;  // depth of a packed panel (fits L1/L2 together wit
 constexpr int64_t NC = 1024; // width of a packed panel of op(B)
 }
 
-void gemm_fallback(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+void gemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                    const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
                    float* C, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i) {

@@ -1,0 +1,107 @@
+/**
+ * The native addon (native/, built by scripts/build-native.mjs): loading it, and the shape of what
+ * it exports. It holds sgemm (src/engine/blas.ts picks the tier) and the vectorised element-wise
+ * kernels; each kernel's JavaScript reference lives beside the op that calls it (src/engine/ops/,
+ * src/train/adamw.ts) and is what the native one is tested against (native.test.ts).
+ *
+ * `LIGHTREASONER_ENGINE=js` keeps the addon unloaded, so the whole engine runs on JavaScript.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. Offsets and ld* in elements. */
+export type SgemmFn = (
+  transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+  A: Float32Array, offA: number, lda: number,
+  B: Float32Array, offB: number, ldb: number,
+  beta: number, C: Float32Array, offC: number, ldc: number,
+) => void;
+
+/** The addon's element-wise kernels (native/kernels.cc). Shapes are row-major float32. */
+export interface NativeKernels {
+  /** In-place softmax of rows of a [rows, len] at off; row i keeps its first valid0 + i entries, zeroes the rest. */
+  softmaxRows(a: Float32Array, off: number, rows: number, len: number, valid0: number): void;
+  /** log-softmax of rows of z [rows, n] into out (optional) and each row's logsumexp into lse (optional). */
+  logSoftmaxRows(z: Float32Array, off: number, rows: number, n: number, out: Float32Array | null, outOff: number, lse: Float32Array | null, lseOff: number): void;
+  /** out[j] = scale · exp(z[off + j] − shift), j < n. */
+  expShiftScale(z: Float32Array, off: number, n: number, shift: number, scale: number, out: Float32Array, outOff: number): void;
+  /** a = silu(g) ⊙ u */
+  swigluForward(g: Float32Array, u: Float32Array, a: Float32Array, n: number): void;
+  /** dg = da ⊙ u ⊙ σ(g)(1 + g(1 − σ(g))), du = da ⊙ silu(g) */
+  swigluBackward(da: Float32Array, g: Float32Array, u: Float32Array, dg: Float32Array, du: Float32Array, n: number): void;
+  /** RMSNorm rows of x [rows, dim]: y = w ⊙ x / √(mean(x²) + eps); rstd [rows] (optional) receives the 1/√(…) */
+  rmsnormForward(x: Float32Array, w: Float32Array, rows: number, dim: number, eps: number, y: Float32Array, rstd: Float32Array | null): void;
+  /** Backward of rmsnormForward: dx accumulated into; dw accumulated into when given. */
+  rmsnormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, rows: number, dim: number, dx: Float32Array, dw: Float32Array | null): void;
+  /**
+   * One decoding step of causal grouped-query attention for several sequences: query row rows[s]
+   * of q [*, heads·d] attends all lens[s] cached keys/values ks[s], vs[s] [len, kvHeads·d]; the
+   * result goes to row rows[s] of out. One call for every sequence and head of a layer.
+   */
+  attentionDecode(q: Float32Array, rows: Int32Array, ks: Float32Array[], vs: Float32Array[], lens: Int32Array, heads: number, kvHeads: number, d: number, out: Float32Array): void;
+  /** One torch.optim.AdamW update of w from g with moments m, v (see src/train/adamw.ts). */
+  adamwUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, sqrtBc2: number): void;
+  /** Σ a² */
+  sumSquares(a: Float32Array): number;
+}
+
+export interface BlasLoadResult {
+  blas: string | null;
+  coreName: string | null;
+  config: string | null;
+  threads: number;
+  loadErrors?: string;
+}
+
+export interface NativeAddon extends NativeKernels {
+  /** dlopen the first of `candidates` that exports cblas_sgemm (a no-op once one is open). */
+  loadBlas(candidates: string[]): BlasLoadResult;
+  setThreads(n: number): { threads: number };
+  /** BLAS when loadBlas found one, else the portable kernel. */
+  sgemm: SgemmFn;
+  /** Always the portable kernel (native/gemm_portable.cc), whether or not a BLAS library is open. */
+  sgemmPortable: SgemmFn;
+}
+
+export interface NativeLoad {
+  addon: NativeAddon | null;
+  /** Path of the addon file (null when it is not built or not wanted). */
+  path: string | null;
+  /** Why there is no addon: not built, failed to load, or LIGHTREASONER_ENGINE=js. */
+  error: string | null;
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+let loaded: NativeLoad | null = null;
+
+/** The addon, loaded once per process (nothing is loaded under LIGHTREASONER_ENGINE=js). */
+export function loadNative(): NativeLoad {
+  if (loaded) return loaded;
+  if (process.env.LIGHTREASONER_ENGINE === 'js') {
+    loaded = { addon: null, path: null, error: 'LIGHTREASONER_ENGINE=js' };
+    return loaded;
+  }
+  const path = join(packageRoot, 'build/Release/lightreasoner_native.node');
+  if (!existsSync(path)) {
+    loaded = { addon: null, path: null, error: `native addon not built (${path} missing)` };
+  } else {
+    try {
+      loaded = { addon: createRequire(import.meta.url)(path) as NativeAddon, path, error: null };
+    } catch (e) {
+      loaded = { addon: null, path, error: `native addon failed to load: ${(e as Error).message}` };
+    }
+  }
+  return loaded;
+}
+
+/**
+ * The native element-wise kernels, or null when the engine runs on JavaScript. Ops call this on
+ * every use (a cached lookup). Loading the addon opens no BLAS library (loadBlas does, from
+ * src/engine/blas.ts, after it has set OPENBLAS_CORETYPE), so an op may be the first to load it.
+ */
+export function nativeKernels(): NativeKernels | null {
+  return loadNative().addon;
+}
