@@ -14,8 +14,9 @@ export { createLoraAdapter, type LoraAdapter, type LoraConfig } from './model/lo
 export { loadAdapter, saveAdapter } from './model/adapter-dir.js';
 export { readSafetensors, writeSafetensors, readSafetensorsHeader } from './model/safetensors.js';
 export { loadTokenizer, HfTokenizer, assertSameVocabulary, trainByteLevelBpe } from './tokenizer/index.js';
-export { contrastStep, ContrastScratch, klFromLogProbs, type ContrastOptions, type StepContrast } from './method/contrast.js';
-export { scoreTrajectory, stepLogits } from './method/trajectory.js';
+export { contrastStep, ContrastScratch, klFromLogProbs, plausibleThreshold, type ContrastOptions, type StepContrast } from './method/contrast.js';
+export { scoreTrajectory, contrastTrajectory, type ScoredStep } from './method/trajectory.js';
+export { stepLogits } from './model/step-logits.js';
 export { runSample, type SampleJob, type SampleSettings, type SampleStats } from './method/sample.js';
 export { Trainer, type TrainSequence, type TrainTarget, type StepData } from './train/trainer.js';
 export { AdamW, clipGradNorm } from './train/adamw.js';

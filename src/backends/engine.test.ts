@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tinyModel } from '../model/testing.js';
 import { generateGreedy } from '../model/generate.js';
-import { stepLogits } from '../method/trajectory.js';
+import { stepLogits } from '../model/step-logits.js';
 import { EngineBackend } from './engine.js';
 import { benchBackend } from './bench.js';
 

@@ -4,7 +4,7 @@
  */
 import type { Transformer } from '../model/transformer.js';
 import { generateGreedy, type Generation } from '../model/generate.js';
-import { stepLogits } from '../method/trajectory.js';
+import { stepLogits } from '../model/step-logits.js';
 import type { GreedyOptions, LanguageModelBackend } from './backend.js';
 
 export class EngineBackend implements LanguageModelBackend {

@@ -9,13 +9,13 @@ const amateur = tinyModel({ vocab: 37, hidden: 16, layers: 1 }, 42);
 const prompts = [[1, 2, 3], [5, 9], [7, 7, 7, 1]];
 
 test('contrastive decoding with beta = 0 is plain greedy decoding of the Expert', () => {
-  const cd = generate([expert, amateur], prompts, { maxNewTokens: 10, stopIds: [], choose: contrastiveChooser({ alpha: 0.1, beta: 0 }, 37) });
+  const cd = generate([expert, amateur], prompts, { maxNewTokens: 10, stopIds: [], choose: contrastiveChooser({ cdAlpha: 0.1, cdBeta: 0 }, 37) });
   const greedy = generateGreedy(expert, prompts, { maxNewTokens: 10, stopIds: [] });
   assert.deepEqual(cd.map((g) => g.tokens), greedy.map((g) => g.tokens));
 });
 
 test('contrastive decoding picks argmax of (1+beta) log pE - beta log pA over the plausible head, computed directly', () => {
-  const choose = contrastiveChooser({ alpha: 0.1, beta: 0.5 }, 4);
+  const choose = contrastiveChooser({ cdAlpha: 0.1, cdBeta: 0.5 }, 4);
   const e = Float32Array.from([2.0, 1.9, -1, 0.5]), a = Float32Array.from([3.0, 0.0, 2.0, 0.0]);
   const lse = (z: number[]) => Math.log(z.reduce((s, x) => s + Math.exp(x), 0));
   const le = [...e].map((x) => x - lse([...e])), la = [...a].map((x) => x - lse([...a]));
@@ -29,7 +29,7 @@ test('contrastive decoding picks argmax of (1+beta) log pE - beta log pA over th
 });
 
 test('contrastive decoding changes some generations when beta > 0', () => {
-  const cd = generate([expert, amateur], prompts, { maxNewTokens: 10, stopIds: [], choose: contrastiveChooser({ alpha: 0.1, beta: 1 }, 37) });
+  const cd = generate([expert, amateur], prompts, { maxNewTokens: 10, stopIds: [], choose: contrastiveChooser({ cdAlpha: 0.1, cdBeta: 1 }, 37) });
   const greedy = generateGreedy(expert, prompts, { maxNewTokens: 10, stopIds: [] });
   assert.notDeepEqual(cd.map((g) => g.tokens), greedy.map((g) => g.tokens));
 });

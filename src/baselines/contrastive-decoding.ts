@@ -9,30 +9,28 @@
  */
 import type { TokenChooser } from '../model/generate.js';
 import { logSoftmaxRow } from '../engine/ops/loss.js';
+import { plausibleThreshold } from '../method/contrast.js';
 
 export interface ContrastiveDecodingOptions {
-  /** Plausibility threshold relative to the Expert's top probability. */
-  alpha: number;
-  /** Weight of the contrast. */
-  beta: number;
+  /** Plausibility threshold α relative to the Expert's top probability (flag --cd-alpha). */
+  cdAlpha: number;
+  /** Weight β of the contrast (flag --cd-beta). */
+  cdBeta: number;
 }
 
-export const CD_DEFAULTS: ContrastiveDecodingOptions = { alpha: 0.1, beta: 0.5 };
+export const CD_DEFAULTS: ContrastiveDecodingOptions = { cdAlpha: 0.1, cdBeta: 0.5 };
 
 /** A chooser for generate([expert, amateur], ...). */
 export function contrastiveChooser(o: ContrastiveDecodingOptions, vocab: number): TokenChooser {
   const lpE = new Float32Array(vocab), lpA = new Float32Array(vocab);
-  const logAlpha = Math.log(o.alpha);
   return (logits, offsets, V) => {
     logSoftmaxRow(logits[0]!, offsets[0]!, V, lpE, 0);
     logSoftmaxRow(logits[1]!, offsets[1]!, V, lpA, 0);
-    let maxE = -Infinity;
-    for (let i = 0; i < V; i++) maxE = Math.max(maxE, lpE[i]!);
-    const threshold = logAlpha + maxE;
+    const threshold = plausibleThreshold(lpE, 0, V, o.cdAlpha);
     let best = -1, bestScore = -Infinity;
     for (let i = 0; i < V; i++) {
       if (lpE[i]! < threshold) continue;
-      const score = (1 + o.beta) * lpE[i]! - o.beta * lpA[i]!;
+      const score = (1 + o.cdBeta) * lpE[i]! - o.cdBeta * lpA[i]!;
       if (score > bestScore) { bestScore = score; best = i; }
     }
     return best;

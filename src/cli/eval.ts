@@ -4,26 +4,17 @@
  *   lightreasoner eval --predictions preds.jsonl --input test.jsonl [--out results.jsonl]
  *   lightreasoner eval --compare A.jsonl B.jsonl
  * The first generates the completions, the second grades completions made elsewhere, the third
- * tells whether the accuracy difference between two runs on the same problems is real.
+ * tells whether the accuracy difference between two runs on the same problems is real. The jobs
+ * themselves are in src/eval/run.ts; this file turns flags into their settings and prints reports.
  */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
-import { readQuestions, requireValidQuestions } from '../data/questions.js';
-import { requireGold, compareResults, formatComparison, formatSummary, type Comparison, type EvalSummary, type GoldQuestion } from '../eval/grade.js';
-import { readPredictions } from '../eval/predictions.js';
-import { resolvePrompt } from '../eval/prompts.js';
-import { readDoneIds, readResults, runGrading } from '../eval/results.js';
-import { evalPrompts, generateCompletions } from '../eval/generate.js';
-import { checkResultsFile, writeEvalManifest, type EvalManifest } from '../eval/manifest.js';
-import { modelFingerprint } from '../model/load.js';
+import { formatComparison, formatSummary } from '../eval/grade.js';
+import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
 import { UserError } from '../util/errors.js';
-import { CD_DEFAULTS, contrastiveChooser } from '../baselines/contrastive-decoding.js';
-import { assertContrastable } from '../method/sample.js';
-import type { Transformer } from '../model/transformer.js';
-import type { TokenChooser } from '../model/generate.js';
+import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
 import { addBackendOptions, backendSettings } from './backend-options.js';
-import { openModel } from '../backends/open.js';
-import { cliProgressCallback, type ProgressCallback } from '../util/progress.js';
+import { finiteNumber, positiveInt } from './flags.js';
+import { cliProgressCallback } from '../util/progress.js';
 
 export interface EvalCliOptions {
   input?: string;
@@ -49,172 +40,40 @@ export interface EvalCliOptions {
   json?: boolean;
 }
 
-export interface PredictionsReport {
-  input: string;
-  predictions: string;
-  out: string | null;
-  /** Problems in the input (after --limit). */
-  problems: number;
-  /** Problems graded by this run. */
-  graded: number;
-  /** Problems that were already in --out. */
-  resumed: number;
-  /** Problems of the input that have no completion. */
-  missing: number;
-  summary: EvalSummary;
-}
-
-export interface CompareReport extends Comparison {
-  a: string;
-  b: string;
-}
-
-/** Parse a positive integer option, naming the option when it is not one. */
-function finiteNumber(value: string, option: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UserError(`${option} must be a number, got "${value}"`);
-  return n;
-}
-
-export function positiveInt(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new UserError(`${option} must be a positive integer, got "${value}"`);
-  return Number(value);
-}
-
-/** Read the input's questions; every line must be valid and carry a gold answer. */
-export function loadGoldQuestions(input: string, limit?: number): { all: GoldQuestion[]; chosen: GoldQuestion[] } {
-  const all = requireGold(requireValidQuestions(readQuestions(input)), input);
-  return { all, chosen: limit === undefined ? all : all.slice(0, limit) };
-}
-
-/** `eval --predictions`: grade completions made elsewhere. */
-export async function evalPredictions(opts: {
-  input: string; predictions: string; out?: string; overwrite?: boolean; limit?: number; percentScaling?: boolean;
-}): Promise<PredictionsReport> {
-  const { all, chosen } = loadGoldQuestions(opts.input, opts.limit);
-  // Match against the whole input so that completions beyond --limit are not mistaken for strays.
-  const matched = readPredictions(opts.predictions, all, opts.input);
-  const chosenIds = new Set(chosen.map((q) => q.id));
-  const predictions = matched.filter((p) => chosenIds.has(p.id));
-  if (predictions.length === 0) {
-    throw new UserError(`none of the ${chosen.length} problems${opts.limit !== undefined ? ` (--limit ${opts.limit})` : ''} of ${opts.input} has a completion in ${opts.predictions}`);
-  }
-  // Grading a file takes milliseconds: no progress bar.
-  const outcome = await runGrading(chosen, predictions, {
-    ...(opts.out !== undefined ? { out: opts.out } : {}),
-    overwrite: opts.overwrite ?? false,
-    equivalence: { percentScaling: opts.percentScaling ?? true },
-  });
+/** The eval job's settings from the flags (form checked here, ranges by the job). */
+function evalSettingsFromFlags(opts: EvalCliOptions): EvalSettings {
   return {
-    input: opts.input,
-    predictions: opts.predictions,
-    out: opts.out ?? null,
-    problems: chosen.length,
-    graded: outcome.graded,
-    resumed: outcome.resumed,
-    missing: chosen.length - outcome.results.length,
-    summary: outcome.summary,
+    maxNewTokens: positiveInt(opts.maxNewTokens, '--max-new-tokens')!,
+    batchSize: positiveInt(opts.batchSize, '--batch-size') ?? DEFAULT_EVAL_SETTINGS.batchSize,
+    prompt: opts.prompt,
+    limit: positiveInt(opts.limit, '--limit') ?? null,
+    percentScaling: opts.percentScaling,
   };
 }
 
-/** `eval --compare`: paired comparison of two results files. */
-export function compareResultFiles(a: string, b: string): CompareReport {
-  return { a, b, ...compareResults(readResults(a), readResults(b)) };
-}
-
-/** What `eval --model` did. */
-export interface ModelEvalReport {
-  input: string;
-  model: string;
-  adapter: string | null;
-  /** The Amateur of contrastive decoding, when used. */
-  amateur: string | null;
-  prompt: string;
-  out: string | null;
-  /** Problems in the input (after --limit). */
-  problems: number;
-  /** Problems generated and graded by this run. */
-  graded: number;
-  /** Problems that were already in --out. */
-  resumed: number;
-  summary: EvalSummary;
-}
-
-export const DEFAULT_EVAL_BATCH_SIZE = 8;
-
-/**
- * `eval --model`: generate with our engine (src/eval/generate.ts), grading each completion as it
- * arrives through `runGrading`, so results, summary and resume are those of `--predictions`.
- */
-export async function evalWithModel(opts: EvalCliOptions & { model: string }, onProgress?: ProgressCallback): Promise<ModelEvalReport> {
-  if (opts.input === undefined) throw new UserError('eval --model needs --input (the questions JSONL)');
-  const maxNewTokens = positiveInt(opts.maxNewTokens, '--max-new-tokens')!;
-  const batchSize = positiveInt(opts.batchSize, '--batch-size') ?? DEFAULT_EVAL_BATCH_SIZE;
-  const limit = positiveInt(opts.limit, '--limit');
-  const preset = resolvePrompt(opts.prompt);
-  const questions = loadGoldQuestions(opts.input, limit).chosen;
-  const overwrite = opts.overwrite ?? false;
-  // Refuse a mismatched results file before spending minutes loading weights.
-  const manifest: EvalManifest = {
-    lightreasoner_eval: 1,
-    model: { dir: resolve(opts.model), fingerprint: modelFingerprint(opts.model, opts.adapter) },
-    adapter: opts.adapter === undefined ? null : resolve(opts.adapter),
-    prompt: preset.kind === 'preset' ? preset.name : preset.template,
-    maxNewTokens,
-    batchSize,
-    ...(opts.backend && opts.backend !== 'engine' ? { backend: opts.backend } : {}),
-  };
-  const cd = opts.amateur === undefined ? null : {
-    alpha: opts.cdAlpha === undefined ? CD_DEFAULTS.alpha : finiteNumber(opts.cdAlpha, '--cd-alpha'),
-    beta: opts.cdBeta === undefined ? CD_DEFAULTS.beta : finiteNumber(opts.cdBeta, '--cd-beta'),
-  };
-  if (cd) {
-    if (!(cd.alpha > 0 && cd.alpha <= 1)) throw new UserError(`--cd-alpha must be in (0, 1], got ${cd.alpha}`);
-    if (!(cd.beta >= 0)) throw new UserError(`--cd-beta must be >= 0, got ${cd.beta}`);
-    manifest.contrastiveDecoding = { amateur: { dir: resolve(opts.amateur!), fingerprint: modelFingerprint(opts.amateur!) }, ...cd };
-  } else if (opts.cdAlpha !== undefined || opts.cdBeta !== undefined) {
+/** `eval --model`: the eval job (src/eval/run.ts) with the flags' settings. */
+function evalWithModel(opts: EvalCliOptions & { model: string; input: string }, onProgress: ReturnType<typeof cliProgressCallback>): Promise<ModelEvalReport> {
+  if (opts.amateur === undefined && (opts.cdAlpha !== undefined || opts.cdBeta !== undefined)) {
     throw new UserError('--cd-alpha and --cd-beta need --amateur (contrastive decoding)');
   }
-  if (opts.out !== undefined) checkResultsFile(opts.out, manifest, overwrite);
-  const backend = backendSettings(opts as unknown as Record<string, unknown>);
-  if (cd && backend.backend !== 'engine') throw new UserError('contrastive decoding (--amateur) runs on the engine back end only: it decodes two models in lock step');
-  const lm = await openModel({ ...backend, modelDir: opts.model, ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}), ...(opts.gguf ? { gguf: opts.gguf } : {}), ...(onProgress ? { onProgress } : {}) });
-  let contrast: { expert: Transformer; amateur: Transformer; choose: TokenChooser } | undefined;
-  if (cd) {
-    const amateur = await openModel({ backend: 'engine', modelDir: opts.amateur!, ...(onProgress ? { onProgress } : {}) });
-    assertContrastable(lm, amateur);
-    contrast = { expert: lm.engine!.model, amateur: amateur.engine!.model, choose: contrastiveChooser(cd, lm.config.vocabSize) };
-  }
-  const prompts = evalPrompts(lm, questions, preset, opts.input);
-  if (opts.out !== undefined) writeEvalManifest(opts.out, manifest);
-  const done = opts.out !== undefined && !overwrite ? readDoneIds(opts.out) : new Set<string>();
-  onProgress?.({ stage: 'eval', done: questions.filter((q) => done.has(q.id)).length, total: questions.length, unit: 'problems' });
-  const completions = generateCompletions(lm, questions, prompts, { maxNewTokens, batchSize, stopIds: lm.stopIds, done, ...(contrast ? { contrast } : {}) });
-  let outcome;
-  try {
-    outcome = await runGrading(questions, completions, {
-      ...(opts.out !== undefined ? { out: opts.out } : {}),
-      overwrite,
-      equivalence: { percentScaling: opts.percentScaling },
-      measureThroughput: true,
-      ...(onProgress ? { onProgress } : {}),
-    });
-  } finally {
-    await lm.backend.dispose();
-  }
-  return {
-    input: opts.input,
+  return runEval({
     model: opts.model,
-    adapter: opts.adapter ?? null,
-    amateur: opts.amateur ?? null,
-    prompt: opts.prompt,
-    out: opts.out ?? null,
-    problems: questions.length,
-    graded: outcome.graded,
-    resumed: outcome.resumed,
-    summary: outcome.summary,
-  };
+    ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
+    input: opts.input,
+    ...(opts.out !== undefined ? { out: opts.out } : {}),
+    overwrite: opts.overwrite ?? false,
+    settings: evalSettingsFromFlags(opts),
+    ...(opts.amateur !== undefined ? {
+      contrastiveDecoding: {
+        amateur: opts.amateur,
+        ...(opts.cdAlpha !== undefined ? { cdAlpha: finiteNumber(opts.cdAlpha, '--cd-alpha') } : {}),
+        ...(opts.cdBeta !== undefined ? { cdBeta: finiteNumber(opts.cdBeta, '--cd-beta') } : {}),
+      },
+    } : {}),
+    backend: backendSettings(opts as unknown as Record<string, unknown>),
+    ...(opts.gguf ? { gguf: opts.gguf } : {}),
+    onProgress,
+  });
 }
 
 function printModelReport(r: ModelEvalReport, json: boolean): void {
@@ -249,15 +108,15 @@ export function registerEval(program: Command): void {
     .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) applied on top of --model')
     .option('--out <file>', 'results JSONL, one line per problem (id, question, completion, extracted, gold, correct, completionTokens = generated tokens including the stop token); appended to as problems are graded, and problems already in it are skipped, so a restarted run continues — with --model it writes exactly what an uninterrupted run would, and a restart with another model, --adapter, --prompt, --max-new-tokens or --batch-size is refused (they are kept in results.manifest.json beside it)')
     .option('--overwrite', 'start --out afresh instead of continuing it')
-    .option('--max-new-tokens <n>', 'most tokens generated per problem (greedy decoding stops earlier, at the model\'s end of sequence, <|im_end|> or <|endoftext|>)', '512')
-    .option('--batch-size <n>', `problems generated together (default ${DEFAULT_EVAL_BATCH_SIZE}); larger is faster until memory runs out. Problems are decoded in fixed groups of this size, so it is part of what a restart must repeat`)
-    .option('--prompt <preset|file>', 'prompt: "qwen25-math-cot" (system "Please reason step by step, and put your final answer within \\boxed{}.", as the paper evaluates), "plain" (the question alone), or a text file with a {question} placeholder', 'qwen25-math-cot')
+    .option('--max-new-tokens <n>', 'most tokens generated per problem (greedy decoding stops earlier, at the model\'s end of sequence, <|im_end|> or <|endoftext|>)', String(DEFAULT_EVAL_SETTINGS.maxNewTokens))
+    .option('--batch-size <n>', `problems generated together (default ${DEFAULT_EVAL_SETTINGS.batchSize}); larger is faster until memory runs out. Problems are decoded in fixed groups of this size, so it is part of what a restart must repeat`)
+    .option('--prompt <preset|file>', 'prompt: "qwen25-math-cot" (system "Please reason step by step, and put your final answer within \\boxed{}.", as the paper evaluates), "plain" (the question alone), or a text file with a {question} placeholder', DEFAULT_EVAL_SETTINGS.prompt)
     .option('--limit <n>', 'use only the first n problems of --input')
     .option('--compare <files...>', 'compare two results files A.jsonl B.jsonl problem by problem: accuracy difference and McNemar\'s exact test')
     .option('--no-percent-scaling', 'do not accept an answer 100 times or 1/100 of the gold (the Qwen2.5-Math toolkit does, for percentages; an explicit % sign is still understood)')
     .option('--amateur <dir>', 'baseline: contrastive decoding (Li et al. 2022; O\'Brien & Lewis 2023) — at every step pick argmax of (1+beta)·log pE − beta·log pA over the Expert\'s plausible head {pE >= alpha·max pE}, with this model as the Amateur (same tokenizer as --model)')
-    .option('--cd-alpha <x>', `contrastive decoding plausibility threshold alpha (default ${CD_DEFAULTS.alpha})`)
-    .option('--cd-beta <x>', `contrastive decoding weight beta (default ${CD_DEFAULTS.beta}; 0 is plain greedy)`)
+    .option('--cd-alpha <x>', `contrastive decoding plausibility threshold alpha (default ${CD_DEFAULTS.cdAlpha})`)
+    .option('--cd-beta <x>', `contrastive decoding weight beta (default ${CD_DEFAULTS.cdBeta}; 0 is plain greedy)`)
     .option('--json', 'print the summary (or comparison) as JSON');
   addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }]);
   cmd.action(async (opts: EvalCliOptions) => {
@@ -287,7 +146,8 @@ export function registerEval(program: Command): void {
       }
       const progress = cliProgressCallback();
       try {
-        printModelReport(await evalWithModel({ ...opts, model: opts.model! }, progress), opts.json ?? false);
+        if (opts.input === undefined) throw new UserError('eval --model needs --input (the questions JSONL)');
+        printModelReport(await evalWithModel({ ...opts, model: opts.model!, input: opts.input }, progress), opts.json ?? false);
       } finally {
         progress.stopAll();
       }

@@ -15,7 +15,7 @@ import { assertSameVocabulary, loadTokenizer, vocabularyFingerprint } from '../t
 import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { positiveInt } from './eval.js';
+import { finiteNumber, nonNegativeInt, positiveInt } from './flags.js';
 import { addBackendOptions, backendSettings } from './backend-options.js';
 import { openModel } from '../backends/open.js';
 
@@ -41,18 +41,6 @@ interface SampleCliOptions {
   expertGguf?: string;
   amateurGguf?: string;
   backend?: string;
-}
-
-/** A finite number, or a UserError naming the option. */
-function parseNumber(value: string, option: string): number {
-  const n = Number(value.trim());
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UserError(`${option} must be a number, got "${value}"`);
-  return n;
-}
-
-function parseNonNegativeInt(value: string, option: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new UserError(`${option} must be a non-negative integer, got "${value}"`);
-  return Number(value);
 }
 
 const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
@@ -96,12 +84,12 @@ export function registerSample(program: Command): void {
   addBackendOptions(cmd, [{ flag: 'expert-gguf', model: 'Expert' }, { flag: 'amateur-gguf', model: 'Amateur' }]);
   cmd.action(async (opts: SampleCliOptions) => {
       const settings: SampleSettings = {
-        alpha: parseNumber(opts.alpha, '--alpha'),
-        beta: parseNumber(opts.beta, '--beta'),
+        alpha: finiteNumber(opts.alpha, '--alpha'),
+        beta: finiteNumber(opts.beta, '--beta'),
         maxNewTokens: positiveInt(opts.maxNewTokens, '--max-new-tokens')!,
         batchSize: positiveInt(opts.batchSize, '--batch-size')!,
         systemPrompt: opts.systemPrompt,
-        firstStep: parseNonNegativeInt(opts.firstStep, '--first-step'),
+        firstStep: nonNegativeInt(opts.firstStep, '--first-step'),
         label: opts.label,
       };
       validateSampleSettings(settings);

@@ -13,7 +13,7 @@ import { packSequences } from '../model/transformer.js';
 import { logSoftmaxRow } from '../engine/ops/loss.js';
 import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { positiveInt } from './eval.js';
+import { positiveInt } from './flags.js';
 import { loadModelForCli } from './models.js';
 
 export interface NextToken {

@@ -15,14 +15,14 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateProblems, writeGsm8kJsonl } from '../data/synthetic/index.js';
 import { readQuestions, requireValidQuestions } from '../data/questions.js';
-import { evalWithModel, compareResultFiles, type ModelEvalReport } from '../cli/eval.js';
+import { runEval, compareResultFiles, type ModelEvalReport } from '../eval/run.js';
 import { openModel } from '../backends/open.js';
 import { runSample, type SampleSettings, type SampleStats } from '../method/sample.js';
 import { trajectoriesPath, type TrajectoryRecord } from '../method/samples.js';
 import { trainLora, DEFAULT_TRAIN_SETTINGS, type TrainReport, type TrainSettings } from '../train/train-lora.js';
 import { mergeAdapterDir } from '../model/merge.js';
 import { runRejectionSft, type SftReport } from '../baselines/rejection-sft.js';
-import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
+import { CD_DEFAULTS, type ContrastiveDecodingOptions } from '../baselines/contrastive-decoding.js';
 import { requireGold } from '../eval/grade.js';
 import { UserError } from '../util/errors.js';
 import { engineInfo } from '../engine/blas.js';
@@ -48,7 +48,7 @@ export interface DemoSettings {
   /** Baselines in the same table (issue: the paper's comparisons); off with --no-baselines. */
   baselines: boolean;
   sft: { samplesPerQuestion: number; temperature: number; maxNewTokens: number };
-  cd: { alpha: number; beta: number };
+  cd: ContrastiveDecodingOptions;
 }
 
 const PACKAGE_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
@@ -110,12 +110,13 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
     if (!existsSync(questionsFile)) writeGsm8kJsonl(questionsFile, generateProblems({ split: 'train', count: s.sampleCount, seed: s.dataSeed }));
   }, () => `${s.testCount} held-out test problems, ${s.sampleCount} training questions`);
 
-  const evalOne = (label: string, model: string, extra: { adapter?: string; amateur?: string } = {}): Promise<ModelEvalReport> => timed(`eval ${label}`, () => evalWithModel({
-    model, input: testFile, out: join(out, 'results', `${label}.jsonl`), maxNewTokens: String(s.evalMaxNewTokens),
-    batchSize: String(s.evalBatchSize), prompt: 'qwen25-math-cot', percentScaling: true,
+  const evalOne = (label: string, model: string, extra: { adapter?: string; amateur?: string } = {}): Promise<ModelEvalReport> => timed(`eval ${label}`, () => runEval({
+    model, input: testFile, out: join(out, 'results', `${label}.jsonl`),
+    settings: { maxNewTokens: s.evalMaxNewTokens, batchSize: s.evalBatchSize, prompt: 'qwen25-math-cot', percentScaling: true },
     ...(extra.adapter ? { adapter: extra.adapter } : {}),
-    ...(extra.amateur ? { amateur: extra.amateur, cdAlpha: String(s.cd.alpha), cdBeta: String(s.cd.beta) } : {}),
-  }, onProgress), (r) => `${(100 * r.summary.accuracy).toFixed(1)}%, ${r.summary.tokensPerSecond ? `${r.summary.tokensPerSecond.toFixed(0)} tokens/s` : 'resumed'}`);
+    ...(extra.amateur ? { contrastiveDecoding: { amateur: extra.amateur, ...s.cd } } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  }), (r) => `${(100 * r.summary.accuracy).toFixed(1)}%, ${r.summary.tokensPerSecond ? `${r.summary.tokensPerSecond.toFixed(0)} tokens/s` : 'resumed'}`);
 
   const amateurEval = await evalOne('amateur', s.amateur);
   const expertEval = await evalOne('expert', s.expert);

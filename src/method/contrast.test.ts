@@ -19,7 +19,7 @@ test('contrastStep computes KL(pE||pA), the plausible set and the contrastive so
   const ze = [2.0, 1.6, 0.1, -1, 1.9, -3], za = [2.5, 0.2, 0.3, 0, 0.5, -1];
   const want = direct(ze, za, 0.2);
   const s = new ContrastScratch(6);
-  const got = contrastStep(Float32Array.from(ze), 0, Float32Array.from(za), 0, { alpha: 0.2, beta: 0.1 }, s);
+  const got = contrastStep(Float32Array.from(ze), 0, Float32Array.from(za), 0, { plausibilityAlpha: 0.2, beta: 0.1 }, s);
   assert.ok(Math.abs(got.klDivergence - want.kl) < 1e-6);
   assert.equal(got.keep, true);
   assert.deepEqual(new Set(got.tokenIds), new Set(want.label.keys()));
@@ -32,9 +32,9 @@ test('contrastStep computes KL(pE||pA), the plausible set and the contrastive so
 test('steps below beta are rejected and identical distributions have zero divergence', () => {
   const s = new ContrastScratch(4);
   const z = Float32Array.from([1, 2, 3, 4]);
-  const same = contrastStep(z, 0, z, 0, { alpha: 0.2, beta: 0 }, s);
+  const same = contrastStep(z, 0, z, 0, { plausibilityAlpha: 0.2, beta: 0 }, s);
   assert.ok(same.klDivergence < 1e-7);
-  const r = contrastStep(z, 0, Float32Array.from([4, 3, 2, 1]), 0, { alpha: 0.2, beta: 100 }, s);
+  const r = contrastStep(z, 0, Float32Array.from([4, 3, 2, 1]), 0, { plausibilityAlpha: 0.2, beta: 100 }, s);
   assert.equal(r.keep, false);
   assert.deepEqual(r.tokenIds, []);
 });
@@ -42,7 +42,7 @@ test('steps below beta are rejected and identical distributions have zero diverg
 test('the expert-label ablation renormalises pE on the plausible set', () => {
   const s = new ContrastScratch(4);
   const ze = [3, 2.5, 0, -2];
-  const r = contrastStep(Float32Array.from(ze), 0, Float32Array.from([0, 3, 0, 0]), 0, { alpha: 0.3, beta: 0, label: 'expert' }, s);
+  const r = contrastStep(Float32Array.from(ze), 0, Float32Array.from([0, 3, 0, 0]), 0, { plausibilityAlpha: 0.3, beta: 0, label: 'expert' }, s);
   const p0 = Math.exp(3), p1 = Math.exp(2.5);
   assert.deepEqual(r.tokenIds, [0, 1]);
   assert.ok(Math.abs(r.weights[0]! - p0 / (p0 + p1)) < 1e-6);
@@ -51,7 +51,7 @@ test('the expert-label ablation renormalises pE on the plausible set', () => {
 test('rows are read at their offsets (several steps in one logits buffer)', () => {
   const s = new ContrastScratch(3);
   const e = Float32Array.from([9, 9, 9, 1, 0, 0]), a = Float32Array.from([7, 7, 7, 0, 0, 1]);
-  const r = contrastStep(e, 3, a, 3, { alpha: 0.1, beta: 0 }, s);
+  const r = contrastStep(e, 3, a, 3, { plausibilityAlpha: 0.1, beta: 0 }, s);
   const want = direct([1, 0, 0], [0, 0, 1], 0.1);
   assert.ok(Math.abs(r.klDivergence - want.kl) < 1e-6);
 });

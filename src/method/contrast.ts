@@ -10,8 +10,8 @@
 import { logSoftmaxRow } from '../engine/ops/loss.js';
 
 export interface ContrastOptions {
-  /** Plausibility threshold relative to the Expert's top probability (paper: 0.2). */
-  alpha: number;
+  /** Plausibility threshold α relative to the Expert's top probability (paper: 0.2; flag --alpha). */
+  plausibilityAlpha: number;
   /** Keep a step when KL(pE‖pA) ≥ beta (paper: 0.4). */
   beta: number;
   /**
@@ -52,6 +52,17 @@ export function klFromLogProbs(lpE: Float32Array, lpA: Float32Array, n: number):
 }
 
 /**
+ * The plausible head V = { a : p(a) ≥ α · max p } of a log-probability row, as a threshold on log
+ * p: a is in V exactly when lp[off + a] ≥ the returned value (log α + max log p). Shared by the
+ * method's soft label and the contrastive-decoding baseline (src/baselines/contrastive-decoding.ts).
+ */
+export function plausibleThreshold(lp: Float32Array, off: number, n: number, plausibilityAlpha: number): number {
+  let maxLp = -Infinity;
+  for (let i = 0; i < n; i++) maxLp = Math.max(maxLp, lp[off + i]!);
+  return Math.log(plausibilityAlpha) + maxLp;
+}
+
+/**
  * Contrast the Expert's and Amateur's next-token logits at one step (rows [off, off+vocab) of
  * each array).
  */
@@ -61,10 +72,7 @@ export function contrastStep(expertLogits: Float32Array, eOff: number, amateurLo
   logSoftmaxRow(amateurLogits, aOff, V, s.lpA, 0);
   const kl = klFromLogProbs(s.lpE, s.lpA, V);
   if (!(kl >= o.beta)) return { klDivergence: kl, keep: false, tokenIds: [], weights: [] };
-  let maxLp = -Infinity;
-  for (let i = 0; i < V; i++) maxLp = Math.max(maxLp, s.lpE[i]!);
-  // pE(a) ≥ α·max pE  ⇔  log pE(a) ≥ log α + max log pE
-  const threshold = Math.log(o.alpha) + maxLp;
+  const threshold = plausibleThreshold(s.lpE, 0, V, o.plausibilityAlpha);
   const ids: number[] = [], scores: number[] = [];
   for (let i = 0; i < V; i++) {
     if (s.lpE[i]! >= threshold) {

@@ -18,9 +18,8 @@ import { resolve } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import type { HfTokenizer } from '../tokenizer/index.js';
 import type { LanguageModelBackend } from '../backends/backend.js';
-import { scoreTrajectoryOn } from '../backends/score.js';
 import { modelFingerprint } from '../model/load.js';
-import type { ScoringTime } from './trajectory.js';
+import { scoreTrajectory, type ScoringTime } from './trajectory.js';
 import type { ContrastOptions } from './contrast.js';
 import { manifestPath, trajectoriesPath, type SampleRecord, type TrajectoryRecord } from './samples.js';
 import type { QuestionRecord } from '../data/questions.js';
@@ -266,7 +265,7 @@ export async function runSample(job: SampleJob): Promise<SampleStats> {
           traj = { ...base, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
         } else {
           genTokens += gen.tokens.length;
-          const steps = await scoreTrajectoryOn(expert.backend, amateur.backend, prompt, gen.tokens, { alpha: s.alpha, beta: s.beta, label: s.label, firstStep: s.firstStep }, timing);
+          const steps = await scoreTrajectory(expert.backend, amateur.backend, prompt, gen.tokens, { plausibilityAlpha: s.alpha, beta: s.beta, label: s.label, firstStep: s.firstStep }, timing);
           scoreTokens += prompt.length + gen.tokens.length;
           const records: SampleRecord[] = steps.filter((st) => st.keep).map((st) => ({
             prompt_id: base.question,

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { EngineBackend } from '../../src/backends/engine.js';
 import { timeGeneration, timeScoring } from '../../src/backends/bench.js';
-import { scoreTrajectoryOn } from '../../src/backends/score.js';
+import { scoreTrajectory } from '../../src/method/trajectory.js';
 import { sgemm } from '../../src/engine/blas.js';
 import { logSoftmaxRow, softTargetLoss } from '../../src/engine/ops/loss.js';
 import { microBatch, type KeptStep } from '../../src/method/batches.js';
@@ -164,13 +164,13 @@ export function prepareOurs(spec: RowSpec, model: Transformer): Runner {
       // What runSample (src/method/sample.ts) does per chunk of questions, minus tokenising and writing files.
       const expert = new EngineBackend(model, 'bench expert');
       const amateur = new EngineBackend(benchModel(spec.amateur, BENCH_MODEL_SEED + 1), 'bench amateur');
-      const o = { alpha: spec.alpha, beta: spec.beta, label: 'contrastive' as const, firstStep: spec.firstStep };
+      const o = { plausibilityAlpha: spec.alpha, beta: spec.beta, label: 'contrastive' as const, firstStep: spec.firstStep };
       return async () => {
         const t0 = performance.now();
         const gens = await expert.generateGreedy(spec.prompts, { maxNewTokens: spec.newTokens, stopIds: [], batchSize: spec.prompts.length });
         const records: Array<{ trajectory: number; step: number; token_ids: number[]; weights: number[]; kl_divergence: number }> = [];
         for (const [q, gen] of gens.entries()) {
-          const steps = await scoreTrajectoryOn(expert, amateur, spec.prompts[q]!, gen.tokens, o);
+          const steps = await scoreTrajectory(expert, amateur, spec.prompts[q]!, gen.tokens, o);
           for (const st of steps) if (st.keep) records.push({ trajectory: q, step: st.step, token_ids: st.tokenIds, weights: st.weights, kl_divergence: st.klDivergence });
         }
         return { seconds: (performance.now() - t0) / 1000, units: spec.prompts.length };

@@ -13,7 +13,7 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readQuestions, requireValidQuestions } from '../../src/data/questions.js';
-import { evalWithModel, compareResultFiles } from '../../src/cli/eval.js';
+import { runEval, compareResultFiles } from '../../src/eval/run.js';
 import { openModel } from '../../src/backends/open.js';
 import { runSample } from '../../src/method/sample.js';
 import { trainLora } from '../../src/train/train-lora.js';
@@ -57,9 +57,9 @@ async function main(): Promise<void> {
     const dir = join(out, r.name);
     mkdirSync(dir, { recursive: true });
     const t0 = performance.now();
-    const evalDev = (model: string, adapter: string | undefined, file: string) => evalWithModel({
-      model, ...(adapter ? { adapter } : {}), input: r.dev, out: file, maxNewTokens: String(d.evalMaxNewTokens), batchSize: String(d.evalBatchSize),
-      prompt: 'qwen25-math-cot', percentScaling: true, ...(r.devCount ? { limit: String(r.devCount) } : {}),
+    const evalDev = (model: string, adapter: string | undefined, file: string) => runEval({
+      model, ...(adapter ? { adapter } : {}), input: r.dev, out: file,
+      settings: { maxNewTokens: d.evalMaxNewTokens, batchSize: d.evalBatchSize, prompt: 'qwen25-math-cot', percentScaling: true, limit: r.devCount ? r.devCount : null },
     });
     const baseFile = join(out, `base-${r.expert.replace(/[^a-zA-Z0-9]+/g, '_')}-${r.devCount ?? 'all'}.jsonl`);
     const base = await evalDev(r.expert, undefined, baseFile);
