@@ -10,7 +10,7 @@
  */
 import { Option, type Command } from 'commander';
 import { formatProblems, readQuestions, requireValidQuestions } from '../data/questions.js';
-import { checkSampleOutput, DEFAULT_SAMPLING_SYSTEM_PROMPT, runSample, sampleManifest, validateSampleSettings, type SampleSettings, type SampleStats } from '../method/sample.js';
+import { checkSampleOutput, DEFAULT_SAMPLE_SETTINGS, runSample, sampleManifest, type SampleSettings, type SampleStats } from '../method/sample.js';
 import { assertSameVocabulary, loadTokenizer, vocabularyFingerprint } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
@@ -18,8 +18,6 @@ import { cliProgressCallback } from '../util/progress.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from './flags.js';
 import { addBackendOptions, backendSettings } from './backend-options.js';
 import { openModel } from '../backends/open.js';
-
-export const DEFAULT_SAMPLE_BATCH_SIZE = 8;
 
 interface SampleCliOptions {
   expert: string;
@@ -73,13 +71,13 @@ export function registerSample(program: Command): void {
     .option('--skip-bad-lines', 'warn about malformed input lines (with line numbers) and sample the valid ones instead of stopping')
     .requiredOption('--out <file>', 'samples JSONL, one line per kept step ({prompt_id, step, prefix, tokens, token_ids, weights, kl_divergence, id, trajectory}); samples.trajectories.jsonl and samples.manifest.json are written beside it. If it exists, the run continues it — refused when the models or any setting below differ')
     .option('--max-questions <n>', 'sample only the first n (valid) questions of --input; a later run with a larger n continues the same output')
-    .option('--max-new-tokens <n>', 'tokens the Expert generates per question (a reasoning prefix, not a whole solution; it stops earlier at its end of sequence, <|im_end|> or <|endoftext|>)', '128')
-    .option('--alpha <x>', 'plausibility threshold: the soft label covers tokens with pE >= alpha * max pE', '0.2')
-    .option('--beta <x>', 'KL threshold in nats: a step is kept when KL(pE‖pA) over the full vocabulary is >= beta', '0.4')
-    .option('--batch-size <n>', 'questions the Expert decodes together; also the fixed chunk a resumed run re-decodes, so it must stay the same across restarts', String(DEFAULT_SAMPLE_BATCH_SIZE))
-    .option('--system-prompt <text>', 'system message of the chat-formatted prompt ("" for none, in which case a Qwen chat template inserts its own default)', DEFAULT_SAMPLING_SYSTEM_PROMPT)
-    .option('--first-step <n>', 'first generated step to contrast (0 = the first generated token; the reference code starts at 1)', '0')
-    .addOption(new Option('--label <kind>', 'soft label of kept steps: "contrastive" (softmax of log pE - log pA on the plausible set, the method) or "expert" (pE renormalised on the plausible set, the ablation without contrast)').choices(['contrastive', 'expert']).default('contrastive'))
+    .option('--max-new-tokens <n>', 'tokens the Expert generates per question (a reasoning prefix, not a whole solution; it stops earlier at its end of sequence, <|im_end|> or <|endoftext|>)', String(DEFAULT_SAMPLE_SETTINGS.maxNewTokens))
+    .option('--alpha <x>', 'plausibility threshold: the soft label covers tokens with pE >= alpha * max pE', String(DEFAULT_SAMPLE_SETTINGS.alpha))
+    .option('--beta <x>', 'KL threshold in nats: a step is kept when KL(pE‖pA) over the full vocabulary is >= beta', String(DEFAULT_SAMPLE_SETTINGS.beta))
+    .option('--batch-size <n>', 'questions the Expert decodes together; also the fixed chunk a resumed run re-decodes, so it must stay the same across restarts', String(DEFAULT_SAMPLE_SETTINGS.batchSize))
+    .option('--system-prompt <text>', 'system message of the chat-formatted prompt ("" for none, in which case a Qwen chat template inserts its own default)', DEFAULT_SAMPLE_SETTINGS.systemPrompt)
+    .option('--first-step <n>', 'first generated step to contrast (0 = the first generated token; the reference code starts at 1)', String(DEFAULT_SAMPLE_SETTINGS.firstStep))
+    .addOption(new Option('--label <kind>', 'soft label of kept steps: "contrastive" (softmax of log pE - log pA on the plausible set, the method) or "expert" (pE renormalised on the plausible set, the ablation without contrast)').choices(['contrastive', 'expert']).default(DEFAULT_SAMPLE_SETTINGS.label))
     .option('--stats-json <file>', 'also write the end-of-run statistics (counts, KL percentiles, plausible-set size, throughput) as JSON');
   addBackendOptions(cmd, [{ flag: 'expert-gguf', model: 'Expert' }, { flag: 'amateur-gguf', model: 'Amateur' }]);
   cmd.action(async (opts: SampleCliOptions) => {
@@ -92,7 +90,6 @@ export function registerSample(program: Command): void {
         firstStep: nonNegativeInt(opts.firstStep, '--first-step'),
         label: opts.label,
       };
-      validateSampleSettings(settings);
       const maxQuestions = positiveInt(opts.maxQuestions, '--max-questions');
 
       const read = readQuestions(opts.input);

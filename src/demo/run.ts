@@ -17,7 +17,7 @@ import { generateProblems, writeGsm8kJsonl } from '../data/synthetic/index.js';
 import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { runEval, compareResultFiles, type ModelEvalReport } from '../eval/run.js';
 import { openModel } from '../backends/open.js';
-import { runSample, type SampleSettings, type SampleStats } from '../method/sample.js';
+import { DEFAULT_SAMPLE_SETTINGS, runSample, type SampleSettings, type SampleStats } from '../method/sample.js';
 import { trajectoriesPath, type TrajectoryRecord } from '../method/samples.js';
 import { trainLora, DEFAULT_TRAIN_SETTINGS, type TrainReport, type TrainSettings } from '../train/train-lora.js';
 import { mergeAdapterDir } from '../model/merge.js';
@@ -73,7 +73,7 @@ export function demoSettings(quick: boolean, out?: string): DemoSettings {
     dataSeed: 7,
     evalMaxNewTokens: 192,
     evalBatchSize: 32,
-    sample: { alpha: 0.2, beta: 0.4, maxNewTokens: 128, batchSize: 32, systemPrompt: 'Please reason step by step.', firstStep: 0, label: 'contrastive' },
+    sample: { ...DEFAULT_SAMPLE_SETTINGS, batchSize: 32 },
     train,
     baselines: true,
     sft: { samplesPerQuestion: 4, temperature: 0.7, maxNewTokens: 192 },

@@ -31,8 +31,15 @@ import type { ProgressCallback } from '../util/progress.js';
 
 export const DEFAULT_SAMPLING_SYSTEM_PROMPT = 'Please reason step by step.';
 
+/**
+ * Stage 1's settings. Field names are what samples.manifest.json stores (a resumed run compares
+ * them key by key), so the plausibility threshold keeps the name `alpha` here; it becomes
+ * ContrastOptions.plausibilityAlpha where it is used.
+ */
 export interface SampleSettings {
+  /** Plausibility threshold α: the soft label covers tokens with pE ≥ α · max pE (flag --alpha). */
   alpha: number;
+  /** KL threshold β in nats: a step is kept when KL(pE‖pA) ≥ β (flag --beta). */
   beta: number;
   maxNewTokens: number;
   /** Questions decoded together; also the chunk size that makes resumed runs bit-identical. */
@@ -42,6 +49,11 @@ export interface SampleSettings {
   firstStep: number;
   label: NonNullable<ContrastOptions['label']>;
 }
+
+/** The paper's settings (α 0.2, β 0.4) and ours for the rest; `sample --help` shows these. */
+export const DEFAULT_SAMPLE_SETTINGS: Readonly<SampleSettings> = {
+  alpha: 0.2, beta: 0.4, maxNewTokens: 128, batchSize: 8, systemPrompt: DEFAULT_SAMPLING_SYSTEM_PROMPT, firstStep: 0, label: 'contrastive',
+};
 
 export interface SampleManifest {
   lightreasoner_samples: 1;
@@ -122,8 +134,13 @@ export interface ModelRef {
   adapterDir: string | null;
 }
 
-/** The manifest a run with these models and settings writes (cheap: no weights are read). */
+/**
+ * The manifest a run with these models and settings writes (cheap: no weights are read). Settings
+ * out of range are refused here (validateSampleSettings), the one place they become a run, so the
+ * CLI refuses them before loading anything and runSample for library callers.
+ */
 export function sampleManifest(expert: ModelRef, amateur: ModelRef, vocabulary: string, inputPath: string, settings: SampleSettings, backend = 'engine'): SampleManifest {
+  validateSampleSettings(settings);
   return {
     backend,
     lightreasoner_samples: 1,
@@ -220,7 +237,6 @@ function recoverPrevious(out: string, trajPath: string, questions: readonly Ques
 export async function runSample(job: SampleJob): Promise<SampleStats> {
   const t0 = performance.now();
   const { expert, amateur, questions, settings: s, out } = job;
-  validateSampleSettings(s);
   assertContrastable(expert, amateur);
   if (questions.length === 0) throw new UserError(`${job.inputPath}: no questions to sample`);
   const trajPath = trajectoriesPath(out);
