@@ -44,6 +44,11 @@ const same: Array<[string, string, EquivalenceRule]> = [
   ['75\\%', '0.75', 'percent'],
   ['0.75', '75', 'percent'],
   ['7500', '75', 'percent'],
+  // The toolkit's math_equal drops {} and () when a side is not a number: \boxed{{7}} extracts {7}.
+  ['{7}', '7', 'brackets'],
+  ['{{1,018}}', '1018', 'brackets'],
+  ['[7]', '7', 'brackets'],
+  ['(\sqrt{2})', '\sqrt{2}', 'brackets'],
 ];
 
 for (const [pred, gold, rule] of same) {
@@ -70,6 +75,10 @@ const different: Array<[string | null, string]> = [
   [null, '18'],
   ['\\text{dollars}', '18'],
   ['0', '0.00001'],
+  ['{8}', '7'],
+  ['{}', '0'],
+  // Both numbers: the bracket rule never applies, so its false match (both read "\frac123") is avoided.
+  ['\\frac{12}{3}', '\\frac{1}{23}'],
 ];
 
 for (const [pred, gold] of different) {

@@ -11,6 +11,10 @@
  *   3. Percentages: like the toolkit, the prediction also matches gold × 100 and gold ÷ 100
  *      (`percentScaling`, on by default), so "75%", "75" and "0.75" agree whichever the gold is.
  *      With `percentScaling: false` only an explicit `%` sign on either side allows the ÷ 100 reading.
+ *   4. When a side is not a number, compare the normalised strings again with every `{`, `}`, `(`,
+ *      `)` removed (and `[...]` / `(...)` around the prediction unwrapped), as the toolkit's
+ *      `math_equal` does before its sympy fallback: `\boxed{{7}}` extracts `{7}`, which
+ *      matches gold 7. Only for non-numbers, so `\frac{12}{3}` never equals `\frac{1}{23}`.
  *
  * No symbolic algebra engine: the toolkit's last resort (sympy) is left out, because GSM8K answers
  * are numbers and everything numeric is covered by rules 1–3. Symbolic answers (`\sqrt{2}`, `2x+1`)
@@ -25,7 +29,7 @@ export interface EquivalenceOptions {
   percentScaling?: boolean;
 }
 
-export type EquivalenceRule = 'string' | 'numeric' | 'percent';
+export type EquivalenceRule = 'string' | 'numeric' | 'percent' | 'brackets';
 
 export interface EquivalenceVerdict {
   equivalent: boolean;
@@ -206,13 +210,31 @@ export function explainEquivalence(pred: string | null, gold: string, options: E
     ({ equivalent: rule !== null, rule, normalizedPred: p.text, normalizedGold: g.text });
   if (p.text === '') return verdict(null);
   if (p.text.toLowerCase() === g.text.toLowerCase()) return verdict('string');
-  if (p.value === null || g.value === null) return verdict(null);
+  if (p.value === null || g.value === null) return verdict(sameWithoutBrackets(p.text, g.text) ? 'brackets' : null);
   if (isClose(p.value, g.value)) return verdict('numeric');
   const scaled = (options.percentScaling ?? true)
     ? [g.value * 100, g.value / 100]
     // Without the toolkit's blanket rule, "75%" may still be read as 0.75 (and vice versa).
     : [...(p.percent ? [g.value * 100] : []), ...(g.percent ? [g.value / 100] : [])];
   return verdict(scaled.some((v) => isClose(p.value!, v)) ? 'percent' : null);
+}
+
+const wrapped = (s: string, open: string, close: string): boolean => s.startsWith(open) && s.endsWith(close);
+
+/**
+ * The toolkit's bracket rule (grader.py `math_equal`, Qwen2.5-Math evaluation): unwrap `[...]` or
+ * `(...)` around the prediction (stripping `[]()` from both ends of both sides), then drop every
+ * `{`, `}`, `(`, `)` and compare case-insensitively.
+ */
+function sameWithoutBrackets(pred: string, gold: string): boolean {
+  let p = pred, g = gold;
+  if ((wrapped(p, '[', ']') && !wrapped(g, '(', ')')) || (wrapped(p, '(', ')') && !wrapped(g, '[', ']'))) {
+    const ends = /^[[\]()]+|[[\]()]+$/g;
+    p = p.replace(ends, '');
+    g = g.replace(ends, '');
+  }
+  const bare = (s: string): string => s.replace(/[{}()]/g, '').toLowerCase();
+  return bare(p) !== '' && bare(p) === bare(g);
 }
 
 /** True when `pred` and `gold` denote the same answer under the rules in this file's header. */

@@ -88,6 +88,13 @@ test('gradePrediction records the extraction, the rule, the gold and the verdict
   assert.equal('completionTokens' in none, false);
 });
 
+test('a doubly braced box is graded as the Qwen2.5-Math toolkit grades it: \\boxed{{7}} is 7', () => {
+  const r = gradePrediction(q('a', '7'), { id: 'a', completion: 'So the answer is $\\boxed{{7}}$.' });
+  assert.equal(r.extracted, '{7}');
+  assert.equal(r.correct, true);
+  assert.equal(gradePrediction(q('a', '8'), { id: 'a', completion: '\\boxed{{7}}' }).correct, false);
+});
+
 test('gradePrediction honours percentScaling: false', () => {
   assert.equal(gradePrediction(q('a', '75'), { id: 'a', completion: '\\boxed{0.75}' }).correct, true);
   assert.equal(gradePrediction(q('a', '75'), { id: 'a', completion: '\\boxed{0.75}' }, { percentScaling: false }).correct, false);
