@@ -34,7 +34,7 @@ export interface LlamaCppOptions {
   contextSize?: number;
   /** Sequences evaluated in parallel. Default 8. */
   parallel?: number;
-  /** CPU threads (default: the cores available to this process). */
+  /** CPU threads (default: defaultLlamaThreads(), the physical cores minus the load average). */
   threads?: number;
   /** KV cache element type (default f32, see above). */
   kvCache?: 'f32' | 'f16';

@@ -4,7 +4,8 @@
  * llama.cpp comes only from the package's prebuilt binaries (@node-llama-cpp/<platform>): we never
  * let it download or compile llama.cpp (`build: "never"`, `skipDownload: true`).
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { UserError, errorMessage } from '../util/errors.js';
 
 export const NODE_LLAMA_CPP_VERSION = '3.21.1';
@@ -102,14 +103,69 @@ export async function nodeLlamaCppAvailable(): Promise<boolean> {
 
 const llamas = new Map<string, Promise<NlcLlama>>();
 
-/** Threads llama.cpp may use by default: the cores this process may run on. */
+/**
+ * Physical cores (not hyper-threads) this process may run on: distinct (physical id, core id) pairs
+ * of /proc/cpuinfo, capped by the CPUs the process may use. Where cpuinfo says nothing about cores
+ * (other systems, some VMs), the CPUs the process may use.
+ */
+export function physicalCores(cpuinfo?: string, usable = availableParallelism()): number {
+  let text = cpuinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return usable;
+    }
+  }
+  const cores = new Set<string>();
+  for (const block of text.split(/\n\s*\n/)) {
+    const physical = /^physical id\s*:\s*(\d+)/m.exec(block)?.[1], core = /^core id\s*:\s*(\d+)/m.exec(block)?.[1];
+    if (physical !== undefined && core !== undefined) cores.add(`${physical}:${core}`);
+  }
+  return cores.size > 0 ? Math.min(cores.size, usable) : usable;
+}
+
+export interface LlamaThreadChoice {
+  threads: number;
+  /** Set when the load average says the machine is busy: what was chosen and why. */
+  warning: string | null;
+}
+
+/**
+ * The default llama.cpp thread count: the physical cores minus the load (the 1-minute load
+ * average, rounded), at least 1. ggml's worker threads spin while they wait for each other, so one
+ * more thread than there are free cores stalls every step (measured: 8.3 tokens/s, once 2.0, with
+ * the cores' count on a loaded 2-core machine, against 350 with 1 thread); hyper-threads add
+ * nothing to its matrix products either. A warning says when load took cores away.
+ */
+export function chooseLlamaThreads(cores: number, load1: number): LlamaThreadChoice {
+  const busy = Number.isFinite(load1) && load1 > 0 ? Math.round(load1) : 0;
+  const threads = Math.max(1, cores - busy);
+  if (threads === cores) return { threads, warning: null };
+  return {
+    threads,
+    warning: `llama.cpp: the machine is busy (load average ${load1.toFixed(2)} over the last minute on ${cores} physical core${cores === 1 ? '' : 's'}); using ${threads} thread${threads === 1 ? '' : 's'}${busy >= cores ? ', and it will run slower than on an idle machine' : ''}. Choose with --llama-threads`,
+  };
+}
+
+let defaultThreads: number | null = null;
+
+/**
+ * Threads llama.cpp uses by default (chooseLlamaThreads on this machine), decided once per process
+ * so that the Expert and the Amateur share one runtime, with its warning (if any) printed once.
+ */
 export function defaultLlamaThreads(): number {
-  return availableParallelism();
+  if (defaultThreads === null) {
+    const choice = chooseLlamaThreads(physicalCores(), loadavg()[0]!);
+    if (choice.warning && process.env.LIGHTREASONER_QUIET !== '1') process.stderr.write(`warning: ${choice.warning}\n`);
+    defaultThreads = choice.threads;
+  }
+  return defaultThreads;
 }
 
 /**
  * One llama.cpp runtime per setting for the whole process (loading its binary takes a second; the
- * Expert and the Amateur share it). `maxThreads` defaults to the cores available: node-llama-cpp's
+ * Expert and the Amateur share it). `maxThreads` defaults to defaultLlamaThreads(): node-llama-cpp's
  * own default is at least 4, and ggml's spinning worker threads on fewer cores than that made
  * decoding a thousand times slower on a 2-core machine.
  */

@@ -35,7 +35,7 @@ export function addBackendOptions(cmd: Command, ggufFlags: ReadonlyArray<{ flag:
     .option('--gguf-cache <dir>', 'llama.cpp: where models exported to GGUF on the fly are kept (default $LIGHTREASONER_CACHE/gguf or ~/.cache/lightreasoner/gguf)')
     .option('--gguf-dtype <dtype>', 'llama.cpp: weight type of GGUFs exported on the fly: f32 (same weights as the engine) or f16', 'f32')
     .option('--llama-parallel <n>', 'llama.cpp: sequences evaluated in parallel in one context', positiveInt('--llama-parallel'))
-    .option('--llama-threads <n>', 'llama.cpp: CPU threads (default: the cores available to this process)', positiveInt('--llama-threads'))
+    .option('--llama-threads <n>', 'llama.cpp: CPU threads (default: the physical cores minus the 1-minute load average, at least 1, with a warning when load reduced it)', positiveInt('--llama-threads'))
     .option('--llama-context <n>', 'llama.cpp: tokens per sequence, prompt + continuation (default min(max_position_embeddings, 4096))', positiveInt('--llama-context'))
     .option('--kv-cache <type>', 'llama.cpp: KV cache type, f32 (matches the engine) or f16 (half the memory; moves probabilities by ~1e-3)', 'f32');
   for (const { flag, model } of ggufFlags) {
