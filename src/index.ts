@@ -11,7 +11,7 @@ export { Transformer, packSequences, allocGrads, type PackedBatch, type ForwardO
 export { KVCache } from './model/kv-cache.js';
 export { generate, generateGreedy, type Generation, type GenerateOptions, type TokenChooser } from './model/generate.js';
 export { createLoraAdapter, type LoraAdapter, type LoraConfig } from './model/lora.js';
-export { loadAdapter, saveAdapter } from './model/adapter-dir.js';
+export { loadAdapter, saveAdapter, readAdapterRunInfo } from './model/adapter-dir.js';
 export { readSafetensors, writeSafetensors, readSafetensorsHeader } from './model/safetensors.js';
 export { loadTokenizer, HfTokenizer, assertSameVocabulary, trainByteLevelBpe } from './tokenizer/index.js';
 export { contrastStep, ContrastScratch, klFromLogProbs, plausibleThreshold, type ContrastOptions, type StepContrast } from './method/contrast.js';

@@ -2,6 +2,11 @@
  * LoRA adapters on disk in PEFT's layout, so Python users load ours with peft and we load theirs:
  *   adapter_config.json        peft_type LORA, r, lora_alpha, lora_dropout, target_modules, bias "none", ...
  *   adapter_model.safetensors  base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight [r, in], .lora_B.weight [out, r]
+ *   lightreasoner_run.json     our run metadata (what trained it); not read by PEFT
+ * adapter_config.json holds only fields of PEFT's LoraConfig (PEFT_LORA_CONFIG_FIELDS): PEFT before
+ * 0.13 raises TypeError on any unknown key, and other loaders build their own config classes from
+ * that file. Adapters written before the metadata moved carry it as a "lightreasoner" key in
+ * adapter_config.json; they still load, and readAdapterRunInfo finds the metadata there.
  * PEFT options that change the computation and that we do not implement (DoRA, rsLoRA,
  * per-module ranks, bias training, modules_to_save, layer selection) are refused by name rather
  * than silently ignored.
@@ -20,6 +25,21 @@ import { readJsonFile, writeJsonAtomic } from '../util/fsx.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+/** Our run metadata, beside the PEFT files. */
+export const ADAPTER_RUN_INFO = 'lightreasoner_run.json';
+
+/**
+ * Every field of PEFT 0.12.0's LoraConfig, with those it inherits from PeftConfig and
+ * PeftConfigMixin (src/peft/tuners/lora/config.py and src/peft/config.py at tag v0.12.0, the oldest
+ * PEFT the LightReasoner reference code accepts: peft>=0.12.0). Keys outside this list make
+ * LoraConfig(**config) raise in PEFT before 0.13; adapter_config.json must hold none of them.
+ */
+export const PEFT_LORA_CONFIG_FIELDS: readonly string[] = [
+  'alpha_pattern', 'auto_mapping', 'base_model_name_or_path', 'bias', 'fan_in_fan_out', 'inference_mode', 'init_lora_weights',
+  'layer_replication', 'layers_pattern', 'layers_to_transform', 'loftq_config', 'lora_alpha', 'lora_dropout', 'megatron_config',
+  'megatron_core', 'modules_to_save', 'peft_type', 'r', 'rank_pattern', 'revision', 'runtime_config', 'target_modules', 'task_type',
+  'use_dora', 'use_rslora',
+];
 
 export interface AdapterConfigJson {
   peft_type: 'LORA';
@@ -36,8 +56,6 @@ export interface AdapterConfigJson {
   modules_to_save: null;
   use_dora: false;
   use_rslora: false;
-  /** Not a PEFT field: what produced the adapter (ignored by peft). */
-  lightreasoner?: Record<string, unknown>;
 }
 
 /** Parse and check an adapter_config.json object. */
@@ -118,14 +136,31 @@ export function loadAdapter(dir: string, model: Transformer, weightsFile = ADAPT
   return { config, scale: config.alpha / config.r, layers };
 }
 
-/** Write `adapter` to `dir` in PEFT's layout (weights first, then the config, each atomically). */
+/**
+ * Write `adapter` to `dir` in PEFT's layout (weights, then the run metadata `extra` when given, then
+ * the config, each atomically: a directory with an adapter_config.json is complete).
+ */
 export function saveAdapter(dir: string, adapter: LoraAdapter, opts: { baseModel: string; extra?: Record<string, unknown> }): void {
   writeSafetensors(join(dir, ADAPTER_WEIGHTS), loraTensors(adapter), { dtype: 'F32', metadata: { format: 'pt' } });
+  if (opts.extra) writeJsonAtomic(join(dir, ADAPTER_RUN_INFO), opts.extra);
   const cfg: AdapterConfigJson = {
     peft_type: 'LORA', r: adapter.config.r, lora_alpha: adapter.config.alpha, lora_dropout: adapter.config.dropout,
     target_modules: [...adapter.config.targets], bias: 'none', task_type: 'CAUSAL_LM', base_model_name_or_path: opts.baseModel,
     fan_in_fan_out: false, inference_mode: true, init_lora_weights: true, modules_to_save: null, use_dora: false, use_rslora: false,
-    ...(opts.extra ? { lightreasoner: opts.extra } : {}),
   };
   writeJsonAtomic(join(dir, ADAPTER_CONFIG), cfg);
+}
+
+/**
+ * The run metadata saved with an adapter (saveAdapter's `extra`): lightreasoner_run.json, or the
+ * "lightreasoner" key of adapter_config.json for adapters written before it moved; null when
+ * neither is there (e.g. an adapter trained with PEFT).
+ */
+export function readAdapterRunInfo(dir: string): Record<string, unknown> | null {
+  const runPath = join(dir, ADAPTER_RUN_INFO);
+  if (existsSync(runPath)) return readJsonFile<Record<string, unknown>>(runPath, 'adapter run metadata');
+  const cfgPath = join(dir, ADAPTER_CONFIG);
+  if (!existsSync(cfgPath)) return null;
+  const legacy = readJsonFile<Record<string, unknown>>(cfgPath, 'adapter config').lightreasoner;
+  return legacy !== null && typeof legacy === 'object' && !Array.isArray(legacy) ? legacy as Record<string, unknown> : null;
 }

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { tinyModelDir } from '../model/testing.js';
 import { loadLanguageModel } from '../model/load.js';
 import { loraTensors } from '../model/lora.js';
+import { readAdapterRunInfo } from '../model/adapter-dir.js';
 import { readSafetensors } from '../model/safetensors.js';
 import { packSequences } from '../model/transformer.js';
 import { softTargetLoss } from '../engine/ops/loss.js';
@@ -101,6 +102,8 @@ test('the adapter is in PEFT layout for the Expert and our loader reads it back:
   assert.equal(cfg.r, 4);
   assert.equal(cfg.lora_alpha, 8);
   assert.deepEqual(cfg.target_modules, ['q_proj', 'v_proj', 'up_proj']);
+  assert.equal(cfg.lightreasoner, undefined, 'run metadata stays out of the PEFT config');
+  assert.equal(readAdapterRunInfo(o.out)?.max_steps, 6);
   const onDisk = adapterOf(o.out);
   assert.ok(onDisk.has('base_model.model.model.layers.1.mlp.up_proj.lora_B.weight'));
   assert.equal(onDisk.size, 2 * 3 * 2);
