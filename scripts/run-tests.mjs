@@ -1,9 +1,34 @@
 #!/usr/bin/env node
-// Runs every compiled test (dist/**/*.test.js) with Node's built-in test runner.
-// Usage: npm test [-- name-filter]   e.g. `npm test -- sgemm` runs files whose path contains "sgemm".
+// Runs the compiled tests (dist/**/*.test.js) with Node's built-in test runner.
+//
+//   npm test [-- name-filter...]            the full suite (what CI and the README's checks run)
+//   npm run test:fast [-- name-filter...]   everything except the slow end-to-end files in SLOW below
+//
+// A filter keeps the files whose path contains it, e.g. `npm test -- sgemm`.
+//
+// The fast path exists for the edit-build-test loop: one op or one parser changed, and the answer
+// comes in well under a minute instead of waiting for the demo. It leaves out whole files, by the
+// list below (a file is slow when one run of it takes tens of seconds on the 2-core machine); a
+// slow file is named here with the reason, and its tests stay in `npm test`. Keep slow tests in
+// their own files so nothing quick hides among them.
+//
+// Only test files that still have their source (src/**/x.test.ts or tools/**/x.test.ts) run, so
+// a test that was moved or deleted does not keep running from a stale dist/ copy.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+
+/** Slow end-to-end files skipped by --fast (paths under dist/, without the extension). */
+const SLOW = new Map([
+  ['src/demo/end-to-end.test', 'demo --quick end to end: data, sample, train, merge and five evals'],
+  ['src/backends/llama-cpp.test', 'llama.cpp runs: GGUF export and both back ends on five models'],
+  ['src/backends/sample-llama-cpp.test', 'llama.cpp runs: sampling 20 questions on both back ends'],
+  ['tools/bench/llama-baseline.test', 'llama.cpp runs: the bench\'s back-end rows'],
+]);
+
+const args = process.argv.slice(2);
+const fast = args.includes('--fast');
+const filters = args.filter((a) => a !== '--fast');
 
 const roots = ['dist/src', 'dist/tools'];
 const files = [];
@@ -17,12 +42,18 @@ function walk(dir) {
   }
 }
 roots.forEach(walk);
-const filters = process.argv.slice(2);
-const chosen = files.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
+const id = (f) => relative('dist', f).replace(/\.js$/, '');
+const hasSource = (f) => existsSync(`${id(f)}.ts`);
+const chosen = files
+  .filter(hasSource)
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .filter((f) => !(fast && SLOW.has(id(f))))
+  .sort();
 if (chosen.length === 0) {
   console.error(`no test files matched ${filters.join(' ') || '(all)'}; run npm run build first`);
   process.exit(1);
 }
+if (fast) console.log(`test:fast leaves out ${[...SLOW.keys()].join(', ')} (npm test runs them)`);
 console.log(`running ${chosen.length} test files: ${chosen.map((f) => relative('dist', f)).join(', ')}`);
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...chosen], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -123,7 +123,7 @@ test('Llama 3 rope scaling (rope_freqs) and an explicit head_dim: llama.cpp matc
 test('a LoRA adapter merged at export gives llama.cpp the distributions of the engine running the unmerged adapter', { skip }, async (t) => {
   const dir = modelDir({ architecture: 'qwen2', hidden: 32, heads: 4, kvHeads: 2, layers: 2, intermediate: 48 }, 14);
   const base = loadModelDir(dir);
-  const adapter = createLoraAdapter({ config: base.config, params: base.params }, { r: 4, alpha: 8, dropout: 0, targets: [...LINEAR_NAMES] }, 5);
+  const adapter = createLoraAdapter({ config: base.config, params: base.params }, { r: 4, loraAlpha: 8, dropout: 0, targets: [...LINEAR_NAMES] }, 5);
   const rng = new Rng(9);
   for (const L of adapter.layers) for (const w of Object.values(L)) for (let i = 0; i < w.B.length; i++) w.B[i] = (rng.next() - 0.5) * 0.4;
   const adapterDir = join(work, 'adapter');

@@ -56,7 +56,7 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   const base = (questions: GoldQuestion[], out: string): SftJob => ({
     model: bundledExpert, questions, inputPath: 'q.jsonl', out, resume: false,
     samplesPerQuestion: 4, temperature: 1, maxNewTokens: 120, genBatchSize: 8, prompt: 'qwen25-math-cot', dedupe: true,
-    lora: { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'] }, lr: 1e-3, batchSize: 2, gradAccum: 1, maxSteps: 3, saveSteps: 0, seed: 1,
+    lora: { r: 2, loraAlpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'] }, lr: 1e-3, batchSize: 2, gradAccum: 1, maxSteps: 3, saveSteps: 0, seed: 1,
     warmupSteps: 0, schedule: 'linear', weightDecay: 0, maxGradNorm: 1,
   });
   type Line = { answers: Array<string | null>; kept: number[][] };

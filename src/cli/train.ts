@@ -59,7 +59,7 @@ export function number(v: string, flag: string): number {
 /** LoRA and optimisation flags → settings; every bad value names its flag. */
 export function loraRunSettingsFromFlags(o: LoraRunFlags): LoraRunSettings {
   return {
-    lora: { r: integer(o.rank, '--rank', 1), alpha: number(o.loraAlpha, '--lora-alpha'), dropout: number(o.loraDropout, '--lora-dropout'), targets: parseTargets(o.target) },
+    lora: { r: integer(o.rank, '--rank', 1), loraAlpha: number(o.loraAlpha, '--lora-alpha'), dropout: number(o.loraDropout, '--lora-dropout'), targets: parseTargets(o.target) },
     lr: number(o.lr, '--lr'),
     batchSize: integer(o.batchSize, '--batch-size', 1),
     gradAccum: integer(o.gradAccum, '--grad-accum', 1),
@@ -81,7 +81,7 @@ export function addLoraRunOptions(cmd: Command, unit: 'records' | 'trajectories'
   const d = DEFAULT_TRAIN_SETTINGS;
   return cmd
     .option('--rank <n>', 'LoRA rank r', String(d.lora.r))
-    .option('--lora-alpha <x>', 'LoRA alpha; the adapter\'s output is scaled by alpha / r', String(d.lora.alpha))
+    .option('--lora-alpha <x>', 'LoRA alpha; the adapter\'s output is scaled by alpha / r', String(d.lora.loraAlpha))
     .option('--lora-dropout <p>', 'dropout on the LoRA branch\'s input, in [0, 1)', String(d.lora.dropout))
     .option('--target <list>', 'comma-separated linear layers to adapt, from q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj', d.lora.targets.join(','))
     .option('--lr <x>', 'peak learning rate of AdamW', String(d.lr))

@@ -57,7 +57,7 @@ const PACKAGE_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
 export function demoSettings(quick: boolean, out?: string): DemoSettings {
   const train: TrainSettings = {
     ...DEFAULT_TRAIN_SETTINGS,
-    lora: { r: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'] as LinearName[] },
+    lora: { r: 8, loraAlpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'] as LinearName[] },
     lr: 2e-3,
     maxSteps: quick ? 60 : 500,
     saveSteps: quick ? 0 : 100,

@@ -148,7 +148,7 @@ test('llama3 rope scaling is exported as rope_freqs.weight, and head_dim as key/
 test('--adapter merges W + (alpha/r)·B·A into every targeted matrix before the Llama permutation', () => {
   const dir = model({ architecture: 'llama', hidden: 16, heads: 2, kvHeads: 1, layers: 1, intermediate: 24 });
   const c = loadModelDir(dir);
-  const adapter = createLoraAdapter({ config: c.config, params: c.params }, { r: 3, alpha: 12, dropout: 0, targets: [...LINEAR_NAMES] }, 3);
+  const adapter = createLoraAdapter({ config: c.config, params: c.params }, { r: 3, loraAlpha: 12, dropout: 0, targets: [...LINEAR_NAMES] }, 3);
   adapter.layers.forEach((L, l) => Object.values(L).forEach((w, k) => w.B.set(randomArray(w.B.length, 100 + 10 * l + k))));
   const adapterDir = join(work, 'adapter');
   saveAdapter(adapterDir, adapter, { baseModel: dir });

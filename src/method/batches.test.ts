@@ -30,7 +30,7 @@ function plan(over: Partial<BatchPlan> = {}): BatchPlan {
 /** A trainer over the tiny model with a LoRA on every attention projection, B non-zero so A gets gradients too. */
 function trainer(dropout = 0): Trainer {
   const model = lm.model;
-  model.adapter = createLoraAdapter(model, { r: 4, alpha: 8, dropout, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, 5);
+  model.adapter = createLoraAdapter(model, { r: 4, loraAlpha: 8, dropout, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, 5);
   const rng = new Rng(17);
   for (const t of loraTensors(model.adapter)) if (t.name.includes('lora_B')) for (let i = 0; i < t.data.length; i++) t.data[i] = rng.normal() * 0.2;
   return new Trainer(model, { what: 'lora', lr: 1e-2, schedule: 'constant', warmupSteps: 0, maxSteps: 10, maxGradNorm: Infinity, adam: HF_ADAMW_DEFAULTS, seed: 0 });

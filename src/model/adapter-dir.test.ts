@@ -21,7 +21,7 @@ const PEFT_0_12_LORA_CONFIG_FIELDS = [
 ];
 
 const model = tinyModel({ vocab: 23, hidden: 16, layers: 2 }, 5);
-const adapter = createLoraAdapter(model, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'] }, 6);
+const adapter = createLoraAdapter(model, { r: 2, loraAlpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'] }, 6);
 const run = { samples: '/data/samples.jsonl', records: 12, max_steps: 30, lr: 0.002, seed: 1 };
 
 test('adapter_config.json holds only keys PEFT 0.12\'s LoraConfig accepts; the run metadata is in its own file', () => {

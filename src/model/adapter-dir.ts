@@ -85,7 +85,7 @@ export function parseAdapterConfig(raw: Record<string, unknown>, path: string): 
       throw new UserError(`${path}: target module ${JSON.stringify(n)} is not supported; expected some of ${LINEAR_NAMES.join(', ')}`);
     }
   }
-  const config: LoraConfig = { r, alpha, dropout, targets: LINEAR_NAMES.filter((n) => names.includes(n)) };
+  const config: LoraConfig = { r, loraAlpha: alpha, dropout, targets: LINEAR_NAMES.filter((n) => names.includes(n)) };
   validateLoraConfig(config);
   return config;
 }
@@ -133,7 +133,7 @@ export function loadAdapter(dir: string, model: Transformer, weightsFile = ADAPT
     const extra = loraKeys.find((k) => !/layers\.(\d+)\./.test(k) || Number(/layers\.(\d+)\./.exec(k)![1]) >= model.params.layers.length);
     throw new UserError(`${wPath}: holds ${loraKeys.length} LoRA matrices but the base model has room for ${expectedKeys}${extra ? ` (e.g. "${extra}")` : ''}; is this adapter for another base model?`);
   }
-  return { config, scale: config.alpha / config.r, layers };
+  return { config, scale: config.loraAlpha / config.r, layers };
 }
 
 /**
@@ -144,7 +144,7 @@ export function saveAdapter(dir: string, adapter: LoraAdapter, opts: { baseModel
   writeSafetensors(join(dir, ADAPTER_WEIGHTS), loraTensors(adapter), { dtype: 'F32', metadata: { format: 'pt' } });
   if (opts.extra) writeJsonAtomic(join(dir, ADAPTER_RUN_INFO), opts.extra);
   const cfg: AdapterConfigJson = {
-    peft_type: 'LORA', r: adapter.config.r, lora_alpha: adapter.config.alpha, lora_dropout: adapter.config.dropout,
+    peft_type: 'LORA', r: adapter.config.r, lora_alpha: adapter.config.loraAlpha, lora_dropout: adapter.config.dropout,
     target_modules: [...adapter.config.targets], bias: 'none', task_type: 'CAUSAL_LM', base_model_name_or_path: opts.baseModel,
     fan_in_fan_out: false, inference_mode: true, init_lora_weights: true, modules_to_save: null, use_dora: false, use_rslora: false,
   };

@@ -13,7 +13,8 @@ import { UserError } from '../util/errors.js';
 
 export interface LoraConfig {
   r: number;
-  alpha: number;
+  /** LoRA's α: the adapter's output is scaled by loraAlpha / r (PEFT's lora_alpha; flag --lora-alpha). */
+  loraAlpha: number;
   dropout: number;
   targets: LinearName[];
 }
@@ -33,7 +34,7 @@ export interface LoraAdapter {
   layers: Array<Partial<Record<LinearName, LoraWeights>>>;
 }
 
-export const DEFAULT_LORA: LoraConfig = { r: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'] };
+export const DEFAULT_LORA: LoraConfig = { r: 8, loraAlpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'] };
 
 export function parseTargets(spec: string): LinearName[] {
   const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
@@ -48,7 +49,7 @@ export function parseTargets(spec: string): LinearName[] {
 
 export function validateLoraConfig(c: LoraConfig): void {
   if (!Number.isInteger(c.r) || c.r <= 0) throw new UserError(`LoRA rank must be a positive integer, got ${c.r}`);
-  if (!(c.alpha > 0)) throw new UserError(`lora_alpha must be positive, got ${c.alpha}`);
+  if (!(c.loraAlpha > 0)) throw new UserError(`lora_alpha must be positive, got ${c.loraAlpha}`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new UserError(`lora_dropout must be in [0, 1), got ${c.dropout}`);
 }
 
@@ -68,7 +69,7 @@ export function createLoraAdapter(model: { config: ModelConfig; params: ModelPar
     }
     return out;
   });
-  return { config, scale: config.alpha / config.r, layers };
+  return { config, scale: config.loraAlpha / config.r, layers };
 }
 
 /** PEFT state-dict key of an adapter matrix. */

@@ -25,7 +25,7 @@ const fresh = (name: string): string => join(root, `${name}${n++}`);
 
 /** An adapter on `model` with A and B drawn at `scaleB`, written to a fresh directory. */
 function writeAdapter(model: Transformer, targets: LinearName[], scaleB: number, seed: number): { dir: string; adapter: LoraAdapter } {
-  const adapter = createLoraAdapter(model, { r: 4, alpha: 8, dropout: 0.05, targets }, seed);
+  const adapter = createLoraAdapter(model, { r: 4, loraAlpha: 8, dropout: 0.05, targets }, seed);
   const rng = new Rng(seed + 1);
   for (const L of adapter.layers) for (const w of Object.values(L) as LoraWeights[]) for (let i = 0; i < w.B.length; i++) w.B[i] = rng.normal() * scaleB;
   const dir = fresh('adapter');

@@ -58,7 +58,7 @@ for (const spec of [
 
 function adaptedModel(dropout: number): Transformer {
   const model = tinyModel({}, 5);
-  model.adapter = createLoraAdapter(model, { r: 3, alpha: 6, dropout, targets: [...LINEAR_NAMES] }, 7);
+  model.adapter = createLoraAdapter(model, { r: 3, loraAlpha: 6, dropout, targets: [...LINEAR_NAMES] }, 7);
   // PEFT starts B at zero; give it values so A's gradient is not identically zero.
   const rng = new Rng(9);
   for (const L of model.adapter.layers) for (const w of Object.values(L) as LoraWeights[]) for (let i = 0; i < w.B.length; i++) w.B[i] = rng.normal() * 0.3;
@@ -94,7 +94,7 @@ test('a fresh adapter (B = 0) leaves the logits unchanged', () => {
   const model = tinyModel({}, 5);
   const batch = packSequences(seqs);
   const base = model.forward(batch, { logitRows: 'all' }).logits;
-  model.adapter = createLoraAdapter(model, { r: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] }, 1);
+  model.adapter = createLoraAdapter(model, { r: 4, loraAlpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] }, 1);
   assert.deepEqual(model.forward(batch, { logitRows: 'all' }).logits, base);
 });
 

@@ -94,7 +94,7 @@ test('the log has step, loss, lr, grad norm and tokens; lr decays linearly to 0 
 });
 
 test('the adapter is in PEFT layout for the Expert and our loader reads it back: the tuned model has the trained loss', () => {
-  const o = job({ lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj', 'up_proj'] }, maxSteps: 6 });
+  const o = job({ lora: { r: 4, loraAlpha: 8, dropout: 0, targets: ['q_proj', 'v_proj', 'up_proj'] }, maxSteps: 6 });
   trainLora(o);
   const cfg = JSON.parse(readFileSync(join(o.out, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(cfg.peft_type, 'LORA');

@@ -135,7 +135,7 @@ export function trainLora(job: TrainJob): TrainReport {
   const cache = new Map<number, KeptStep[]>();
   const fingerprint: Record<string, unknown> = {
     expert: modelFingerprint(job.expert), data: set.fingerprint,
-    rank: job.lora.r, lora_alpha: job.lora.alpha, lora_dropout: job.lora.dropout, target: job.lora.targets,
+    rank: job.lora.r, lora_alpha: job.lora.loraAlpha, lora_dropout: job.lora.dropout, target: job.lora.targets,
     lr: job.lr, batch_size: job.batchSize, grad_accum: job.gradAccum, max_steps: job.maxSteps, seed: job.seed, pack: job.pack,
     shuffle: job.shuffle, warmup_steps: job.warmupSteps, schedule: job.schedule, weight_decay: job.weightDecay, max_grad_norm: job.maxGradNorm,
   };

@@ -28,7 +28,7 @@ const set = loadTrainingSet(samples.samples, { vocabSize: V, contextWindow: 512,
 const plan: BatchPlan = { sequences: set.sequences, steps: set.steps, batchSize: 3, gradAccum: 2, shuffle: 'records', pack: true, seed: 1 };
 
 function trainer(dropout: number, seed = 0): Trainer {
-  lm.model.adapter = createLoraAdapter(lm.model, { r: 2, alpha: 4, dropout, targets: ['q_proj', 'v_proj', 'down_proj'] }, 3);
+  lm.model.adapter = createLoraAdapter(lm.model, { r: 2, loraAlpha: 4, dropout, targets: ['q_proj', 'v_proj', 'down_proj'] }, 3);
   const rng = new Rng(11);
   for (const t of loraTensors(lm.model.adapter)) if (t.name.includes('lora_B')) for (let i = 0; i < t.data.length; i++) t.data[i] = rng.normal() * 0.3;
   return new Trainer(lm.model, { what: 'lora', lr: 1e-2, schedule: 'constant', warmupSteps: 0, maxSteps: 4, maxGradNorm: Infinity, adam: HF_ADAMW_DEFAULTS, seed });

@@ -6,7 +6,7 @@ import { Transformer } from '../../src/model/transformer.js';
 import { HF_ADAMW_DEFAULTS } from '../../src/train/adamw.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { benchModel, lightReasonerTokens, lightReasonerWindows, prepareOurs, rowNote } from './ours.js';
-import { BENCH_MODEL_CONFIG, ROWS, benchPrompts, lightReasonerData, type RowSpec } from './spec.js';
+import { BENCH_MODEL_CONFIG, benchLoraConfig, ROWS, benchPrompts, lightReasonerData, type RowSpec } from './spec.js';
 
 const tiny = { ...BENCH_MODEL_CONFIG, vocab_size: 61, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 24 };
 
@@ -94,7 +94,7 @@ test('token counts: packed equals what the trainer runs, per record is the sum o
   const t = lightReasonerTokens(spec);
   assert.equal(t.perRecord, spec.records.reduce((a, r) => a + r.length, 0));
   const m = new Transformer(benchModel(tiny).config, benchModel(tiny).params);
-  m.adapter = createLoraAdapter(m, { ...spec.lora, targets: [...spec.lora.targets] }, 1);
+  m.adapter = createLoraAdapter(m, benchLoraConfig(spec.lora), 1);
   const trainer = new Trainer(m, { what: 'lora', lr: 1e-3, schedule: 'constant', warmupSteps: 0, maxSteps: 10, maxGradNorm: 1, adam: HF_ADAMW_DEFAULTS, seed: 1 });
   let ran = 0;
   for (const w of lightReasonerWindows(spec, true)) w.forEach((d, s) => { ran += trainer.step(s, d).tokens; });

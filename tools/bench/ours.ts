@@ -18,7 +18,7 @@ import { Transformer, allocGrads, packSequences, type ModelGrads } from '../../s
 import { HF_ADAMW_DEFAULTS } from '../../src/train/adamw.js';
 import { Trainer, type StepData, type TrainSequence } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
-import { benchPrompts, lightReasonerPlan, type RowSpec, type Sample } from './spec.js';
+import { benchLoraConfig, benchPrompts, lightReasonerPlan, type RowSpec, type Sample } from './spec.js';
 
 export type Runner = () => Sample | Promise<Sample>;
 
@@ -179,7 +179,7 @@ export function prepareOurs(spec: RowSpec, model: Transformer): Runner {
     case 'train-lightreasoner': {
       // The bench model's weights with an adapter of its own, so other rows run without LoRA.
       const m = new Transformer(model.config, model.params);
-      m.adapter = createLoraAdapter(m, { ...spec.lora, targets: [...spec.lora.targets] }, spec.seed);
+      m.adapter = createLoraAdapter(m, benchLoraConfig(spec.lora), spec.seed);
       const windows = lightReasonerWindows(spec, true);
       const trainer = new Trainer(m, {
         what: 'lora', lr: spec.lr, schedule: 'linear', warmupSteps: 0, maxSteps: windows[0]!.length, maxGradNorm: 1,

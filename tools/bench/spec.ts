@@ -5,6 +5,7 @@
  */
 import { streamSlice, type BatchPlan, type KeptStep } from '../../src/method/batches.js';
 import { Rng } from '../../src/util/rng.js';
+import type { LoraConfig } from '../../src/model/lora.js';
 
 /** Hugging Face config.json of the bench model: Qwen2 architecture, ~4.2M parameters, untied. */
 export const BENCH_MODEL_CONFIG = {
@@ -75,7 +76,8 @@ export type RowSpec =
    */
   | {
     kind: 'train-lightreasoner'; trajectories: number[][]; records: BenchRecord[]; recordsPerRepetition: number; batch: number; gradAccum: number;
-    lora: { r: number; alpha: number; dropout: number; targets: Array<'q_proj' | 'v_proj'> }; lr: number; seed: number;
+    /** `alpha` is LoRA's α; the spec is JSON shared with torch_bench.py, which reads it under that name. */
+    lora: BenchLora; lr: number; seed: number;
   }
   /** Greedy decoding through a back end (src/backends/bench.ts): [batch, prompt] prompts, newTokens each, no stop ids. */
   | { kind: 'backend-generate'; batch: number; prompt: number; newTokens: number; seed: number }
@@ -89,6 +91,13 @@ export type RowSpec =
  * is better.
  */
 export type Metric = 'seconds' | 'secondsPer1000Records' | 'tokensPerSecond' | 'questionsPerSecond';
+
+export interface BenchLora { r: number; alpha: number; dropout: number; targets: Array<'q_proj' | 'v_proj'> }
+
+/** A bench spec's LoRA settings as the engine's LoraConfig. */
+export function benchLoraConfig(l: BenchLora): LoraConfig {
+  return { r: l.r, loraAlpha: l.alpha, dropout: l.dropout, targets: [...l.targets] };
+}
 
 /** `maxRatio`: ours/baseline time at most `value`; `minRatio`: ours/baseline throughput at least `value`. */
 export type Target = { kind: 'maxRatio'; value: number } | { kind: 'minRatio'; value: number };

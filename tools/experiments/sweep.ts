@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     const train = trainLora({
       ...d.train, lr: r.lr ?? d.train.lr, maxSteps: r.steps ?? d.train.maxSteps, batchSize: r.batchSize ?? d.train.batchSize, gradAccum: r.gradAccum ?? d.train.gradAccum,
       shuffle: r.shuffle ?? d.train.shuffle, saveSteps: 0,
-      lora: { r: r.rank ?? d.train.lora.r, alpha: r.loraAlpha ?? d.train.lora.alpha, dropout: r.dropout ?? d.train.lora.dropout, targets: (r.targets ?? d.train.lora.targets) as LinearName[] },
+      lora: { r: r.rank ?? d.train.lora.r, loraAlpha: r.loraAlpha ?? d.train.lora.loraAlpha, dropout: r.dropout ?? d.train.lora.dropout, targets: (r.targets ?? d.train.lora.targets) as LinearName[] },
       expert: r.expert, samples, out: adapter, resume: true,
     });
     const tuned = await evalDev(r.expert, adapter, join(dir, 'dev.jsonl'));
