@@ -11,6 +11,7 @@ test('flag parsers return typed values and name the flag when the text is not on
   assert.equal(positiveInt(undefined, '--limit'), undefined);
   assert.throws(() => positiveInt('0', '--limit'), /--limit must be a positive integer, got "0"/);
   assert.throws(() => positiveInt('1.5', '--limit'), /positive integer/);
+  assert.throws(() => positiveInt('99999999999999999999', '--limit'), /positive integer/);
   assert.equal(nonNegativeInt('0', '--first-step'), 0);
   assert.throws(() => nonNegativeInt('-1', '--first-step'), /--first-step must be a non-negative integer, got "-1"/);
 });

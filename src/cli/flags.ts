@@ -15,12 +15,14 @@ export function finiteNumber(value: string, flag: string): number {
 /** A positive integer (undefined when the flag was not given), or a UserError naming the flag. */
 export function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new UserError(`${flag} must be a positive integer, got "${value}"`);
-  return Number(value);
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, got "${value}"`);
+  return n;
 }
 
 /** An integer >= 0, or a UserError naming the flag. */
 export function nonNegativeInt(value: string, flag: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new UserError(`${flag} must be a non-negative integer, got "${value}"`);
-  return Number(value);
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new UserError(`${flag} must be a non-negative integer, got "${value}"`);
+  return n;
 }

@@ -47,7 +47,7 @@ test('bad flags and bad records are refused naming the flag, or the file, line a
   const out = join(work, 'never');
   const bad = await runCli(['train-tokenizer', '--input', fileA, '--vocab-size', 'lots', '--out', out]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--vocab-size: expected a positive integer, got "lots"/);
+  assert.match(bad.stderr, /--vocab-size must be a positive integer, got "lots"/);
   const small = await runCli(['train-tokenizer', '--input', fileA, '--vocab-size', '100', '--out', out]);
   assert.match(small.stderr, /vocabSize is 100; expected an integer from 259/);
   assert.equal(existsSync(out), false);

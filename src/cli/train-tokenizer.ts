@@ -12,6 +12,7 @@ import { trainByteLevelBpe } from '../tokenizer/bpe-trainer.js';
 import { vocabularyFingerprint } from '../tokenizer/vocabulary.js';
 import { solutionToAssistant, WORLD_SYSTEM_PROMPTS } from '../data/chat-format.js';
 import { UserError } from '../util/errors.js';
+import { positiveInt } from './flags.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { readJsonl } from '../util/jsonl.js';
 import { cliProgressCallback } from '../util/progress.js';
@@ -37,12 +38,6 @@ export function readQuestionAnswerTexts(paths: readonly string[]): string[] {
   return texts;
 }
 
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UserError(`${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
-  return n;
-}
-
 interface TrainTokenizerFlags {
   input: string;
   vocabSize: string;
@@ -65,9 +60,9 @@ export function registerTrainTokenizer(program: Command): void {
     .option('--chat', 'train on the texts as the models will see them in chat form: the answer as the reply ("...The answer is \\boxed{N}."), and the system prompts of the synthetic world, so frequent scaffolding gets short encodings')
     .option('--force', 'overwrite a tokenizer.json already in --out (by default that is refused, so a model\'s tokenizer is not replaced by accident)')
     .action((flags: TrainTokenizerFlags) => {
-      const vocabSize = positiveInt(flags.vocabSize, '--vocab-size');
-      const minFrequency = positiveInt(flags.minFrequency, '--min-frequency');
-      const modelMaxLength = positiveInt(flags.modelMaxLength, '--model-max-length');
+      const vocabSize = positiveInt(flags.vocabSize, '--vocab-size')!;
+      const minFrequency = positiveInt(flags.minFrequency, '--min-frequency')!;
+      const modelMaxLength = positiveInt(flags.modelMaxLength, '--model-max-length')!;
       const inputs = flags.input.split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (inputs.length === 0) throw new UserError('--input: expected one or more JSONL files separated by commas');
       const tokenizerPath = join(flags.out, 'tokenizer.json');

@@ -23,13 +23,15 @@ import { scoreTrajectory, type ScoringTime } from './trajectory.js';
 import type { ContrastOptions } from './contrast.js';
 import { manifestPath, trajectoriesPath, type SampleRecord, type TrajectoryRecord } from './samples.js';
 import type { QuestionRecord } from '../data/questions.js';
+import { SAMPLING_SYSTEM_PROMPT } from '../data/chat-format.js';
 import { assertSameVocabulary, vocabularyFingerprint } from '../tokenizer/index.js';
 import { JsonlAppender, readJsonl } from '../util/jsonl.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
-export const DEFAULT_SAMPLING_SYSTEM_PROMPT = 'Please reason step by step.';
+/** The paper's sampling system prompt (defined with the other system prompts in src/data/chat-format.ts). */
+export const DEFAULT_SAMPLING_SYSTEM_PROMPT = SAMPLING_SYSTEM_PROMPT;
 
 /**
  * Stage 1's settings. Field names are what samples.manifest.json stores (a resumed run compares
