@@ -17,10 +17,11 @@ export { loadTokenizer, HfTokenizer, assertSameVocabulary, trainByteLevelBpe } f
 export { contrastStep, ContrastScratch, klFromLogProbs, plausibleThreshold, type ContrastOptions, type StepContrast } from './method/contrast.js';
 export { scoreTrajectory, contrastTrajectory, type ScoredStep } from './method/trajectory.js';
 export { stepLogits } from './model/step-logits.js';
-export { runSample, type SampleJob, type SampleSettings, type SampleStats } from './method/sample.js';
+export { runSample, DEFAULT_SAMPLE_SETTINGS, validateSampleSettings, type SampleJob, type SampleSettings, type SampleStats } from './method/sample.js';
 export { Trainer, type TrainSequence, type TrainTarget, type StepData } from './train/trainer.js';
 export { AdamW, clipGradNorm } from './train/adamw.js';
 export { learningRate } from './train/schedule.js';
+export { runEval, evalPredictions, compareResultFiles, DEFAULT_EVAL_SETTINGS, validateEvalSettings, type EvalJob, type EvalSettings, type ModelEvalReport, type PredictionsReport, type CompareReport } from './eval/run.js';
 export { extractAnswer } from './eval/extract.js';
 export { isEquivalent } from './eval/equivalence.js';
 export { wilsonInterval, mcnemarExact } from './eval/stats.js';
