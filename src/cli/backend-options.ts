@@ -13,15 +13,13 @@ import { BACKEND_KINDS, type BackendKind } from '../backends/backend.js';
 import type { OpenModelOptions } from '../backends/open.js';
 import { INSTALL_HINT } from '../backends/node-llama-cpp.js';
 import { UserError } from '../util/errors.js';
+import { positiveInt } from './flags.js';
 
 export type BackendSettings = Pick<OpenModelOptions, 'backend' | 'gpu' | 'ggufCacheDir' | 'ggufDtype' | 'parallel' | 'threads' | 'kvCache' | 'contextSize'>;
 
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, got "${v}"`);
-    return n;
-  };
+/** Commander's parser for a positive-integer flag (cli/flags.ts). */
+function positiveIntFlag(flag: string): (v: string) => number {
+  return (v) => positiveInt(v, flag)!;
 }
 
 /**
@@ -34,9 +32,9 @@ export function addBackendOptions(cmd: Command, ggufFlags: ReadonlyArray<{ flag:
     .option('--gpu <mode>', 'llama.cpp: auto (use CUDA, Vulkan or Metal when node-llama-cpp finds one) or off (CPU only)', 'auto')
     .option('--gguf-cache <dir>', 'llama.cpp: where models exported to GGUF on the fly are kept (default $LIGHTREASONER_CACHE/gguf or ~/.cache/lightreasoner/gguf)')
     .option('--gguf-dtype <dtype>', 'llama.cpp: weight type of GGUFs exported on the fly: f32 (same weights as the engine) or f16', 'f32')
-    .option('--llama-parallel <n>', 'llama.cpp: sequences evaluated in parallel in one context', positiveInt('--llama-parallel'))
-    .option('--llama-threads <n>', 'llama.cpp: CPU threads (default: the physical cores minus the 1-minute load average, at least 1, with a warning when load reduced it)', positiveInt('--llama-threads'))
-    .option('--llama-context <n>', 'llama.cpp: tokens per sequence, prompt + continuation (default min(max_position_embeddings, 4096))', positiveInt('--llama-context'))
+    .option('--llama-parallel <n>', 'llama.cpp: sequences evaluated in parallel in one context', positiveIntFlag('--llama-parallel'))
+    .option('--llama-threads <n>', 'llama.cpp: CPU threads (default: the physical cores minus the 1-minute load average, at least 1, with a warning when load reduced it)', positiveIntFlag('--llama-threads'))
+    .option('--llama-context <n>', 'llama.cpp: tokens per sequence, prompt + continuation (default min(max_position_embeddings, 4096))', positiveIntFlag('--llama-context'))
     .option('--kv-cache <type>', 'llama.cpp: KV cache type, f32 (matches the engine) or f16 (half the memory; moves probabilities by ~1e-3)', 'f32');
   for (const { flag, model } of ggufFlags) {
     cmd.option(`--${flag} <file>`, `llama.cpp: run the ${model} from this GGUF instead of exporting its model directory (whose tokenizer must match the file; the directory still provides the tokenizer)`);
