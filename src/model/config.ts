@@ -5,17 +5,13 @@
  * Anything else is refused with the file, the field and what was expected.
  */
 import { UserError } from '../util/errors.js';
+import type { Llama3RopeScaling } from '../engine/ops/rope.js';
 
 export type Architecture = 'qwen2' | 'llama';
 export type WeightDtype = 'float32' | 'float16' | 'bfloat16';
 
-export interface Llama3RopeScaling {
-  type: 'llama3';
-  factor: number;
-  lowFreqFactor: number;
-  highFreqFactor: number;
-  originalMaxPositionEmbeddings: number;
-}
+// The rope op owns the shape of its scaling parameters; the config re-exports it for its readers.
+export type { Llama3RopeScaling } from '../engine/ops/rope.js';
 
 export interface ModelConfig {
   architecture: Architecture;

@@ -6,7 +6,14 @@
  * The table mimics transformers' float32 arithmetic (inverse frequencies, angle products and
  * cos/sin rounded to float32) so long positions agree with PyTorch, not only short ones.
  */
-import type { Llama3RopeScaling } from '../../model/config.js';
+/** rope_scaling of type "llama3" (config.json's rope_scaling, parsed by src/model/config.ts). */
+export interface Llama3RopeScaling {
+  type: 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
 
 const f = Math.fround;
 
