@@ -14,7 +14,8 @@ import { readPredictions } from '../eval/predictions.js';
 import { resolvePrompt } from '../eval/prompts.js';
 import { readDoneIds, readResults, runGrading } from '../eval/results.js';
 import { evalPrompts, generateCompletions } from '../eval/generate.js';
-import { checkResultsFile, writeEvalManifest, type EvalManifest } from '../eval/manifest.js';
+import { checkResultsFile, lockResultsFile, writeEvalManifest, type EvalManifest } from '../eval/manifest.js';
+import type { RunLock } from '../util/run-dir.js';
 import { modelFingerprint } from '../model/load.js';
 import { UserError } from '../util/errors.js';
 import { CD_DEFAULTS, contrastiveChooser } from '../baselines/contrastive-decoding.js';
@@ -148,6 +149,16 @@ export const DEFAULT_EVAL_BATCH_SIZE = 8;
  * arrives through `runGrading`, so results, summary and resume are those of `--predictions`.
  */
 export async function evalWithModel(opts: EvalCliOptions & { model: string }, onProgress?: ProgressCallback): Promise<ModelEvalReport> {
+  // The results file's lock first: a second writer, or an --out that cannot be written, fails before any weights load.
+  const lock = opts.out !== undefined ? lockResultsFile(opts.out) : undefined;
+  try {
+    return await evalWithModelLocked(opts, onProgress, lock);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function evalWithModelLocked(opts: EvalCliOptions & { model: string }, onProgress: ProgressCallback | undefined, lock: RunLock | undefined): Promise<ModelEvalReport> {
   if (opts.input === undefined) throw new UserError('eval --model needs --input (the questions JSONL)');
   const maxNewTokens = positiveInt(opts.maxNewTokens, '--max-new-tokens')!;
   const batchSize = positiveInt(opts.batchSize, '--batch-size') ?? DEFAULT_EVAL_BATCH_SIZE;
@@ -199,6 +210,7 @@ export async function evalWithModel(opts: EvalCliOptions & { model: string }, on
       equivalence: { percentScaling: opts.percentScaling },
       measureThroughput: true,
       ...(onProgress ? { onProgress } : {}),
+      ...(lock ? { lock } : {}),
     });
   } finally {
     await lm.backend.dispose();
