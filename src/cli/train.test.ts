@@ -36,9 +36,14 @@ test('train writes a PEFT adapter, the log and a summary; --resume of a finished
   const again = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small, '--resume']);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /already holds the finished run/);
-  const notEmpty = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small]);
+  // The same arguments without --resume continue (here: nothing left to do), as `sample` does.
+  const same = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small]);
+  assert.equal(same.status, 0, same.stderr);
+  assert.match(same.stderr, /already holds the finished run/);
+  // A directory holding something else is not a run to continue.
+  const notEmpty = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', modelDir, ...small]);
   assert.equal(notEmpty.status, 2);
-  assert.match(notEmpty.stderr, /is not empty; pass --resume/);
+  assert.match(notEmpty.stderr, /is not empty \(.*\) and holds no training run/);
 
   const merged = join(root, 'merged');
   const m = await runCli(['merge', '--base', modelDir, '--adapter', out, '--out', merged]);

@@ -16,10 +16,11 @@ import { WORLD_SYSTEM_PROMPTS, trainingConversation } from '../data/chat-format.
 import { CompletionStore, completionExample, completionSequence, type CompletionExample } from './completion.js';
 import { Trainer, type StepData } from './trainer.js';
 import { HF_ADAMW_DEFAULTS } from './adamw.js';
-import { runTraining, type LoopResult } from './loop.js';
+import { checkTrainingOutDir, runTraining, type LoopResult } from './loop.js';
 import type { ScheduleKind } from './schedule.js';
 import { greedyAccuracy, type AccuracyReport } from '../eval/accuracy.js';
-import { readJsonl, JsonlAppender } from '../util/jsonl.js';
+import { readJsonl } from '../util/jsonl.js';
+import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
@@ -56,9 +57,14 @@ export interface PretrainOptions {
   exportSteps: number[];
   /** Start from this model's weights (continued pretraining) instead of a fresh initialisation; its architecture is used and --hidden etc. are ignored. */
   initFrom?: string;
-  resume: boolean;
+  /** Accepted for compatibility: a matching run in `out` is always continued. */
+  resume?: boolean;
   onProgress?: ProgressCallback;
   log?: (line: string) => void;
+  /** Notices (a repaired log, an extended run); default stderr. */
+  onWarning?: (message: string) => void;
+  /** The lock on `out` when the caller took it already. */
+  lock?: RunLock;
 }
 
 export interface PretrainResult {
@@ -108,6 +114,18 @@ export function loadCompletionExamples(file: string, tok: HfTokenizer, stopIds: 
 }
 
 export function runPretrain(o: PretrainOptions): PretrainResult {
+  if (o.lock) return pretrainLocked(o);
+  // One writer per output directory, checked before anything is loaded.
+  const lock = acquireRunLock(o.out, 'dir');
+  try {
+    checkTrainingOutDir(o.out);
+    return pretrainLocked(o);
+  } finally {
+    lock.release();
+  }
+}
+
+function pretrainLocked(o: PretrainOptions): PretrainResult {
   const tok = loadTokenizer(o.tokenizerDir);
   const init = o.initFrom ? loadModelDir(o.initFrom) : null;
   if (init) assertSameVocabulary(loadTokenizer(o.initFrom!), tok, `the --init model's tokenizer (${o.initFrom})`, `--tokenizer ${o.tokenizerDir}`);
@@ -140,7 +158,7 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
   const devRecords = o.devFile ? readJsonl<{ id?: string; question: string; answer: string }>(o.devFile, 'dev data').records.map((r) => r.value).slice(0, o.evalCount) : [];
   const evals: PretrainResult['evals'] = [];
   mkdirSync(o.out, { recursive: true });
-  const evalLog = devRecords.length > 0 ? new JsonlAppender(join(o.out, 'dev_accuracy.jsonl')) : null;
+  const evalLog = devRecords.length > 0 ? openAppendLog(join(o.out, 'dev_accuracy.jsonl'), o.onWarning) : null;
   const evaluate = (step: number): void => {
     if (devRecords.length === 0) return;
     const r = greedyAccuracy(model, tok, stopIds, devRecords, { maxNewTokens: 160, batchSize: 64 });
@@ -150,7 +168,7 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
   };
 
   const exportSet = new Set(o.exportSteps);
-  const fingerprint = { arch: init ? { init: modelFingerprint(o.initFrom!) } : o.arch, steps: o.steps, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, warmup: o.warmupSteps, weightDecay: o.weightDecay, seed: o.seed, train: o.trainFile, examples: n, vocab: tok.vocabSize };
+  const fingerprint = { arch: init ? { init: modelFingerprint(o.initFrom!) } : o.arch, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, warmup: o.warmupSteps, weightDecay: o.weightDecay, seed: o.seed, train: o.trainFile, examples: n, vocab: tok.vocabSize };
   let firstStep: number | null = null;
   const loop = runTraining(trainer, (s) => {
     // Hooks between steps: dev evaluation and exports of the model as it is before step s. The first
@@ -163,12 +181,14 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
     }
     return data(s);
   }, {
-    outDir: o.out, maxSteps: o.steps, saveSteps: o.saveSteps, resume: o.resume, fingerprint, stage: 'pretrain',
+    outDir: o.out, maxSteps: o.steps, saveSteps: o.saveSteps, fingerprint, schedule: o.schedule, maxStepsFlag: '--steps', stage: 'pretrain',
+    ...(o.onWarning ? { onWarning: o.onWarning } : {}),
     writeArtifact: (dir) => { saveModelFilesInto(dir, config, model.params, { copyFrom: o.tokenizerDir }); },
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
   if (exportSet.has(o.steps) && !existsSync(join(o.out, `step-${o.steps}`))) saveModelDir(join(o.out, `step-${o.steps}`), config, model.params, { copyFrom: o.tokenizerDir });
-  evaluate(o.steps);
+  // A run that was already finished was evaluated at its end then: not again (the log would double).
+  if (loop.steps.length > 0) evaluate(o.steps);
   evalLog?.close();
   return { config, parameters: parameterCount(config), examples: n, loop, evals };
 }
