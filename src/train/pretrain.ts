@@ -19,7 +19,7 @@ import { HF_ADAMW_DEFAULTS } from './adamw.js';
 import { checkTrainingOutDir, runTraining, type LoopResult } from './loop.js';
 import type { ScheduleKind } from './schedule.js';
 import { greedyAccuracy, type AccuracyReport } from '../eval/accuracy.js';
-import { readJsonl } from '../util/jsonl.js';
+import { readJsonl, tornInputMessage } from '../util/jsonl.js';
 import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
@@ -103,6 +103,8 @@ export function pretrainConfig(arch: Architecture, tok: HfTokenizer): ModelConfi
 export function loadCompletionExamples(file: string, tok: HfTokenizer, stopIds: readonly number[]): CompletionExample[] {
   const read = readJsonl<{ question?: unknown; answer?: unknown }>(file, 'training data');
   if (read.problems.length > 0) throw new UserError(`${file}:${read.problems[0]!.line}: not valid JSON (${read.problems[0]!.message})`);
+  const torn = tornInputMessage(read);
+  if (torn) throw new UserError(`${file}:${read.tornLine}: ${torn}`);
   if (read.records.length === 0) throw new UserError(`${file}: no training records`);
   return read.records.map(({ line, value }, i) => {
     if (typeof value.question !== 'string' || typeof value.answer !== 'string') {
@@ -155,7 +157,10 @@ function pretrainLocked(o: PretrainOptions): PretrainResult {
     return [batch];
   };
 
-  const devRecords = o.devFile ? readJsonl<{ id?: string; question: string; answer: string }>(o.devFile, 'dev data').records.map((r) => r.value).slice(0, o.evalCount) : [];
+  const devRead = o.devFile ? readJsonl<{ id?: string; question: string; answer: string }>(o.devFile, 'dev data') : null;
+  const devTorn = devRead && tornInputMessage(devRead);
+  if (devTorn) throw new UserError(`${o.devFile}:${devRead!.tornLine}: ${devTorn}`);
+  const devRecords = devRead ? devRead.records.map((r) => r.value).slice(0, o.evalCount) : [];
   const evals: PretrainResult['evals'] = [];
   mkdirSync(o.out, { recursive: true });
   const evalLog = devRecords.length > 0 ? openAppendLog(join(o.out, 'dev_accuracy.jsonl'), o.onWarning) : null;

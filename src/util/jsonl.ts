@@ -22,6 +22,16 @@ export interface JsonlRead<T> {
   problems: JsonlProblem[];
   /** True when the file ends in a line without a newline that did not parse (a torn write). */
   tornTail: boolean;
+  /** That line's number (null when the file ends whole). */
+  tornLine: number | null;
+}
+
+/**
+ * For an input file a cut-off last line is damage, not an interrupted append of ours: the message
+ * every reader of an input reports it with (null when the file ends whole).
+ */
+export function tornInputMessage(read: JsonlRead<unknown>): string | null {
+  return read.tornLine === null ? null : 'the last line is cut off (not complete JSON and no final newline): the file is truncated';
 }
 
 /** Parse every line of a JSONL file. Blank lines are skipped; bad lines go to `problems`. */
@@ -37,17 +47,18 @@ export function readJsonl<T = unknown>(path: string, what = 'JSONL file'): Jsonl
   const records: JsonlLine<T>[] = [];
   const problems: JsonlProblem[] = [];
   let tornTail = false;
+  let tornLine: number | null = null;
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.trim();
     if (raw === '') continue;
     try {
       records.push({ line: i + 1, value: JSON.parse(raw) as T });
     } catch (e) {
-      if (i === lines.length - 1 && !text.endsWith('\n')) tornTail = true;
+      if (i === lines.length - 1 && !text.endsWith('\n')) { tornTail = true; tornLine = i + 1; }
       else problems.push({ line: i + 1, message: errorMessage(e) });
     }
   }
-  return { records, problems, tornTail };
+  return { records, problems, tornTail, tornLine };
 }
 
 /** What repairing a torn last line cut off. */
