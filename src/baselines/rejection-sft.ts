@@ -14,8 +14,8 @@ import { join, resolve } from 'node:path';
 import { loadLanguageModel, modelFingerprint } from '../model/load.js';
 import { generate, type TokenChooser } from '../model/generate.js';
 import { runLoraTraining, type LoraRunSettings } from '../train/train-lora.js';
-import type { StepData } from '../train/trainer.js';
-import { checkTrainingOutDir } from '../train/loop.js';
+import { epochBatches } from '../train/epoch-batches.js';
+import { checkTrainingOutDir, fingerprintLabel } from '../train/loop.js';
 import { completionSequence } from '../train/completion.js';
 import type { GoldQuestion } from '../eval/grade.js';
 import { buildMessages, resolvePrompt } from '../eval/prompts.js';
@@ -53,11 +53,6 @@ export interface SftJob extends SftSettings {
   lock?: RunLock;
 }
 
-/** The flag behind each sampling setting of the SFT manifest, for messages. */
-const SFT_MANIFEST_FLAGS: Record<string, string> = {
-  model: '--model (weights fingerprint)', input: '--input', samplesPerQuestion: '--samples-per-question', temperature: '--temperature',
-  maxNewTokens: '--max-new-tokens', genBatchSize: '--gen-batch-size', prompt: '--prompt', seed: '--seed', questions: 'number of questions (--limit)',
-};
 
 interface SftSampleLine {
   index: number;
@@ -152,7 +147,7 @@ function sftLocked(job: SftJob): SftReport {
   };
   const have = readManifest<Record<string, unknown>>(manifestPath, 'SFT manifest');
   if (have) {
-    const diffs = fingerprintDifferences(have, manifest, (k) => SFT_MANIFEST_FLAGS[k] ?? k);
+    const diffs = fingerprintDifferences(have, manifest, fingerprintLabel);
     if (diffs.length > 0) throw new UserError(`${job.out} holds an SFT run with other sampling settings (${diffs.join('; ')}; see ${manifestPath}); run again with the original arguments, or use a new --out`);
   } else {
     checkTrainingOutDir(job.out);
@@ -199,21 +194,9 @@ function sftLocked(job: SftJob): SftReport {
   // Stage B: LoRA on the kept trajectories, cross-entropy on completion tokens: the LoRA training
   // job of `train`, on SFT's own data order (epochs of shuffled trajectories).
   const n = trajectories.length;
-  let cache: { epoch: number; order: number[] } | null = null;
-  const data = (step: number): StepData => {
-    const out: StepData = [];
-    for (let m = 0; m < job.gradAccum; m++) {
-      const mb = [];
-      for (let j = 0; j < job.batchSize; j++) {
-        const k = (step * job.gradAccum + m) * job.batchSize + j;
-        const epoch = Math.floor(k / n);
-        if (!cache || cache.epoch !== epoch) cache = { epoch, order: new Rng((job.seed * 7919 + epoch * 104729) >>> 0).shuffle(Array.from({ length: n }, (_, i) => i)) };
-        mb.push(trajectories[cache.order[k % n]!]!);
-      }
-      out.push(mb);
-    }
-    return out;
-  };
+  const data = epochBatches({
+    count: n, batchSize: job.batchSize, gradAccum: job.gradAccum, epochSeed: (epoch) => (job.seed * 7919 + epoch * 104729) >>> 0, sequence: (i) => trajectories[i]!,
+  });
   const loop = runLoraTraining({
     model: lm.model, settings: job, data, out: job.out, stage: 'sft train',
     fingerprint: { ...manifest, trajectories: n, lora: job.lora, lr: job.lr, batchSize: job.batchSize, gradAccum: job.gradAccum, warmup: job.warmupSteps, schedule: job.schedule, weightDecay: job.weightDecay, maxGradNorm: job.maxGradNorm, dedupe: job.dedupe },

@@ -67,6 +67,20 @@ interface TrainingManifest {
 /** Fingerprint keys under which runs written before the manifest kept their step count. */
 const LEGACY_STEP_KEYS = ['max_steps', 'maxSteps', 'steps'];
 
+/** Fingerprint keys whose flag is not the key spelled as a flag. */
+const KEY_LABELS: Record<string, string> = {
+  expert: '--expert (weights fingerprint)', model: '--model (weights fingerprint)', data: '--samples (data fingerprint)',
+  arch: 'architecture (--hidden, --layers, --heads, --kv-heads, --intermediate, --max-positions, --rope-theta, --untied; or --init)',
+  warmup: '--warmup-steps', trajectories: 'kept trajectories (from the sampling settings)', lora: 'LoRA (--rank, --lora-alpha, --lora-dropout, --target)',
+  pack: '--pack / --no-pack', dedupe: '--dedupe / --no-dedupe', examples: 'training records (--train)', vocab: 'tokenizer vocabulary size (--tokenizer)',
+  questions: 'number of questions (--input, --limit)',
+};
+
+/** The flag behind a fingerprint key (`batch_size`, `batchSize` → `--batch-size`), for messages. */
+export function fingerprintLabel(key: string): string {
+  return KEY_LABELS[key] ?? `--${key.replace(/_/g, '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /** True when `outDir` holds (part of) a training run. */
 export function holdsTrainingRun(outDir: string): boolean {
   return [TRAINING_MANIFEST_FILE, FINAL_STATE_FILE, LOG_FILE, 'checkpoints'].some((f) => existsSync(join(outDir, f)));
@@ -109,7 +123,7 @@ export function runTraining(trainer: Trainer, data: (step: number) => StepData, 
   if (saved) {
     const legacySteps = LEGACY_STEP_KEYS.map((k) => saved[k]).find((v) => typeof v === 'number') as number | undefined;
     const comparable = Object.fromEntries(Object.entries(saved).filter(([k]) => !(manifest === null && LEGACY_STEP_KEYS.includes(k) && !(k in o.fingerprint))));
-    const diffs = fingerprintDifferences(comparable, o.fingerprint);
+    const diffs = fingerprintDifferences(comparable, o.fingerprint, fingerprintLabel);
     if (diffs.length > 0) {
       throw new UserError(`cannot continue the training run in ${o.outDir}: it was started with other settings (${diffs.join('; ')}). Run again with the original arguments, or use a new output directory`);
     }

@@ -48,7 +48,7 @@ test('a second pretrain process on the same --out is refused naming the first; a
   const again = runPretrain(options(out));
   assert.equal(again.loop.steps.length, 0);
   assert.equal(lines(join(out, 'dev_accuracy.jsonl')).length, 1, 'a finished run is not evaluated (and logged) again');
-  assert.throws(() => runPretrain(options(out, { lr: 2e-3 })), /cannot continue the training run in .*: it was started with other settings \(lr: was 0\.001, now 0\.002\)/);
+  assert.throws(() => runPretrain(options(out, { lr: 2e-3 })), /cannot continue the training run in .*: it was started with other settings \(--lr: was 0\.001, now 0\.002\)/);
   assert.throws(() => runPretrain(options(out, { steps: 6 })), /started with --steps 4; it cannot become 6: with the cosine schedule/);
 });
 

@@ -14,14 +14,14 @@ import { modelFingerprint } from '../model/load.js';
 import { assertSameVocabulary, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { WORLD_SYSTEM_PROMPTS, trainingConversation } from '../data/chat-format.js';
 import { CompletionStore, completionExample, completionSequence, type CompletionExample } from './completion.js';
-import { Trainer, type StepData } from './trainer.js';
+import { Trainer } from './trainer.js';
+import { epochBatches } from './epoch-batches.js';
 import { HF_ADAMW_DEFAULTS } from './adamw.js';
 import { checkTrainingOutDir, runTraining, type LoopResult } from './loop.js';
 import type { ScheduleKind } from './schedule.js';
 import { greedyAccuracy, type AccuracyReport } from '../eval/accuracy.js';
 import { readJsonl, tornInputMessage } from '../util/jsonl.js';
 import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
-import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -144,18 +144,9 @@ function pretrainLocked(o: PretrainOptions): PretrainResult {
   });
   // Step s trains on examples [s·B, (s+1)·B) of an endless stream of seeded epoch permutations.
   const n = examples.length;
-  let epochCache: { epoch: number; order: number[] } | null = null;
-  const data = (step: number): StepData => {
-    const batch = [];
-    for (let k = step * o.batchSize; k < (step + 1) * o.batchSize; k++) {
-      const epoch = Math.floor(k / n);
-      if (!epochCache || epochCache.epoch !== epoch) {
-        epochCache = { epoch, order: new Rng((o.seed * 31 + epoch * 7919) >>> 0).shuffle(Array.from({ length: n }, (_, i) => i)) };
-      }
-      batch.push(completionSequence(examples.get(epochCache.order[k % n]!)));
-    }
-    return [batch];
-  };
+  const data = epochBatches({
+    count: n, batchSize: o.batchSize, gradAccum: 1, epochSeed: (epoch) => (o.seed * 31 + epoch * 7919) >>> 0, sequence: (i) => completionSequence(examples.get(i)),
+  });
 
   const devRead = o.devFile ? readJsonl<{ id?: string; question: string; answer: string }>(o.devFile, 'dev data') : null;
   const devTorn = devRead && tornInputMessage(devRead);

@@ -74,7 +74,7 @@ test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropo
   la.forEach((l, i) => assert.ok(Math.abs(l.loss - lb[i]!.loss) <= 1e-6 * l.loss, `step ${i}`));
   // Resuming a finished run does nothing; changed settings are refused, naming the setting.
   assert.equal(trainLora(broken).steps, 0);
-  assert.throws(() => trainLora({ ...broken, lr: 1e-3 }), /lr: was 0\.005, now 0\.001/);
+  assert.throws(() => trainLora({ ...broken, lr: 1e-3 }), /--lr: was 0\.005, now 0\.001/);
 });
 
 test('a larger --max-steps extends a finished constant-schedule run to exactly the longer run; with linear decay, or without the final optimiser state, it is refused naming why', () => {

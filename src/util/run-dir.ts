@@ -16,7 +16,7 @@
  */
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants as fsConstants, accessSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError, errorMessage } from './errors.js';
 import { readJsonFile, writeJsonAtomic } from './fsx.js';
@@ -230,19 +230,6 @@ export async function withRunLock<T>(target: string, kind: 'file' | 'dir', lock:
   }
 }
 
-export function withRunLockSync<T>(target: string, kind: 'file' | 'dir', lock: RunLock | undefined, f: () => T): T {
-  if (lock) {
-    assertLockFor(lock, target);
-    return f();
-  }
-  const own = acquireRunLock(target, kind);
-  try {
-    return f();
-  } finally {
-    own.release();
-  }
-}
-
 function assertLockFor(lock: RunLock, target: string): void {
   if (!lock.isHeld || resolve(lock.target) !== resolve(target)) {
     throw new Error(`internal: the lock passed in is ${lock.isHeld ? `for ${lock.target}` : 'released'}, not held for ${target}`);
@@ -286,11 +273,4 @@ export function describeRepair(r: TornTailRepair): string {
  */
 export function openAppendLog(path: string, onWarning: (m: string) => void = defaultWarn, options: { fsync?: boolean } = {}): JsonlAppender {
   return new JsonlAppender(path, { ...options, onRepair: (r) => onWarning(describeRepair(r)) });
-}
-
-/** `name` with its extension replaced, e.g. results.jsonl → results.manifest.json. */
-export function besidePath(path: string, suffix: string): string {
-  const b = basename(path);
-  const stem = b.endsWith('.jsonl') ? b.slice(0, -'.jsonl'.length) : b;
-  return join(dirname(path), `${stem}${suffix}`);
 }
