@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { testTempDir } from '../testing/tmp.js';
 import { UserError } from './errors.js';
-import { acquireRunLock, fingerprintDifferences, lockPathFor, openAppendLog, pidAlive, prepareOutputPath, settingDifferences } from './run-dir.js';
+import { acquireRunLock, fingerprintDifferences, lockPathFor, openAppendLog, pidAlive, prepareOutputPath, processStartTime, settingDifferences } from './run-dir.js';
 
 const runDirModule = fileURLToPath(new URL('./run-dir.js', import.meta.url));
 
@@ -59,6 +60,38 @@ test('within one process a second job on the same output is refused too, and rel
   first.release(); // a late second release of the old lock must not remove the new one
   assert.ok(existsSync(second.path));
   second.release();
+});
+
+test('a lock whose pid is alive but belongs to a process started later (a reused pid) is stale', { skip: processStartTime(process.pid) === null && 'no /proc here' }, () => {
+  const target = join(testTempDir('lr-lock-'), 'reused.jsonl');
+  writeFileSync(`${target}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), started: '2020-01-01T00:00:00.000Z', command: 'lightreasoner sample', token: 'old', procStart: '1' }));
+  const warnings: string[] = [];
+  const lock = acquireRunLock(target, 'file', { onWarning: (m) => warnings.push(m) });
+  assert.match(warnings.join('\n'), /took over the lock of pid \d+ \(started 2020-01-01/);
+  lock.release();
+});
+
+test('processes racing for one stale lock: exactly one gets it, the others are refused naming the winner', async () => {
+  const target = join(testTempDir('lr-lock-'), 'race.jsonl');
+  const dead = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((res) => dead.on('exit', res));
+  writeFileSync(`${target}.lock`, JSON.stringify({ pid: dead.pid, host: hostname(), started: 'then', command: 'lightreasoner eval', token: 'dead' }));
+  const go = join(testTempDir('lr-lock-'), 'go');
+  const racers = Array.from({ length: 4 }, () => spawn(process.execPath, ['--input-type=module', '-e', `
+    import { existsSync } from 'node:fs';
+    const m = await import(${JSON.stringify(runDirModule)});
+    while (!existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 1));
+    try { m.acquireRunLock(${JSON.stringify(target)}, 'file'); process.stdout.write('won'); await new Promise((r) => setTimeout(r, 1500)); }
+    catch (e) { process.stdout.write('lost: ' + e.message); }
+  `], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const outputs = racers.map((c) => new Promise<string>((res) => { let o = ''; c.stdout!.on('data', (d: Buffer) => { o += d.toString(); }); c.on('exit', () => res(o)); }));
+  await new Promise((res) => setTimeout(res, 300));
+  writeFileSync(go, '');
+  const results = await Promise.all(outputs);
+  const winners = racers.filter((_, i) => results[i] === 'won');
+  assert.equal(winners.length, 1, results.join('\n'));
+  for (const r of results.filter((x) => x !== 'won')) assert.match(r, new RegExp(`^lost: .*race\\.jsonl is being written by another run: pid ${winners[0]!.pid} on `));
+  assert.ok(!existsSync(`${target}.lock`), 'the winner released it');
 });
 
 test('a lock file we cannot read is never taken over', () => {

@@ -14,7 +14,7 @@
  *   - an output check before any model is loaded (`prepareOutputPath`): a bad --out fails fast with
  *     the real reason (read-only directory, a file where a directory should be), never as ENOENT.
  */
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants as fsConstants, accessSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync, constants as fsConstants, accessSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -83,6 +83,8 @@ export interface LockHolder {
   command: string;
   /** Random: tells this lock from a later one of the same pid. */
   token: string;
+  /** The holder's start time as the kernel counts it (Linux), so a reused pid is not mistaken for the holder. */
+  procStart?: string;
 }
 
 /** The lock file of an output: `<file>.lock` beside a file, `<dir>/.lightreasoner.lock` inside a directory. */
@@ -101,6 +103,25 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when the lock's holder is still running: its pid is alive and (where known) started when the holder did. */
+function holderAlive(h: LockHolder): boolean {
+  if (!pidAlive(h.pid)) return false;
+  if (h.procStart === undefined) return true;
+  const now = processStartTime(h.pid);
+  return now === null || now === h.procStart;
+}
+
 function readHolder(path: string): LockHolder | null {
   let text: string;
   try {
@@ -112,10 +133,15 @@ function readHolder(path: string): LockHolder | null {
   try {
     const v = JSON.parse(text) as Partial<LockHolder>;
     if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.token === 'string') {
-      return { pid: v.pid, host: v.host, started: String(v.started ?? '?'), command: String(v.command ?? '?'), token: v.token };
+      return { pid: v.pid, host: v.host, started: String(v.started ?? '?'), command: String(v.command ?? '?'), token: v.token, ...(typeof v.procStart === 'string' ? { procStart: v.procStart } : {}) };
     }
   } catch { /* fall through: not a lock we wrote */ }
   return { pid: -1, host: '?', started: '?', command: '?', token: `unreadable:${text.slice(0, 64)}` };
+}
+
+/** Sleep `ms` milliseconds synchronously (lock takeover waits are a few milliseconds). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 const held = new Set<RunLock>();
@@ -151,8 +177,9 @@ function describeHolder(h: LockHolder): string {
  * Take the exclusive lock on `target` (an output file or directory). The lock file is written
  * whole under a temp name and linked into place, so it appears atomically and complete; a second
  * writer gets a UserError naming the holder. A lock whose holder is dead (same host, pid no longer
- * alive) is taken over: it is renamed away (atomic), checked to be the dead one, and removed; had
- * another process taken it over in between, its lock is put back and we are refused.
+ * alive, or alive but started at another time: a reused pid) is taken over: under a takeover
+ * mutex it is checked to still be the dead one and removed, then created afresh as usual (so two
+ * processes taking over at once cannot both win).
  */
 export function acquireRunLock(target: string, kind: 'file' | 'dir', options: { flag?: string; onWarning?: (m: string) => void } = {}): RunLock {
   const flag = options.flag ?? '--out';
@@ -162,6 +189,8 @@ export function acquireRunLock(target: string, kind: 'file' | 'dir', options: { 
     pid: process.pid, host: hostname(), started: new Date().toISOString(),
     command: ['lightreasoner', ...process.argv.slice(2)].join(' ').slice(0, 300), token: randomBytes(8).toString('hex'),
   };
+  const procStart = processStartTime(process.pid);
+  if (procStart !== null) holder.procStart = procStart;
   const tmp = `${path}.${process.pid}.${holder.token}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
@@ -170,7 +199,7 @@ export function acquireRunLock(target: string, kind: 'file' | 'dir', options: { 
     closeSync(fd);
   }
   try {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 200; attempt++) {
       try {
         linkSync(tmp, path);
         const lock = new RunLock(target, path, holder);
@@ -185,29 +214,34 @@ export function acquireRunLock(target: string, kind: 'file' | 'dir', options: { 
       }
       const other = readHolder(path);
       if (other === null) continue; // released between our link and read: try again
-      const stale = other.pid !== -1 && other.host === hostname() && !pidAlive(other.pid);
+      const stale = other.pid !== -1 && other.host === hostname() && !holderAlive(other);
       if (!stale) {
         throw new UserError(`${target} is being written by another run: ${describeHolder(other)}. Two writers would double its records; wait for that run to finish or use another ${flag}. If no such process is running, remove ${path}`);
       }
-      // Take the dead holder's lock over without ever removing a live one.
-      const aside = `${path}.stale.${process.pid}.${holder.token}`;
+      // Take the dead holder's lock over without ever touching a live one: one process at a time
+      // (a takeover mutex, itself created atomically) checks that the lock is still the dead one
+      // and removes it; everyone then races to create it afresh, and exactly one wins.
+      const mutex = `${path}.takeover`;
       try {
-        renameSync(path, aside);
+        linkSync(tmp, mutex);
       } catch (e) {
-        if (codeOf(e) === 'ENOENT') continue;
-        throw e;
-      }
-      const moved = readHolder(aside);
-      if (moved?.token === other.token) {
-        unlinkSync(aside);
-        options.onWarning?.(`${target}: took over the lock of pid ${other.pid} (started ${other.started}), which is no longer running`);
+        if (codeOf(e) !== 'EEXIST') throw e;
+        const m = readHolder(mutex);
+        // A takeover whose process died inside it (a window of microseconds) is itself stale.
+        if (m !== null && m.pid !== -1 && m.host === hostname() && !holderAlive(m)) {
+          try { unlinkSync(mutex); } catch { /* another process removed it */ }
+        }
+        pause(2);
         continue;
       }
-      // Someone else took it over first: give theirs back.
       try {
-        linkSync(aside, path);
-      } catch { /* a third process holds it now; it is theirs */ }
-      unlinkSync(aside);
+        if (readHolder(path)?.token === other.token) {
+          unlinkSync(path);
+          options.onWarning?.(`${target}: took over the lock of pid ${other.pid} (started ${other.started}), which is no longer running`);
+        }
+      } finally {
+        unlinkSync(mutex);
+      }
     }
     const now = readHolder(path);
     throw new UserError(`${target} is being written by another run: ${now ? describeHolder(now) : 'unknown holder'}; use another ${flag}`);
