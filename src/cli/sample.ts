@@ -124,22 +124,21 @@ export function registerSample(program: Command): void {
       const lock = lockSampleOutput(opts.out);
       let stats: SampleStats;
       try {
-      checkSampleOutput(opts.out, sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, backendSettings(opts as unknown as Record<string, unknown>).backend));
-
-      const progress = cliProgressCallback();
-      try {
-        const b = backendSettings(opts as unknown as Record<string, unknown>);
-        const expert = await openModel({ ...b, modelDir: opts.expert, ...(opts.expertAdapter ? { adapter: opts.expertAdapter } : {}), ...(opts.expertGguf ? { gguf: opts.expertGguf } : {}), onProgress: progress });
-        const amateur = await openModel({ ...b, modelDir: opts.amateur, ...(opts.amateurAdapter ? { adapter: opts.amateurAdapter } : {}), ...(opts.amateurGguf ? { gguf: opts.amateurGguf } : {}), onProgress: progress });
+        checkSampleOutput(opts.out, sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, backendSettings(opts as unknown as Record<string, unknown>).backend));
+        const progress = cliProgressCallback();
         try {
-          stats = await runSample({ expert, amateur, questions, inputPath: opts.input, out: opts.out, settings, onProgress: progress, lock });
+          const b = backendSettings(opts as unknown as Record<string, unknown>);
+          const expert = await openModel({ ...b, modelDir: opts.expert, ...(opts.expertAdapter ? { adapter: opts.expertAdapter } : {}), ...(opts.expertGguf ? { gguf: opts.expertGguf } : {}), onProgress: progress });
+          const amateur = await openModel({ ...b, modelDir: opts.amateur, ...(opts.amateurAdapter ? { adapter: opts.amateurAdapter } : {}), ...(opts.amateurGguf ? { gguf: opts.amateurGguf } : {}), onProgress: progress });
+          try {
+            stats = await runSample({ expert, amateur, questions, inputPath: opts.input, out: opts.out, settings, onProgress: progress, lock });
+          } finally {
+            await expert.backend.dispose();
+            await amateur.backend.dispose();
+          }
         } finally {
-          await expert.backend.dispose();
-          await amateur.backend.dispose();
+          progress.stopAll();
         }
-      } finally {
-        progress.stopAll();
-      }
       } finally {
         lock.release();
       }

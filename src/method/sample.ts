@@ -213,45 +213,43 @@ function recoverPrevious(out: string, trajPath: string, questions: readonly Ques
       trajLines.set(r.index, JSON.stringify(r));
     }
   }
-  {
-    const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
-    const lines = text.split('\n');
-    const parsed: Array<{ raw: string; trajectory: number | undefined }> = [];
-    let torn: { line: number; bytes: number } | null = null;
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i]!;
-      if (!l.trim()) continue;
-      let rec: SampleRecord;
-      try {
-        rec = JSON.parse(l) as SampleRecord;
-      } catch {
-        if (i === lines.length - 1) { torn = { line: i + 1, bytes: Buffer.byteLength(l) }; continue; } // torn last line of a killed run
-        throw new UserError(`${out}:${i + 1}: damaged line; cannot resume safely`);
-      }
-      parsed.push({ raw: l, trajectory: rec.trajectory });
+  const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const lines = text.split('\n');
+  const parsed: Array<{ raw: string; trajectory: number | undefined }> = [];
+  let torn: { line: number; bytes: number } | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (!l.trim()) continue;
+    let rec: SampleRecord;
+    try {
+      rec = JSON.parse(l) as SampleRecord;
+    } catch {
+      if (i === lines.length - 1) { torn = { line: i + 1, bytes: Buffer.byteLength(l) }; continue; } // torn last line of a killed run
+      throw new UserError(`${out}:${i + 1}: damaged line; cannot resume safely`);
     }
-    // Each finished question must have exactly the sample lines its trajectory record counts.
-    const count = new Map<number, number>();
-    for (const p of parsed) if (p.trajectory !== undefined) count.set(p.trajectory, (count.get(p.trajectory) ?? 0) + 1);
-    const redo: number[] = [];
-    for (const [index, t] of done) {
-      const have = count.get(index) ?? 0;
-      if (have !== t.kept) {
-        redo.push(index);
-        warn(`${out}: question ${index} ("${t.id}") has ${have} sample line${have === 1 ? '' : 's'} but its trajectory record (${trajPath}) kept ${t.kept}; the file was damaged, so that question is sampled again`);
-      }
-    }
-    if (redo.length > 0) {
-      for (const index of redo) { done.delete(index); trajLines.delete(index); }
-      writeFileAtomic(trajPath, [...trajLines.values()].map((l) => `${l}\n`).join(''));
-    }
-    const keep = parsed.filter((p) => p.trajectory !== undefined && done.has(p.trajectory));
-    const redone = new Set(redo);
-    const orphans = parsed.filter((p) => !(p.trajectory !== undefined && (done.has(p.trajectory) || redone.has(p.trajectory)))).length;
-    if (torn) warn(`${out}: cut an incomplete last line (line ${torn.line}, ${torn.bytes} bytes without a newline) left by an interrupted run (killed, or a full disk); its question is sampled again`);
-    if (orphans > 0) warn(`${out}: removed ${orphans} sample line${orphans === 1 ? '' : 's'} of questions whose trajectory record was never written (the run was interrupted); they are sampled again`);
-    if (torn || orphans > 0 || redo.length > 0) writeFileAtomic(out, keep.map((p) => `${p.raw}\n`).join(''));
+    parsed.push({ raw: l, trajectory: rec.trajectory });
   }
+  // Each finished question must have exactly the sample lines its trajectory record counts.
+  const count = new Map<number, number>();
+  for (const p of parsed) if (p.trajectory !== undefined) count.set(p.trajectory, (count.get(p.trajectory) ?? 0) + 1);
+  const redo: number[] = [];
+  for (const [index, t] of done) {
+    const have = count.get(index) ?? 0;
+    if (have !== t.kept) {
+      redo.push(index);
+      warn(`${out}: question ${index} ("${t.id}") has ${have} sample line${have === 1 ? '' : 's'} but its trajectory record (${trajPath}) kept ${t.kept}; the file was damaged, so that question is sampled again`);
+    }
+  }
+  if (redo.length > 0) {
+    for (const index of redo) { done.delete(index); trajLines.delete(index); }
+    writeFileAtomic(trajPath, [...trajLines.values()].map((l) => `${l}\n`).join(''));
+  }
+  const keep = parsed.filter((p) => p.trajectory !== undefined && done.has(p.trajectory));
+  const redone = new Set(redo);
+  const orphans = parsed.filter((p) => !(p.trajectory !== undefined && (done.has(p.trajectory) || redone.has(p.trajectory)))).length;
+  if (torn) warn(`${out}: cut an incomplete last line (line ${torn.line}, ${torn.bytes} bytes without a newline) left by an interrupted run (killed, or a full disk); its question is sampled again`);
+  if (orphans > 0) warn(`${out}: removed ${orphans} sample line${orphans === 1 ? '' : 's'} of questions whose trajectory record was never written (the run was interrupted); they are sampled again`);
+  if (torn || orphans > 0 || redo.length > 0) writeFileAtomic(out, keep.map((p) => `${p.raw}\n`).join(''));
   return { done };
 }
 
