@@ -110,7 +110,8 @@ export function runTraining(trainer: Trainer, data: (step: number) => StepData, 
   const finalPath = join(o.outDir, FINAL_STATE_FILE);
   const manifestPath = join(o.outDir, TRAINING_MANIFEST_FILE);
   const final = existsSync(finalPath) ? readJsonFile<TrainerState>(finalPath, 'trainer state') : null;
-  removeUnfinishedCheckpoints(o.outDir);
+  const unfinished = removeUnfinishedCheckpoints(o.outDir);
+  if (unfinished > 0) warn(`${o.outDir}: removed ${unfinished} checkpoint${unfinished === 1 ? '' : 's'} that an interrupted run was still writing`);
   const checkpoints = listCheckpoints(o.outDir);
   const last = checkpoints.at(-1);
   const lastState = last ? readJsonFile<TrainerState>(join(last.dir, 'trainer_state.json'), 'trainer state') : null;

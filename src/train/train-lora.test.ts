@@ -54,7 +54,9 @@ test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropo
   mkdirSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345'));
   writeJsonl(join(broken.out, 'checkpoints', '.step-6.tmp-12345', 'adapter_config.json'), []);
   // The same job again continues it: no --resume needed.
-  const resumed = trainLora(broken);
+  const notices: string[] = [];
+  const resumed = trainLora({ ...broken, onWarning: (m) => notices.push(m) });
+  assert.match(notices.join('\n'), /removed 1 checkpoint that an interrupted run was still writing/);
   assert.equal(resumed.resumedFrom, 5);
   assert.equal(resumed.steps, 5);
   assert.ok(!existsSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345')), 'the half-written checkpoint is removed');

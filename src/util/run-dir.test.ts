@@ -152,6 +152,12 @@ test('a read-only parent directory is reported as not writable', { skip: process
   }
 });
 
+test('a directory the kernel refuses to create in (sysfs, even for root) is reported as refused, not as ENOENT', { skip: !existsSync('/sys/kernel') && 'no sysfs here' }, () => {
+  assert.throws(() => acquireRunLock('/sys/lightreasoner-test/out.jsonl', 'file'), (e: unknown) => e instanceof UserError
+    && /--out \/sys\/lightreasoner-test\/out\.jsonl: cannot (create the output directory: (permission denied creating|.* is on a read-only file system)|write there)/.test(e.message)
+    && !/ENOENT/.test(e.message));
+});
+
 test('setting differences name each changed setting with its old and new value', () => {
   assert.deepEqual(settingDifferences([{ label: '--beta', was: 0.4, now: 0.5 }, { label: '--alpha', was: 0.2, now: 0.2 }]), ['--beta: was 0.4, now 0.5']);
   assert.deepEqual(fingerprintDifferences({ lr: 1, seed: 0 }, { lr: 2, seed: 0, pack: true }, (k) => `--${k}`), ['--lr: was 1, now 2', '--pack: was undefined, now true']);
