@@ -13,7 +13,7 @@
  * had asked for the larger number of steps from the start.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { StepData, StepStats, Trainer } from './trainer.js';
 import { listCheckpoints, removeUnfinishedCheckpoints, restoreCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import type { ScheduleKind } from './schedule.js';
@@ -90,12 +90,13 @@ export function holdsTrainingRun(outDir: string): boolean {
  * Refuse an --out that holds other files but no training run (a typo'd path to a model directory,
  * say): continuing there would mix our files into someone else's. Cheap: call it before loading.
  */
-export function checkTrainingOutDir(outDir: string, flag = '--out'): void {
+export function checkTrainingOutDir(outDir: string, options: { flag?: string; ours?: (name: string) => boolean } = {}): void {
+  const flag = options.flag ?? '--out';
   if (!existsSync(outDir)) return;
   if (!statSync(outDir).isDirectory()) throw new UserError(`${flag} ${outDir} exists and is not a directory`);
   if (holdsTrainingRun(outDir)) return;
-  const lockName = lockPathFor(outDir, 'dir').slice(outDir.length).replace(/^[\\/]/, '');
-  const other = readdirSync(outDir).filter((f) => f !== lockName);
+  const lockName = basename(lockPathFor(outDir, 'dir'));
+  const other = readdirSync(outDir).filter((f) => f !== lockName && !options.ours?.(f));
   if (other.length > 0) {
     throw new UserError(`${flag} ${outDir} is not empty (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}) and holds no training run; choose a new or empty directory`);
   }

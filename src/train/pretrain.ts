@@ -115,12 +115,15 @@ export function loadCompletionExamples(file: string, tok: HfTokenizer, stopIds: 
   });
 }
 
+/** Dev accuracy during training, one line per measurement. */
+const DEV_LOG = 'dev_accuracy.jsonl';
+
 export function runPretrain(o: PretrainOptions): PretrainResult {
   if (o.lock) return pretrainLocked(o);
   // One writer per output directory, checked before anything is loaded.
   const lock = acquireRunLock(o.out, 'dir');
   try {
-    checkTrainingOutDir(o.out);
+    checkTrainingOutDir(o.out, { ours: (f) => f === DEV_LOG || /^step-\d+$/.test(f) });
     return pretrainLocked(o);
   } finally {
     lock.release();
@@ -154,7 +157,7 @@ function pretrainLocked(o: PretrainOptions): PretrainResult {
   const devRecords = devRead ? devRead.records.map((r) => r.value).slice(0, o.evalCount) : [];
   const evals: PretrainResult['evals'] = [];
   mkdirSync(o.out, { recursive: true });
-  const evalLog = devRecords.length > 0 ? openAppendLog(join(o.out, 'dev_accuracy.jsonl'), o.onWarning) : null;
+  const evalLog = devRecords.length > 0 ? openAppendLog(join(o.out, DEV_LOG), o.onWarning) : null;
   const evaluate = (step: number): void => {
     if (devRecords.length === 0) return;
     const r = greedyAccuracy(model, tok, stopIds, devRecords, { maxNewTokens: 160, batchSize: 64 });
