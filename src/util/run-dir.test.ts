@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
@@ -141,15 +141,30 @@ test('an output path that cannot be written says why (a file in the way, a read-
   assert.ok(existsSync(join(dir, 'new', 'deeper')));
 });
 
-test('a read-only parent directory is reported as not writable', { skip: process.getuid?.() === 0 && 'root can write to read-only directories' }, () => {
-  const dir = join(testTempDir('lr-out-'), 'ro');
+test('a read-only parent directory is reported as not writable (as root: checked as user nobody)', { skip: process.getuid?.() === 0 && !existsSync('/usr/sbin/runuser') && !existsSync('/sbin/runuser') && 'root, and no runuser to drop to another user' }, () => {
+  const base = testTempDir('lr-out-');
+  chmodSync(base, 0o777);
+  const dir = join(base, 'ro');
   prepareOutputPath(dir, 'dir');
   chmodSync(dir, 0o555);
-  try {
-    assert.throws(() => acquireRunLock(join(dir, 'run', 'out.jsonl'), 'file'), /cannot write there: .*ro is not writable by this user \(permission denied\)/);
-  } finally {
-    chmodSync(dir, 0o755);
+  const target = join(dir, 'run', 'out.jsonl');
+  let message: string;
+  if (process.getuid?.() === 0) {
+    // Root writes anywhere: ask as an ordinary user, in a real second process.
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e',
+      `const m = await import(${JSON.stringify(runDirModule)}); try { m.acquireRunLock(${JSON.stringify(target)}, 'file'); process.stdout.write('acquired'); } catch (e) { process.stdout.write(e.message); }`], { encoding: 'utf8' });
+    message = r.stdout;
+  } else {
+    message = '';
+    try {
+      acquireRunLock(target, 'file');
+    } catch (e) {
+      message = (e as Error).message;
+    }
   }
+  chmodSync(dir, 0o755);
+  assert.match(message, /cannot write there: the directory .*ro is not writable by this user \(permission denied\)/);
+  assert.doesNotMatch(message, /ENOENT/);
 });
 
 test('a directory the kernel refuses to create in (sysfs, even for root) is reported as refused, not as ENOENT', { skip: !existsSync('/sys/kernel') && 'no sysfs here' }, () => {

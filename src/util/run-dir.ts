@@ -59,11 +59,16 @@ export function prepareOutputPath(path: string, kind: 'file' | 'dir', flag = '--
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`${flag} ${path}: ${dir} exists and is not a directory`);
   const base = nearestExisting(dir);
   if (!statSync(base).isDirectory()) throw new UserError(`${flag} ${path}: ${base} is a file, so the directory ${dir} cannot be created`);
-  try {
-    accessSync(base, fsConstants.W_OK | fsConstants.X_OK);
-  } catch {
-    throw new UserError(`${flag} ${path}: cannot write there: ${base} is not writable by this user (permission denied)`);
-  }
+  const writable = (p: string, what: string): void => {
+    try {
+      accessSync(p, fsConstants.W_OK | (what === 'directory' ? fsConstants.X_OK : 0));
+    } catch (e) {
+      const why = codeOf(e) === 'EROFS' ? 'is on a read-only file system' : 'is not writable by this user (permission denied)';
+      throw new UserError(`${flag} ${path}: cannot write there: the ${what} ${p} ${why}`, { cause: e });
+    }
+  };
+  writable(base, 'directory');
+  if (kind === 'file' && existsSync(path)) writable(path, 'file');
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
