@@ -89,6 +89,7 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   assert.equal(refused.status, 2, String(refused.stderr));
   assert.match(String(refused.stderr), new RegExp(`b is being written by another run: pid ${process.pid} on `));
   assert.equal(readFileSync(join(out2, 'training_log.jsonl'), 'utf8').trim().split('\n').length, 3, 'one log line per step');
+  assert.equal(read(out2).length, 6, 'one sample line per question');
   const lines2 = read(out2);
   assert.deepEqual(lines2.map((l) => l.answers), lines.map((l) => l.answers), 'same seed, same samples');
   const expectedKept = lines2.map((l, i) => (l.answers.some((a) => a === golds[i]) ? 1 : 0));

@@ -1,4 +1,6 @@
 import { test, after } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import { loadTrainingSet } from './training-set.js';
 import { textOnly, writeJsonl, writeTinySamples } from './testing.js';
 
 const modelDir = tinyModelDir({}, 21);
+const bin = fileURLToPath(new URL('../../../bin/lightreasoner.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'lr-train-lora-'));
 after(() => {
   rmSync(modelDir, { recursive: true, force: true });
@@ -107,20 +110,27 @@ test('a larger --max-steps extends a finished constant-schedule run to exactly t
 
 test('a second writer on a training directory is refused naming the first, whose run and log stay whole', () => {
   const o = job({ maxSteps: 6, saveSteps: 0 });
-  let refused = '';
+  let inProcess = '';
+  let second: ReturnType<typeof spawnSync> | null = null;
   const r = trainLora({
     ...o,
     onProgress: (e) => {
-      if (e.done !== 3 || refused) return;
-      // The first run holds the lock: the same job started again is refused before it loads anything.
+      if (e.done !== 3 || second) return;
+      // The first run holds the lock: a real second `train` process, and the same job in this
+      // process, are refused before they load anything.
+      second = spawnSync(process.execPath, [bin, 'train', '--expert', modelDir, '--samples', samples.samples, '--out', o.out, '--max-steps', '6'], { encoding: 'utf8', env: { ...process.env, LIGHTREASONER_QUIET: '1' } });
       try {
         trainLora(o);
       } catch (err) {
-        refused = (err as Error).message;
+        inProcess = (err as Error).message;
       }
     },
   });
-  assert.match(refused, /run\d+ is being written by another run: this process \(pid \d+\), in another job/);
+  const refused = second as ReturnType<typeof spawnSync> | null;
+  assert.ok(refused);
+  assert.equal(refused.status, 2, String(refused.stderr));
+  assert.match(String(refused.stderr), new RegExp(`run\\d+ is being written by another run: pid ${process.pid} on .*; wait for that run to finish or use another --out`));
+  assert.match(inProcess, /run\d+ is being written by another run: this process \(pid \d+\), in another job/);
   assert.equal(r.steps, 6);
   assert.deepEqual(logOf(o.out).map((l) => l.step), [0, 1, 2, 3, 4, 5], 'one log line per step: nothing doubled');
   // Released at the end: the directory can be continued (here: nothing left to do).
