@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -133,4 +133,37 @@ test('a second eval process writing the same results file is refused naming the 
     assert.match(String(r.stderr), new RegExp(`results\\.jsonl is being written by another run: pid ${process.pid} on `));
   }
   assert.deepEqual(fileLines(out).map((r) => r.id), ['p0', 'p1', 'p2', 'p3']);
+});
+
+/** A tiny tmpfs for a full-disk test, or null where this process may not mount one (not root, no CAP_SYS_ADMIN). */
+function tinyFileSystem(kib: number): { dir: string; unmount: () => void } | null {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
+  const dir = join(testTempDir('lr-enospc-'), 'fs');
+  mkdirSync(dir);
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${kib}k`, 'tmpfs', dir]).status !== 0) return null;
+  return { dir, unmount: () => { spawnSync('umount', [dir]); } };
+}
+
+test('a disk that fills up mid-run stops with a clear error, leaves only whole results, and the same command continues once there is room', { skip: process.platform !== 'linux' || process.getuid?.() !== 0 ? 'needs root on Linux to mount a small tmpfs' : false }, async (t) => {
+  const fs = tinyFileSystem(64);
+  if (!fs) { t.skip('mount not permitted here'); return; }
+  try {
+    const out = join(fs.dir, 'results.jsonl');
+    const filler = join(fs.dir, 'filler');
+    writeFileSync(filler, Buffer.alloc(52 << 10));
+    // Results of about 3 KiB each: the disk fills up within the first few.
+    const long = (i: number): Prediction => ({ ...right(i), completion: `${'Step by step. '.repeat(220)}\\boxed{${questions[i]!.gold}}` });
+    await assert.rejects(runGrading(questions, questions.map((_, i) => long(i)), { out }), (e: unknown) => e instanceof UserError
+      && e.message.includes(`could not append to ${out}: no space left on device`) && /run the same command again to continue/.test(e.message));
+    const text = readFileSync(out, 'utf8');
+    assert.ok(text === '' || text.endsWith('\n'), 'only whole records are left');
+    const kept = text.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { id: string }).id);
+    assert.ok(kept.length < questions.length, `the disk filled up (${kept.length} written)`);
+    rmSync(filler);
+    const again = await runGrading(questions, questions.map((_, i) => long(i)), { out });
+    assert.equal(again.resumed, kept.length);
+    assert.deepEqual(fileLines(out).map((r) => r.id), [...kept, ...questions.map((q) => q.id).filter((id) => !kept.includes(id))]);
+  } finally {
+    fs.unmount();
+  }
 });
