@@ -10,7 +10,10 @@ import { Rng } from '../util/rng.js';
 import { tinyModelDir } from '../model/testing.js';
 import type { GoldQuestion } from '../eval/grade.js';
 import { fileURLToPath } from 'node:url';
-import { generateProblems } from '../data/synthetic/index.js';
+import { generateProblems, writeGsm8kJsonl } from '../data/synthetic/index.js';
+import { spawnSync } from 'node:child_process';
+
+const bin = fileURLToPath(new URL('../../../bin/lightreasoner.js', import.meta.url));
 
 test('rejection keeps only completions whose answer matches the gold (unfinished ones never), deduplicated on request', () => {
   const comps = [[1, 2], [3], [1, 2], [4], [5]];
@@ -69,7 +72,24 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   assert.ok(lines.every((l) => l.answers.length === 4 && l.kept.length === 0));
   // The real golds: the Expert (about a fifth right greedily) gets some of 24 samples right.
   const golds = problems.map((p) => String(p.answerValue));
-  const r = runRejectionSft(base(problems.map((p, i) => ({ id: `q${i}`, line: i + 1, question: p.question, gold: golds[i]! })), out2));
+  // While it trains, a real second `sft` process on the same --out is refused naming this one.
+  const questionsFile = join(testTempDir('lr-sft-'), 'q.jsonl');
+  writeGsm8kJsonl(questionsFile, problems);
+  let second: ReturnType<typeof spawnSync> | null = null;
+  const r = runRejectionSft({
+    ...base(problems.map((p, i) => ({ id: `q${i}`, line: i + 1, question: p.question, gold: golds[i]! })), out2),
+    onProgress: (e) => {
+      if (e.stage === 'sft train' && e.done === 1 && !second) {
+        second = spawnSync(process.execPath, [bin, 'sft', '--model', bundledExpert, '--input', questionsFile, '--out', out2, '--max-steps', '3'], { encoding: 'utf8', env: { ...process.env, LIGHTREASONER_QUIET: '1' } });
+      }
+    },
+  });
+  const refused = second as ReturnType<typeof spawnSync> | null;
+  assert.ok(refused);
+  assert.equal(refused.status, 2, String(refused.stderr));
+  assert.match(String(refused.stderr), new RegExp(`b is being written by another run: pid ${process.pid} on `));
+  assert.equal(readFileSync(join(out2, 'training_log.jsonl'), 'utf8').trim().split('\n').length, 3, 'one log line per step');
+  assert.equal(read(out2).length, 6, 'one sample line per question');
   const lines2 = read(out2);
   assert.deepEqual(lines2.map((l) => l.answers), lines.map((l) => l.answers), 'same seed, same samples');
   const expectedKept = lines2.map((l, i) => (l.answers.some((a) => a === golds[i]) ? 1 : 0));

@@ -9,23 +9,21 @@
  * appended per chunk so a killed run continues), the adapter (PEFT layout), training_log.jsonl,
  * checkpoints/ and sft_report.json.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadLanguageModel, modelFingerprint } from '../model/load.js';
 import { generate, type TokenChooser } from '../model/generate.js';
-import { createLoraAdapter } from '../model/lora.js';
-import type { LoraRunSettings } from '../train/train-lora.js';
-import { saveAdapter } from '../model/adapter-dir.js';
-import { Trainer, type StepData } from '../train/trainer.js';
-import { HF_ADAMW_DEFAULTS } from '../train/adamw.js';
-import { runTraining } from '../train/loop.js';
+import { runLoraTraining, type LoraRunSettings } from '../train/train-lora.js';
+import { epochBatches } from '../train/epoch-batches.js';
+import { checkTrainingOutDir, fingerprintLabel } from '../train/loop.js';
 import { completionSequence } from '../train/completion.js';
 import type { GoldQuestion } from '../eval/grade.js';
 import { buildMessages, resolvePrompt } from '../eval/prompts.js';
 import { extractAnswer } from '../eval/extract.js';
 import { isEquivalent } from '../eval/equivalence.js';
-import { JsonlAppender, readJsonl } from '../util/jsonl.js';
-import { readJsonFile, writeJsonAtomic } from '../util/fsx.js';
+import { readJsonl } from '../util/jsonl.js';
+import { writeJsonAtomic } from '../util/fsx.js';
+import { acquireRunLock, defaultWarn, fingerprintDifferences, openAppendLog, readManifest, writeManifest, type RunLock } from '../util/run-dir.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
@@ -46,9 +44,15 @@ export interface SftJob extends SftSettings {
   questions: GoldQuestion[];
   inputPath: string;
   out: string;
-  resume: boolean;
+  /** Accepted for compatibility: a matching run in `out` is always continued. */
+  resume?: boolean;
   onProgress?: ProgressCallback;
+  /** Notices (repaired files), default stderr. */
+  onWarning?: (message: string) => void;
+  /** The lock on `out` when the caller took it already. */
+  lock?: RunLock;
 }
+
 
 interface SftSampleLine {
   index: number;
@@ -119,33 +123,42 @@ export function keepCorrect(completions: number[][], answers: Array<string | nul
 }
 
 export function runRejectionSft(job: SftJob): SftReport {
-  const t0 = performance.now();
   if (!(job.temperature > 0)) throw new UserError(`--temperature must be > 0 for rejection sampling, got ${job.temperature}`);
   if (!Number.isInteger(job.samplesPerQuestion) || job.samplesPerQuestion < 1) throw new UserError(`--samples-per-question must be a positive integer, got ${job.samplesPerQuestion}`);
   if (job.questions.length === 0) throw new UserError(`${job.inputPath}: no questions`);
-  mkdirSync(job.out, { recursive: true });
-  const lm = loadLanguageModel(job.model);
-  const preset = resolvePrompt(job.prompt);
+  if (job.lock) return sftLocked(job);
+  // One writer per SFT directory, taken before the model loads.
+  const lock = acquireRunLock(job.out, 'dir');
+  try {
+    return sftLocked(job);
+  } finally {
+    lock.release();
+  }
+}
 
+function sftLocked(job: SftJob): SftReport {
+  const t0 = performance.now();
+  const warn = job.onWarning ?? defaultWarn;
   // Stage A: rejection sampling, resumable per chunk of questions.
   const manifestPath = join(job.out, 'sft_manifest.json');
   const manifest = {
     model: modelFingerprint(job.model), input: resolve(job.inputPath), samplesPerQuestion: job.samplesPerQuestion, temperature: job.temperature,
     maxNewTokens: job.maxNewTokens, genBatchSize: job.genBatchSize, prompt: job.prompt, seed: job.seed, questions: job.questions.length,
   };
-  if (existsSync(manifestPath)) {
-    const have = readJsonFile<typeof manifest>(manifestPath, 'SFT manifest');
-    if (JSON.stringify(have) !== JSON.stringify(manifest)) {
-      throw new UserError(`${job.out} holds an SFT run with other sampling settings (${manifestPath}); use the original arguments or a new --out`);
-    }
-  } else if (existsSync(join(job.out, 'sft_samples.jsonl')) && !job.resume) {
-    throw new UserError(`${job.out} already holds SFT samples; pass --resume or choose a new --out`);
+  const have = readManifest<Record<string, unknown>>(manifestPath, 'SFT manifest');
+  if (have) {
+    const diffs = fingerprintDifferences(have, manifest, fingerprintLabel);
+    if (diffs.length > 0) throw new UserError(`${job.out} holds an SFT run with other sampling settings (${diffs.join('; ')}; see ${manifestPath}); run again with the original arguments, or use a new --out`);
+  } else {
+    checkTrainingOutDir(job.out);
   }
-  writeJsonAtomic(manifestPath, manifest);
+  const lm = loadLanguageModel(job.model);
+  const preset = resolvePrompt(job.prompt);
+  writeManifest(manifestPath, manifest);
   const samplesPath = join(job.out, 'sft_samples.jsonl');
   const done = new Map<number, SftSampleLine>();
   if (existsSync(samplesPath)) for (const r of readJsonl<SftSampleLine>(samplesPath, 'SFT samples').records) done.set(r.value.index, r.value);
-  const appender = new JsonlAppender(samplesPath);
+  const appender = openAppendLog(samplesPath, warn);
   const tS = performance.now();
   const K = job.samplesPerQuestion, B = job.genBatchSize;
   try {
@@ -178,34 +191,17 @@ export function runRejectionSft(job: SftJob): SftReport {
   const trajectories = all.flatMap((l) => l.kept.map((c) => completionSequence({ prompt: l.prompt_token_ids, completion: c })));
   if (trajectories.length === 0) throw new UserError(`rejection sampling kept no correct solution out of ${all.length * K}; raise --samples-per-question or --temperature, or the model cannot solve these questions`);
 
-  // Stage B: LoRA on the kept trajectories, cross-entropy on completion tokens.
-  const model = lm.model;
-  model.adapter = createLoraAdapter(model, job.lora, job.seed);
-  const trainer = new Trainer(model, {
-    what: 'lora', lr: job.lr, schedule: job.schedule, warmupSteps: job.warmupSteps, maxSteps: job.maxSteps, maxGradNorm: job.maxGradNorm,
-    adam: { ...HF_ADAMW_DEFAULTS, weightDecay: job.weightDecay }, seed: job.seed,
-  });
+  // Stage B: LoRA on the kept trajectories, cross-entropy on completion tokens: the LoRA training
+  // job of `train`, on SFT's own data order (epochs of shuffled trajectories).
   const n = trajectories.length;
-  let cache: { epoch: number; order: number[] } | null = null;
-  const data = (step: number): StepData => {
-    const out: StepData = [];
-    for (let m = 0; m < job.gradAccum; m++) {
-      const mb = [];
-      for (let j = 0; j < job.batchSize; j++) {
-        const k = (step * job.gradAccum + m) * job.batchSize + j;
-        const epoch = Math.floor(k / n);
-        if (!cache || cache.epoch !== epoch) cache = { epoch, order: new Rng((job.seed * 7919 + epoch * 104729) >>> 0).shuffle(Array.from({ length: n }, (_, i) => i)) };
-        mb.push(trajectories[cache.order[k % n]!]!);
-      }
-      out.push(mb);
-    }
-    return out;
-  };
-  const adapter = model.adapter;
-  const loop = runTraining(trainer, data, {
-    outDir: job.out, maxSteps: job.maxSteps, saveSteps: job.saveSteps, resume: job.resume, stage: 'sft train',
-    fingerprint: { ...manifest, trajectories: n, lora: job.lora, lr: job.lr, batchSize: job.batchSize, gradAccum: job.gradAccum, maxSteps: job.maxSteps, warmup: job.warmupSteps, schedule: job.schedule, weightDecay: job.weightDecay, maxGradNorm: job.maxGradNorm, dedupe: job.dedupe },
-    writeArtifact: (dir) => saveAdapter(dir, adapter, { baseModel: resolve(job.model), extra: { method: 'rejection-sampling SFT', samples_per_question: K, temperature: job.temperature, kept_trajectories: n } }),
+  const data = epochBatches({
+    count: n, batchSize: job.batchSize, gradAccum: job.gradAccum, epochSeed: (epoch) => (job.seed * 7919 + epoch * 104729) >>> 0, sequence: (i) => trajectories[i]!,
+  });
+  const loop = runLoraTraining({
+    model: lm.model, settings: job, data, out: job.out, stage: 'sft train',
+    fingerprint: { ...manifest, trajectories: n, lora: job.lora, lr: job.lr, batchSize: job.batchSize, gradAccum: job.gradAccum, warmup: job.warmupSteps, schedule: job.schedule, weightDecay: job.weightDecay, maxGradNorm: job.maxGradNorm, dedupe: job.dedupe },
+    baseModel: resolve(job.model), adapterExtra: { method: 'rejection-sampling SFT', samples_per_question: K, temperature: job.temperature, kept_trajectories: n },
+    onWarning: warn,
     ...(job.onProgress ? { onProgress: job.onProgress } : {}),
   });
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);

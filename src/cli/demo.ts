@@ -3,7 +3,7 @@
  * models and prints the before/after table.
  */
 import type { Command } from 'commander';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { demoSettings, runDemo } from '../demo/run.js';
 import { markdownTable } from '../demo/report.js';
 import { cliProgressCallback } from '../util/progress.js';
@@ -52,7 +52,7 @@ export function registerDemo(program: Command): void {
       for (const [what, dir] of [['Expert', s.expert], ['Amateur', s.amateur]] as const) {
         if (!existsSync(dir)) throw new UserError(`${what} model not found at ${dir}`);
       }
-      if (o.fresh) rmSync(s.out, { recursive: true, force: true });
+      if (o.fresh) s.fresh = true;
       const progress = cliProgressCallback();
       const command = `lightreasoner ${process.argv.slice(2).join(' ')}`;
       const { report, files } = await runDemo(s, command, progress, (l) => { process.stderr.write(`${l}\n`); });

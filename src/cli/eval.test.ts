@@ -137,6 +137,7 @@ test('eval --model continues an interrupted results file to exactly the uninterr
   assert.equal(r.status, 0, r.stderr);
   assert.equal(readFileSync(join(dir, 'resumed.jsonl'), 'utf8'), whole);
   assert.match(r.stderr, /resumed\.jsonl: 2 problems were already graded there/);
+  assert.match(r.stderr, /resumed\.jsonl: cut an incomplete last line \(line 3, 25 bytes without a newline\) left by an interrupted run/);
   const correct = results('resumed.jsonl').filter((l) => l.correct).length;
   assert.match(r.stdout, new RegExp(`evaluated 5 of 5 problems of model-test\\.jsonl with .* \\(prompt qwen25-math-cot, greedy\\) → resumed\\.jsonl\\naccuracy\\s+${(20 * correct).toFixed(2)}% \\(${correct}/5\\)\\s+95% CI .* \\(Wilson\\)\\ntokens\\s+mean [\\d.]+ per completion\\s+[\\d.]+ tokens/s`));
 

@@ -54,7 +54,7 @@ export function registerPretrain(program: Command): void {
     .option('--eval-count <n>', 'dev problems per measurement', int('--eval-count'), 200)
     .option('--export-steps <list>', 'comma-separated steps at which to keep a standalone copy of the model in <out>/step-N (e.g. an earlier checkpoint to serve as the Amateur)', '')
     .option('--init <dir>', 'continue training from this model directory\'s weights (same tokenizer) with a fresh optimiser and schedule, instead of a random initialisation; the architecture flags are then ignored')
-    .option('--resume', 'continue the run in --out from its last checkpoint (arguments must match)')
+    .option('--resume', 'kept for old scripts: a run in --out is always continued from its last checkpoint when the arguments match (a changed one is refused, naming it)')
     .action((o: Record<string, string | number | boolean | undefined>) => {
       if (!['linear', 'cosine', 'constant'].includes(String(o.schedule))) throw new UserError(`--schedule must be linear, cosine or constant, got "${o.schedule}"`);
       const arch: Architecture = {
@@ -70,7 +70,7 @@ export function registerPretrain(program: Command): void {
         steps: o.steps as number, batchSize: o.batchSize as number, lr: o.lr as number, schedule: o.schedule as ScheduleKind,
         warmupSteps: o.warmupSteps as number, weightDecay: o.weightDecay as number, maxGradNorm: o.maxGradNorm as number,
         seed: o.seed as number, saveSteps: o.saveSteps as number, evalSteps: o.evalSteps as number, evalCount: o.evalCount as number,
-        exportSteps, resume: o.resume === true, onProgress: progress, ...(o.init ? { initFrom: String(o.init) } : {}),
+        exportSteps, onProgress: progress, ...(o.init ? { initFrom: String(o.init) } : {}),
         log: (l) => process.stderr.write(`\n${l}\n`),
       });
       progress.stopAll();

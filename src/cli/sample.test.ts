@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tinyModelDir } from '../model/testing.js';
 import type { SampleRecord, TrajectoryRecord } from '../method/samples.js';
-import type { SampleStats } from '../method/sample.js';
+import { runSample, type SampleStats } from '../method/sample.js';
+import { openModel } from '../backends/open.js';
+import { readQuestions } from '../data/questions.js';
 import type { ScoreReport } from './score.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -82,6 +84,52 @@ test('a run killed midway and started again with the same command writes exactly
   assert.match(model.stderr, /amateur model \(weights fingerprint\): was "sha256:/);
   assert.ok(readFileSync(resumed).equals(before));
   rmSync(other, { recursive: true, force: true });
+});
+
+test('a second sample process on the same --out is refused naming the first, and the first run\'s files are exactly an uninterrupted run\'s (nothing doubled)', async () => {
+  const whole = join(work, 'whole.jsonl'); // written by the first test: same arguments
+  const out = join(work, 'two-writers.jsonl');
+  const expertModel = await openModel({ backend: 'engine', modelDir: expert });
+  const amateurModel = await openModel({ backend: 'engine', modelDir: amateur });
+  let second: { status: number | null; stdout: string; stderr: string } | null = null;
+  await runSample({
+    expert: expertModel, amateur: amateurModel, questions: readQuestions(input).questions, inputPath: input, out,
+    settings: { alpha: 0.2, beta: 3.5, maxNewTokens: 24, batchSize: 3, systemPrompt: 'Please reason step by step.', firstStep: 0, label: 'contrastive' },
+    // While the first run is midway, a real second process starts on the same output.
+    afterQuestion: (i) => { if (i === 4) second = cli(...base, '--beta', '3.5', '--out', out); },
+  });
+  const refused = second as { status: number | null; stderr: string } | null;
+  assert.ok(refused, 'the second process ran');
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`two-writers\\.jsonl is being written by another run: pid ${process.pid} on `));
+  assert.ok(readFileSync(whole).equals(readFileSync(out)), 'samples differ from the uninterrupted run');
+  assert.ok(readFileSync(trajectoriesOf(whole)).equals(readFileSync(trajectoriesOf(out))), 'trajectories differ from the uninterrupted run');
+  assert.ok(!existsSync(`${out}.lock`), 'the lock is released');
+});
+
+test('resume cuts and reports a torn last sample line, and redoes a question whose sample lines do not match its kept count', () => {
+  const whole = join(work, 'whole.jsonl');
+  const out = join(work, 'damaged.jsonl');
+  const traj = readJsonl<TrajectoryRecord>(trajectoriesOf(whole));
+  const withKept = traj.find((t) => t.kept >= 2)!;
+  const samples = readFileSync(whole, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  // A samples file that lost one line of question `withKept` (and the trajectories of everything up
+  // to it), and a torn line from the next question at its end.
+  const upTo = traj.filter((t) => t.index <= withKept.index);
+  const kept = samples.filter((l) => (JSON.parse(l) as SampleRecord).trajectory! <= withKept.index);
+  const missing = kept.findIndex((l) => (JSON.parse(l) as SampleRecord).trajectory === withKept.index);
+  kept.splice(missing, 1);
+  writeFileSync(out, `${kept.join('\n')}\n{"prompt_id": "cut`);
+  writeFileSync(trajectoriesOf(out), upTo.map((t) => `${JSON.stringify(t)}\n`).join(''));
+  writeFileSync(manifestOf(out), readFileSync(manifestOf(whole)));
+  const r = cli(...base, '--beta', '3.5', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`question ${withKept.index} \\("${withKept.id}"\\) has ${withKept.kept - 1} sample lines? but its trajectory record .* kept ${withKept.kept}; the file was damaged, so that question is sampled again`));
+  assert.match(r.stderr, /damaged\.jsonl: cut an incomplete last line \(line \d+, 18 bytes without a newline\)/);
+  // Same records as the uninterrupted run (the redone question's lines come later in the files).
+  const sortLines = (p: string): string[] => readFileSync(p, 'utf8').split('\n').filter((l) => l.trim() !== '').sort();
+  assert.deepEqual(sortLines(out), sortLines(whole));
+  assert.deepEqual(sortLines(trajectoriesOf(out)), sortLines(trajectoriesOf(whole)));
 });
 
 test('kept and rejected steps agree with KL and soft labels recomputed from `lightreasoner score`', () => {

@@ -10,7 +10,7 @@
  */
 import { Option, type Command } from 'commander';
 import { formatProblems, readQuestions, requireValidQuestions } from '../data/questions.js';
-import { checkSampleOutput, DEFAULT_SAMPLE_SETTINGS, runSample, sampleManifest, type SampleSettings, type SampleStats } from '../method/sample.js';
+import { checkSampleOutput, DEFAULT_SAMPLE_SETTINGS, lockSampleOutput, runSample, sampleManifest, type SampleSettings, type SampleStats } from '../method/sample.js';
 import { assertSameVocabulary, loadTokenizer, vocabularyFingerprint } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
@@ -105,22 +105,27 @@ export function registerSample(program: Command): void {
       assertSameVocabulary(expertTok, amateurTok, `the expert tokenizer (${opts.expert})`, `the amateur tokenizer (${opts.amateur})`);
       const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null };
       const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null };
-      checkSampleOutput(opts.out, sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, backendSettings(opts as unknown as Record<string, unknown>).backend));
-
-      const progress = cliProgressCallback();
+      // The output's lock before any weights load: a second writer, or an --out that cannot be written, fails fast.
+      const lock = lockSampleOutput(opts.out);
       let stats: SampleStats;
       try {
-        const b = backendSettings(opts as unknown as Record<string, unknown>);
-        const expert = await openModel({ ...b, modelDir: opts.expert, ...(opts.expertAdapter ? { adapter: opts.expertAdapter } : {}), ...(opts.expertGguf ? { gguf: opts.expertGguf } : {}), onProgress: progress });
-        const amateur = await openModel({ ...b, modelDir: opts.amateur, ...(opts.amateurAdapter ? { adapter: opts.amateurAdapter } : {}), ...(opts.amateurGguf ? { gguf: opts.amateurGguf } : {}), onProgress: progress });
+        checkSampleOutput(opts.out, sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, backendSettings(opts as unknown as Record<string, unknown>).backend));
+        const progress = cliProgressCallback();
         try {
-          stats = await runSample({ expert, amateur, questions, inputPath: opts.input, out: opts.out, settings, onProgress: progress });
+          const b = backendSettings(opts as unknown as Record<string, unknown>);
+          const expert = await openModel({ ...b, modelDir: opts.expert, ...(opts.expertAdapter ? { adapter: opts.expertAdapter } : {}), ...(opts.expertGguf ? { gguf: opts.expertGguf } : {}), onProgress: progress });
+          const amateur = await openModel({ ...b, modelDir: opts.amateur, ...(opts.amateurAdapter ? { adapter: opts.amateurAdapter } : {}), ...(opts.amateurGguf ? { gguf: opts.amateurGguf } : {}), onProgress: progress });
+          try {
+            stats = await runSample({ expert, amateur, questions, inputPath: opts.input, out: opts.out, settings, onProgress: progress, lock });
+          } finally {
+            await expert.backend.dispose();
+            await amateur.backend.dispose();
+          }
         } finally {
-          await expert.backend.dispose();
-          await amateur.backend.dispose();
+          progress.stopAll();
         }
       } finally {
-        progress.stopAll();
+        lock.release();
       }
       if (opts.statsJson !== undefined) writeJsonAtomic(opts.statsJson, stats);
       process.stdout.write(`${formatSampleStats(stats, settings, opts.input)}\n`);

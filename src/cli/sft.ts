@@ -38,7 +38,7 @@ export function registerSft(program: Command): void {
     .option('--no-dedupe', 'keep repeated identical correct solutions of a question')
     .option('--limit <n>', 'use only the first n questions of --input');
   addLoraRunOptions(cmd, 'trajectories')
-    .option('--resume', 'continue the run in --out')
+    .option('--resume', 'kept for old scripts: a run in --out with the same settings is always continued')
     .option('--json', 'print the report as JSON')
     .action((o: Record<string, string | boolean | undefined>) => {
       const s = (k: string): string => String(o[k]);
@@ -50,7 +50,7 @@ export function registerSft(program: Command): void {
       let report: SftReport;
       try {
         report = runRejectionSft({
-          model: s('model'), questions, inputPath: s('input'), out: s('out'), resume: o.resume === true, onProgress: progress,
+          model: s('model'), questions, inputPath: s('input'), out: s('out'), onProgress: progress,
           samplesPerQuestion: integer(s('samplesPerQuestion'), '--samples-per-question', 1), temperature: number(s('temperature'), '--temperature'),
           maxNewTokens: integer(s('maxNewTokens'), '--max-new-tokens', 1), genBatchSize: integer(s('genBatchSize'), '--gen-batch-size', 1),
           prompt: s('prompt'), dedupe: o.dedupe !== false,

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyModelDir } from '../model/testing.js';
@@ -36,9 +36,14 @@ test('train writes a PEFT adapter, the log and a summary; --resume of a finished
   const again = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small, '--resume']);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /already holds the finished run/);
-  const notEmpty = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small]);
+  // The same arguments without --resume continue (here: nothing left to do), as `sample` does.
+  const same = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', out, ...small]);
+  assert.equal(same.status, 0, same.stderr);
+  assert.match(same.stderr, /already holds the finished run/);
+  // A directory holding something else is not a run to continue.
+  const notEmpty = await runCli(['train', '--expert', modelDir, '--samples', samples.samples, '--out', modelDir, ...small]);
   assert.equal(notEmpty.status, 2);
-  assert.match(notEmpty.stderr, /is not empty; pass --resume/);
+  assert.match(notEmpty.stderr, /is not empty \(.*\) and holds no training run/);
 
   const merged = join(root, 'merged');
   const m = await runCli(['merge', '--base', modelDir, '--adapter', out, '--out', merged]);
@@ -55,6 +60,18 @@ test('train refuses a label id beyond the vocabulary with exit status 2 naming t
   const r = await runCli(['train', '--expert', modelDir, '--samples', s.samples, '--out', join(dir, 'out'), ...small]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /samples\.jsonl:3: token id 99999 is outside the model's vocabulary/);
+});
+
+test('train refuses a samples file whose last line is cut off, naming the file and line, before training', async () => {
+  const dir = mkdtempSync(join(root, 'torn-'));
+  const s = writeTinySamples(dir, lm.tokenizer, { vocabSize: lm.model.config.vocabSize, questions: 2, stepsPerQuestion: 2 });
+  const text = readFileSync(s.samples, 'utf8');
+  writeFileSync(s.samples, text.slice(0, text.length - 12));
+  const out = join(dir, 'out');
+  const r = await runCli(['train', '--expert', modelDir, '--samples', s.samples, '--out', out, ...small]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /samples\.jsonl:4: the last line is cut off \(not complete JSON and no final newline\)/);
+  assert.ok(!existsSync(join(out, 'training_log.jsonl')));
 });
 
 test('train on text-only samples prints the re-tokenisation warning', async () => {

@@ -2,7 +2,8 @@
  * `lightreasoner train`: Stage 2, LoRA-tune the Expert on the kept steps of a samples file.
  *
  *   lightreasoner train --expert models/expert --samples samples.jsonl --out adapters/lr
- *   lightreasoner train ... --resume          # continue from the last checkpoint in --out
+ *   (the same command again continues from the last checkpoint in --out; a larger --max-steps
+ *   extends a finished run when the schedule is constant: src/train/loop.ts)
  *
  * Writes a PEFT adapter (adapter_config.json, adapter_model.safetensors), training_log.jsonl and
  * checkpoints/step-N into --out, and prints a summary.
@@ -128,9 +129,9 @@ export function registerTrain(program: Command): void {
     .description('Stage 2: LoRA-tune the Expert on the kept steps of a samples file, with loss KL(soft label || model) at each step\'s position; writes a PEFT adapter, training_log.jsonl and checkpoints into --out.')
     .requiredOption('--expert <dir>', 'the Expert: a Hugging Face model directory (config.json, model.safetensors, tokenizer files)')
     .requiredOption('--samples <file>', 'samples JSONL from `lightreasoner sample` (exact token ids from the .trajectories.jsonl beside it) or in the reference\'s text-only format (re-tokenised, with a warning)')
-    .requiredOption('--out <dir>', 'adapter directory to write (adapter_config.json, adapter_model.safetensors, training_log.jsonl, checkpoints/); must be new or empty unless --resume');
+    .requiredOption('--out <dir>', 'adapter directory to write (adapter_config.json, adapter_model.safetensors, training_log.jsonl, checkpoints/, training_manifest.json); new, empty, or a run of this command to continue');
   addLoraRunOptions(cmd, 'records')
-    .option('--resume', 'continue the run in --out from its last checkpoint (refused if any setting or the data changed)')
+    .option('--resume', 'kept for old scripts: a run in --out is always continued from its last checkpoint when its settings and data match (a changed setting is refused, naming it); --max-steps may grow only with --schedule constant')
     .option('--no-pack', 'run one sequence per record instead of one packed pass per trajectory (same loss and gradients, more compute)')
     .addOption(new Option('--shuffle <how>', 'data order: whole trajectories shuffled with their steps kept together (packing pays off), or records shuffled independently (as the reference)').choices(['trajectories', 'records']).default(d.shuffle))
     .option('--system-prompt <text>', 'system prompt of the chat template when re-tokenising text-only samples (as used when sampling)', d.systemPrompt)
@@ -142,7 +143,7 @@ export function registerTrain(program: Command): void {
       let report: TrainReport;
       try {
         report = trainLora({
-          ...settings, expert: opts.expert, samples: opts.samples, out: opts.out, resume: opts.resume === true,
+          ...settings, expert: opts.expert, samples: opts.samples, out: opts.out,
           onProgress: progress, onWarning: (m) => process.stderr.write(`lightreasoner: warning: ${m}\n`),
         });
       } finally {

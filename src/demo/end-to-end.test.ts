@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,15 +13,25 @@ import { testTempDir } from '../testing/tmp.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-test('demo --quick runs end to end and its table agrees with its result files', () => {
+test('demo --quick runs end to end and its table agrees with its result files; a second demo on the same --out meanwhile is refused; a rerun reuses and reports the finished results', async () => {
   const out = join(testTempDir('lr-demo-'), 'demo');
   const bin = join(root, 'bin', 'lightreasoner.js');
-  const r = spawnSync(process.execPath, [bin, 'demo', '--quick', '--out', out], { encoding: 'utf8', env: { ...process.env, LIGHTREASONER_QUIET: '1' } });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /\| Expert \+ LightReasoner \|/);
+  const env = { ...process.env, LIGHTREASONER_QUIET: '1' };
+  const first = spawn(process.execPath, [bin, 'demo', '--quick', '--out', out], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  first.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  first.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((res) => first.on('exit', (code) => res(code)));
+  while (!existsSync(join(out, '.lightreasoner.lock'))) await new Promise((res) => setTimeout(res, 20));
+  const second = spawnSync(process.execPath, [bin, 'demo', '--quick', '--out', out], { encoding: 'utf8', env });
+  assert.equal(second.status, 2, second.stderr);
+  assert.match(second.stderr, new RegExp(`demo is being written by another run: pid ${first.pid} on .*lightreasoner demo --quick --out`));
+  assert.equal(await exited, 0, stderr);
+  assert.match(stdout, /\| Expert \+ LightReasoner \|/);
   for (const f of ['demo.md', 'demo.json', 'demo.svg', 'samples.jsonl', 'adapter/adapter_model.safetensors', 'expert-lightreasoner/model.safetensors']) {
     assert.ok(existsSync(join(out, f)), f);
   }
+  assert.ok(!existsSync(join(out, '.lightreasoner.lock')), 'the lock is released at the end');
   const report = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as { rows: Array<{ label: string; correct: number; count: number; accuracy: number }> };
   const file: Record<string, string> = { Amateur: 'amateur', Expert: 'expert', 'Expert + CD': 'expert-cd', 'Expert + SFT': 'expert-sft', 'Expert + LightReasoner': 'expert-lightreasoner' };
   for (const row of report.rows) {
@@ -33,4 +43,16 @@ test('demo --quick runs end to end and its table agrees with its result files', 
   const acc = Object.fromEntries(report.rows.map((x) => [x.label, x.accuracy]));
   assert.ok(acc.Expert! > acc.Amateur!, 'the bundled Expert beats the bundled Amateur (the pairing the method needs)');
   assert.match(readFileSync(join(out, 'demo.svg'), 'utf8'), /^<svg[^>]*>[\s\S]*<\/svg>$/);
+
+  // Rerunning the finished demo reuses every stage and reports the first run's figures, not empty ones.
+  const firstReport = readFileSync(join(out, 'demo.json'), 'utf8');
+  const again = spawnSync(process.execPath, [bin, 'demo', '--quick', '--out', out], { encoding: 'utf8', env });
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /demo: train was already done by an earlier run in [\d.]+ s \(60 steps, loss \d/);
+  assert.doesNotMatch(again.stderr + again.stdout, /NaN/);
+  const a = JSON.parse(firstReport) as { rows: unknown[]; stages: unknown[]; train: unknown; sft: unknown }, b = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as typeof a;
+  assert.deepEqual(b.rows, a.rows);
+  assert.deepEqual(b.stages, a.stages);
+  assert.deepEqual(b.train, a.train);
+  assert.deepEqual(b.sft, a.sft);
 });

@@ -46,6 +46,7 @@ function fmtP(p: number): string {
 }
 
 function fmtSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '—'; // a stage an older version finished without recording its time
   return s < 60 ? `${s.toFixed(0)} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
 }
 

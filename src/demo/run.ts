@@ -6,11 +6,14 @@
  *                                              ├─ eval Expert
  *   training questions (train split) → sample (Expert vs Amateur) → train LoRA → merge → eval
  *
- * Every stage writes its files under --out and is resumable; a second run reuses what is done.
+ * Every stage writes its files under --out and is resumable; a second run reuses what is done, and
+ * reports the finished stages with the times and figures of the run that did them (kept in
+ * demo-stages.json), so rerunning a finished demo never overwrites its report with empty numbers.
+ * One demo at a time per --out (a lock).
  * Nothing is selected or tuned on the test split: the demo's settings were chosen on the dev split
  * (docs/experiments.md), and the test problems are generated, not picked.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateProblems, writeGsm8kJsonl } from '../data/synthetic/index.js';
@@ -27,7 +30,9 @@ import { requireGold } from '../eval/grade.js';
 import { UserError } from '../util/errors.js';
 import { engineInfo } from '../engine/blas.js';
 import { readJsonl } from '../util/jsonl.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { acquireRunLock } from '../util/run-dir.js';
+import { LOG_FILE } from '../train/loop.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { markdownReport, svgChart, type DemoReport, type ModelRow } from './report.js';
 import type { LinearName } from '../model/params.js';
@@ -49,6 +54,8 @@ export interface DemoSettings {
   baselines: boolean;
   sft: { samplesPerQuestion: number; temperature: number; maxNewTokens: number };
   cd: ContrastiveDecodingOptions;
+  /** Delete what an earlier run left in `out` first (once its lock is held). */
+  fresh?: boolean;
 }
 
 const PACKAGE_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
@@ -88,27 +95,75 @@ export interface DemoResult {
   files: { markdown: string; json: string; svg: string };
 }
 
+/** What demo-stages.json keeps of each finished stage. */
+interface StageRecord { seconds: number; detail?: string; result?: unknown }
+
 export async function runDemo(s: DemoSettings, command: string, onProgress?: ProgressCallback, log: (line: string) => void = () => {}): Promise<DemoResult> {
-  const t0 = performance.now();
   const out = resolve(s.out);
+  // One demo per directory: two would write every stage's files twice.
+  const lock = acquireRunLock(out, 'dir');
+  try {
+    if (s.fresh) for (const f of readdirSync(out)) if (join(out, f) !== lock.path) rmSync(join(out, f), { recursive: true, force: true });
+    return await demoLocked(s, out, command, onProgress, log);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Loss and token figures of a finished training run, read back from its log (for runs from before demo-stages.json). */
+function trainingLogFigures(dir: string): { firstLoss: number; lastLoss: number; targets: number; seconds: number } {
+  const steps = readJsonl<{ loss: number; targets: number; seconds: number }>(join(dir, LOG_FILE), 'training log').records.map((r) => r.value);
+  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  return {
+    firstLoss: mean(steps.slice(0, 10).map((x) => x.loss)), lastLoss: mean(steps.slice(-10).map((x) => x.loss)),
+    targets: steps.reduce((a, x) => a + x.targets, 0), seconds: steps.reduce((a, x) => a + x.seconds, 0),
+  };
+}
+
+async function demoLocked(s: DemoSettings, out: string, command: string, onProgress: ProgressCallback | undefined, log: (line: string) => void): Promise<DemoResult> {
+  const t0 = performance.now();
   mkdirSync(join(out, 'results'), { recursive: true });
   const stages: StageTime[] = [];
-  const timed = async <T>(stage: string, f: () => T | Promise<T>, detail?: (r: T) => string): Promise<T> => {
+  const cachePath = join(out, 'demo-stages.json');
+  const cache: Record<string, StageRecord> = existsSync(cachePath) ? readJsonFile<Record<string, StageRecord>>(cachePath, 'demo stage record') : {};
+  /** Seconds of reused stages as the earlier run spent them, minus what checking them took now. */
+  let reusedSeconds = 0;
+  /**
+   * Run a stage. When `reused` says it found its work already done, the figures of the run that
+   * did it are reported (from demo-stages.json) instead of this process's empty ones.
+   */
+  const timed = async <T>(stage: string, f: () => T | Promise<T>, detail?: (r: T) => string, reused?: (r: T) => boolean, legacy?: (r: T) => { result: T; seconds: number }): Promise<T> => {
     const t = performance.now();
     log(`demo: ${stage} ...`);
-    const r = await f();
-    const seconds = (performance.now() - t) / 1000;
-    stages.push({ stage, seconds, ...(detail ? { detail: detail(r) } : {}) });
-    log(`demo: ${stage} done in ${seconds.toFixed(1)} s${detail ? ` (${detail(r)})` : ''}`);
+    let r: T = await f();
+    let seconds = (performance.now() - t) / 1000;
+    if (reused?.(r)) {
+      const cached = cache[stage];
+      const earlier = cached ? { result: (cached.result ?? r) as T, seconds: cached.seconds } : legacy ? legacy(r) : { result: r, seconds: NaN };
+      reusedSeconds += (Number.isFinite(earlier.seconds) ? earlier.seconds : 0) - seconds;
+      r = earlier.result;
+      seconds = earlier.seconds;
+      const d = detail ? detail(r) : undefined;
+      stages.push({ stage, seconds, ...(d !== undefined ? { detail: d } : {}) });
+      log(`demo: ${stage} was already done by an earlier run${Number.isFinite(seconds) ? ` in ${seconds.toFixed(1)} s` : ''}${d ? ` (${d})` : ''}; reusing it`);
+      return r;
+    }
+    const d = detail ? detail(r) : undefined;
+    stages.push({ stage, seconds, ...(d !== undefined ? { detail: d } : {}) });
+    cache[stage] = { seconds, ...(d !== undefined ? { detail: d } : {}), ...(r !== undefined ? { result: r } : {}) };
+    writeJsonAtomic(cachePath, cache);
+    log(`demo: ${stage} done in ${seconds.toFixed(1)} s${d ? ` (${d})` : ''}`);
     return r;
   };
 
   // Data: generated deterministically; the test split is disjoint from the training split by construction.
   const testFile = join(out, 'test.jsonl'), questionsFile = join(out, 'train-questions.jsonl');
   await timed('data', () => {
+    const had = existsSync(testFile) && existsSync(questionsFile);
     if (!existsSync(testFile)) writeGsm8kJsonl(testFile, generateProblems({ split: 'test', count: s.testCount, seed: s.dataSeed }));
     if (!existsSync(questionsFile)) writeGsm8kJsonl(questionsFile, generateProblems({ split: 'train', count: s.sampleCount, seed: s.dataSeed }));
-  }, () => `${s.testCount} held-out test problems, ${s.sampleCount} training questions`);
+    return had;
+  }, () => `${s.testCount} held-out test problems, ${s.sampleCount} training questions`, (had) => had, (had) => ({ result: had, seconds: 0 }));
 
   const evalOne = (label: string, model: string, extra: { adapter?: string; amateur?: string } = {}): Promise<ModelEvalReport> => timed(`eval ${label}`, () => runEval({
     model, input: testFile, out: join(out, 'results', `${label}.jsonl`),
@@ -116,7 +171,7 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
     ...(extra.adapter ? { adapter: extra.adapter } : {}),
     ...(extra.amateur ? { contrastiveDecoding: { amateur: extra.amateur, ...s.cd } } : {}),
     ...(onProgress ? { onProgress } : {}),
-  }), (r) => `${(100 * r.summary.accuracy).toFixed(1)}%, ${r.summary.tokensPerSecond ? `${r.summary.tokensPerSecond.toFixed(0)} tokens/s` : 'resumed'}`);
+  }), (r) => `${(100 * r.summary.accuracy).toFixed(1)}%, ${r.summary.tokensPerSecond ? `${r.summary.tokensPerSecond.toFixed(0)} tokens/s` : 'resumed'}`, (r) => r.graded === 0 && r.resumed > 0);
 
   const amateurEval = await evalOne('amateur', s.amateur);
   const expertEval = await evalOne('expert', s.expert);
@@ -127,19 +182,24 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
     requireValidQuestions(read);
     const expert = await openModel({ backend: 'engine', modelDir: s.expert }), amateur = await openModel({ backend: 'engine', modelDir: s.amateur });
     return runSample({ expert, amateur, questions: read.questions, inputPath: questionsFile, out: samplesFile, settings: s.sample, ...(onProgress ? { onProgress } : {}) });
-  }, (r) => `${r.questions} questions, ${r.keptSteps} of ${r.contrastedSteps} steps kept (${(100 * r.keptFraction).toFixed(1)}%)`);
+  }, (r) => `${r.questions} questions, ${r.keptSteps} of ${r.contrastedSteps} steps kept (${(100 * r.keptFraction).toFixed(1)}%)`, (r) => r.resumedQuestions === r.questions);
 
   const adapterDir = join(out, 'adapter');
   const train: TrainReport = await timed('train', () => trainLora({
-    ...s.train, expert: s.expert, samples: samplesFile, out: adapterDir, resume: true,
+    ...s.train, expert: s.expert, samples: samplesFile, out: adapterDir,
     ...(onProgress ? { onProgress } : {}),
     onWarning: (m) => log(`demo: warning: ${m}`),
-  }), (r) => `${r.maxSteps} steps, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`);
+  }), (r) => `${r.maxSteps} steps, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`, (r) => r.steps === 0 && r.resumedFrom >= r.maxSteps, (r) => {
+    const f = trainingLogFigures(adapterDir);
+    return { result: { ...r, firstLoss: f.firstLoss, lastLoss: f.lastLoss, supervisedPositions: f.targets, recordsSeen: f.targets, seconds: f.seconds }, seconds: f.seconds };
+  });
 
   const mergedDir = join(out, 'expert-lightreasoner');
   await timed('merge', () => {
-    if (!existsSync(join(mergedDir, 'model.safetensors'))) mergeAdapterDir({ base: s.expert, adapter: adapterDir, out: mergedDir });
-  });
+    const had = existsSync(join(mergedDir, 'model.safetensors'));
+    if (!had) mergeAdapterDir({ base: s.expert, adapter: adapterDir, out: mergedDir });
+    return had;
+  }, undefined, (had) => had);
   const tunedEval = await evalOne('expert-lightreasoner', mergedDir);
 
   // Baselines: contrastive decoding (the Amateur at every inference step) and rejection-sampling SFT
@@ -152,7 +212,7 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
       const read = readQuestions(questionsFile);
       requireValidQuestions(read);
       return runRejectionSft({
-        ...s.train, model: s.expert, questions: requireGold(read.questions, questionsFile), inputPath: questionsFile, out: sftDir, resume: true,
+        ...s.train, model: s.expert, questions: requireGold(read.questions, questionsFile), inputPath: questionsFile, out: sftDir,
         samplesPerQuestion: s.sft.samplesPerQuestion, temperature: s.sft.temperature, maxNewTokens: s.sft.maxNewTokens,
         genBatchSize: Math.max(1, Math.floor(s.sample.batchSize / s.sft.samplesPerQuestion)), prompt: 'qwen25-math-cot', dedupe: true,
         ...(onProgress ? { onProgress } : {}),
@@ -169,7 +229,10 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
         }
         throw e;
       }
-    }, (r) => (r ? `${r.sampledProblems} problems x ${s.sft.samplesPerQuestion} samples, ${r.keptTrajectories} correct trajectories kept, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}` : 'no correct sample to train on'));
+    }, (r) => (r ? `${r.sampledProblems} problems x ${s.sft.samplesPerQuestion} samples, ${r.keptTrajectories} correct trajectories kept, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}` : 'no correct sample to train on'), (r) => r !== null && r.steps === 0, (r) => {
+      const f = trainingLogFigures(sftDir);
+      return { result: r && { ...r, firstLoss: f.firstLoss, lastLoss: f.lastLoss, tunedTokens: f.targets, trainingSeconds: f.seconds }, seconds: NaN };
+    });
     if (sft) sftEval = await evalOne('expert-sft', s.expert, { adapter: sftDir });
   }
 
@@ -215,8 +278,9 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
     machine: `${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores), engine ${e.kind}${e.coreName ? ` (OpenBLAS ${e.coreName})` : ''}, node ${process.version}`,
     rows,
     stages,
-    totalSeconds: (performance.now() - t0) / 1000,
-    settings: { ...s, expert: s.expert, amateur: s.amateur },
+    // Wall time of the whole pipeline: stages reused from an earlier run count with their own time.
+    totalSeconds: (performance.now() - t0) / 1000 + reusedSeconds,
+    settings: { ...s, expert: s.expert, amateur: s.amateur, fresh: undefined },
     klValues,
     beta: s.sample.beta,
   };

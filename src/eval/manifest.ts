@@ -5,8 +5,8 @@
  * batch size. Otherwise one results file would silently mix two models' answers.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readJsonFile, writeJsonAtomic } from '../util/fsx.js';
 import { UserError } from '../util/errors.js';
+import { acquireRunLock, readManifest, settingDifferences, writeManifest, type RunLock } from '../util/run-dir.js';
 
 export interface EvalManifest {
   lightreasoner_eval: 1;
@@ -28,6 +28,14 @@ export function evalManifestPath(resultsPath: string): string {
 }
 
 /**
+ * Take the exclusive lock on a results file (`<out>.lock`): a second eval writing the same file is
+ * refused naming the first. Checks that --out can be written, so call it before loading weights.
+ */
+export function lockResultsFile(out: string): RunLock {
+  return acquireRunLock(out, 'file');
+}
+
+/**
  * Refuse to continue `out` when it was started with other settings, or was not written by
  * `eval --model` at all. Writes nothing: call it before loading weights, and `writeEvalManifest`
  * once the run is sure to start.
@@ -36,20 +44,18 @@ export function checkResultsFile(out: string, want: EvalManifest, overwrite: boo
   const path = evalManifestPath(out);
   const hasResults = existsSync(out) && statSync(out).size > 0;
   if (hasResults && !overwrite) {
-    if (!existsSync(path)) {
+    const have = readManifest<Partial<EvalManifest>>(path, 'eval manifest');
+    if (have === null) {
       throw new UserError(`${out} already has results but no manifest (${path}): it was not written by eval --model, so it cannot be continued. Use --overwrite to start it afresh, or another --out`);
     }
-    const have = readJsonFile<Partial<EvalManifest>>(path, 'eval manifest');
-    const diffs: string[] = [];
-    const cmp = (what: string, a: unknown, b: unknown): void => {
-      if (JSON.stringify(a) !== JSON.stringify(b)) diffs.push(`${what}: was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`);
-    };
-    cmp('--model (weights fingerprint)', have.model?.fingerprint, want.model.fingerprint);
-    cmp('--prompt', have.prompt, want.prompt);
-    cmp('--max-new-tokens', have.maxNewTokens, want.maxNewTokens);
-    cmp('--batch-size', have.batchSize, want.batchSize);
-    cmp('--backend', have.backend ?? 'engine', want.backend ?? 'engine');
-    cmp('contrastive decoding (--amateur, --cd-alpha, --cd-beta)', have.contrastiveDecoding ?? null, want.contrastiveDecoding ?? null);
+    const diffs = settingDifferences([
+      { label: '--model (weights fingerprint)', was: have.model?.fingerprint, now: want.model.fingerprint },
+      { label: '--prompt', was: have.prompt, now: want.prompt },
+      { label: '--max-new-tokens', was: have.maxNewTokens, now: want.maxNewTokens },
+      { label: '--batch-size', was: have.batchSize, now: want.batchSize },
+      { label: '--backend', was: have.backend ?? 'engine', now: want.backend ?? 'engine' },
+      { label: 'contrastive decoding (--amateur, --cd-alpha, --cd-beta)', was: have.contrastiveDecoding ?? null, now: want.contrastiveDecoding ?? null },
+    ]);
     if (diffs.length > 0) {
       throw new UserError(`${out} was started with other settings (${diffs.join('; ')}). Continue it with the original arguments, use --overwrite to start it afresh, or write to another --out`);
     }
@@ -57,5 +63,5 @@ export function checkResultsFile(out: string, want: EvalManifest, overwrite: boo
 }
 
 export function writeEvalManifest(out: string, manifest: EvalManifest): void {
-  writeJsonAtomic(evalManifestPath(out), manifest);
+  writeManifest(evalManifestPath(out), manifest);
 }

@@ -10,7 +10,7 @@
 import type { QuestionProblem, QuestionRecord } from '../data/questions.js';
 import { formatProblems } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
-import { readJsonl } from '../util/jsonl.js';
+import { readJsonl, tornInputMessage } from '../util/jsonl.js';
 import type { Prediction } from './grade.js';
 
 /**
@@ -21,6 +21,8 @@ import type { Prediction } from './grade.js';
 export function readPredictions(path: string, questions: readonly QuestionRecord[], inputFile: string): Prediction[] {
   const read = readJsonl<unknown>(path, 'predictions file');
   const problems: QuestionProblem[] = read.problems.map((p) => ({ file: path, line: p.line, message: `not valid JSON (${p.message})` }));
+  const torn = tornInputMessage(read);
+  if (torn) problems.push({ file: path, line: read.tornLine!, message: torn });
   if (read.records.length === 0 && problems.length === 0) throw new UserError(`predictions file ${path} is empty: expected one JSON object per line with "id" (or "question") and "completion"`);
 
   const ids = new Set(questions.map((q) => q.id));

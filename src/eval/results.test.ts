@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { UserError } from '../util/errors.js';
 import type { ProgressEvent } from '../util/progress.js';
 import type { GoldQuestion, Prediction } from './grade.js';
@@ -44,12 +46,14 @@ test('a restarted run keeps what is in the results file, grades only the rest, a
   assert.deepEqual(fileLines(out).map((r) => r.id), ['p0', 'p1', 'p2', 'p3']);
 });
 
-test('a torn last line left by a killed run is repaired and that problem is graded again', async () => {
+test('a torn last line left by a killed run is repaired, reported, and that problem is graded again', async () => {
   const out = outPath();
   await runGrading(questions, [right(0)], { out });
   appendFileSync(out, '{"id": "p1", "correct": tr');
   assert.deepEqual([...readDoneIds(out)], ['p0']);
-  const outcome = await runGrading(questions, [right(1)], { out });
+  const warnings: string[] = [];
+  const outcome = await runGrading(questions, [right(1)], { out, onWarning: (m) => warnings.push(m) });
+  assert.deepEqual(warnings, [`${out}: cut an incomplete last line (line 2, 26 bytes without a newline) left by an interrupted run (killed, or a full disk); that record is written again`]);
   assert.equal(outcome.graded, 1);
   assert.deepEqual(fileLines(out).map((r) => r.id), ['p0', 'p1']);
 });
@@ -103,4 +107,63 @@ test('readResults names bad lines and repeated ids; readDoneIds of a missing fil
     return true;
   });
   assert.equal(readDoneIds(join(dir, 'never-written.jsonl')).size, 0);
+});
+
+test('a second eval process writing the same results file is refused naming the first, whose file stays one line per problem', async () => {
+  const out = outPath();
+  const input = join(dir, 'two-writers-input.jsonl'), predictions = join(dir, 'two-writers-predictions.jsonl');
+  writeFileSync(input, questions.map((q) => `${JSON.stringify({ id: q.id, question: q.question, answer: `#### ${q.gold}` })}\n`).join(''));
+  writeFileSync(predictions, questions.map((_, i) => `${JSON.stringify(right(i))}\n`).join(''));
+  const bin = fileURLToPath(new URL('../../../bin/lightreasoner.js', import.meta.url));
+  const seconds: Array<ReturnType<typeof spawnSync>> = [];
+  async function* midway(): AsyncIterable<Prediction> {
+    yield right(0);
+    yield right(1);
+    // The first run holds the file: real second processes, --predictions and --model, start on it.
+    for (const args of [['--predictions', predictions], ['--model', dir, '--max-new-tokens', '4']]) {
+      seconds.push(spawnSync(process.execPath, [bin, 'eval', ...args, '--input', input, '--out', out], { encoding: 'utf8', env: { ...process.env, LIGHTREASONER_QUIET: '1' } }));
+    }
+    yield right(2);
+    yield right(3);
+  }
+  const outcome = await runGrading(questions, midway(), { out });
+  assert.equal(outcome.graded, 4);
+  for (const r of seconds) {
+    assert.equal(r.status, 2, String(r.stderr));
+    assert.match(String(r.stderr), new RegExp(`results\\.jsonl is being written by another run: pid ${process.pid} on `));
+  }
+  assert.deepEqual(fileLines(out).map((r) => r.id), ['p0', 'p1', 'p2', 'p3']);
+});
+
+/** A tiny tmpfs for a full-disk test, or null where this process may not mount one (not root, no CAP_SYS_ADMIN). */
+function tinyFileSystem(kib: number): { dir: string; unmount: () => void } | null {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
+  const dir = join(testTempDir('lr-enospc-'), 'fs');
+  mkdirSync(dir);
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${kib}k`, 'tmpfs', dir]).status !== 0) return null;
+  return { dir, unmount: () => { spawnSync('umount', [dir]); } };
+}
+
+test('a disk that fills up mid-run stops with a clear error, leaves only whole results, and the same command continues once there is room', { skip: process.platform !== 'linux' || process.getuid?.() !== 0 ? 'needs root on Linux to mount a small tmpfs' : false }, async (t) => {
+  const fs = tinyFileSystem(64);
+  if (!fs) { t.skip('mount not permitted here'); return; }
+  try {
+    const out = join(fs.dir, 'results.jsonl');
+    const filler = join(fs.dir, 'filler');
+    writeFileSync(filler, Buffer.alloc(52 << 10));
+    // Results of about 3 KiB each: the disk fills up within the first few.
+    const long = (i: number): Prediction => ({ ...right(i), completion: `${'Step by step. '.repeat(220)}\\boxed{${questions[i]!.gold}}` });
+    await assert.rejects(runGrading(questions, questions.map((_, i) => long(i)), { out }), (e: unknown) => e instanceof UserError
+      && e.message.includes(`could not append to ${out}: no space left on device`) && /run the same command again to continue/.test(e.message));
+    const text = readFileSync(out, 'utf8');
+    assert.ok(text === '' || text.endsWith('\n'), 'only whole records are left');
+    const kept = text.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { id: string }).id);
+    assert.ok(kept.length < questions.length, `the disk filled up (${kept.length} written)`);
+    rmSync(filler);
+    const again = await runGrading(questions, questions.map((_, i) => long(i)), { out });
+    assert.equal(again.resumed, kept.length);
+    assert.deepEqual(fileLines(out).map((r) => r.id), [...kept, ...questions.map((q) => q.id).filter((id) => !kept.includes(id))]);
+  } finally {
+    fs.unmount();
+  }
 });

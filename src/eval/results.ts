@@ -11,7 +11,8 @@ import { dirname } from 'node:path';
 import { formatProblems, type QuestionProblem } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fsx.js';
-import { JsonlAppender, readJsonl } from '../util/jsonl.js';
+import { readJsonl, type JsonlAppender } from '../util/jsonl.js';
+import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
 import type { ProgressCallback } from '../util/progress.js';
 import type { EquivalenceOptions } from './equivalence.js';
 import type { ExtractionRule } from './extract.js';
@@ -95,6 +96,10 @@ export interface GradingOptions {
    */
   measureThroughput?: boolean;
   onProgress?: ProgressCallback;
+  /** The lock on `out` when the caller took it already (eval --model takes it before loading weights). */
+  lock?: RunLock;
+  /** Notices such as a repaired torn last line (default: stderr). */
+  onWarning?: (message: string) => void;
 }
 
 export interface GradingOutcome {
@@ -117,6 +122,21 @@ export async function runGrading(
   predictions: Iterable<Prediction> | AsyncIterable<Prediction>,
   options: GradingOptions = {},
 ): Promise<GradingOutcome> {
+  if (options.out === undefined || options.lock !== undefined) return gradeInto(questions, predictions, options);
+  // One writer per results file: a second one would grade every problem twice into it.
+  const lock = acquireRunLock(options.out, 'file');
+  try {
+    return await gradeInto(questions, predictions, { ...options, lock });
+  } finally {
+    lock.release();
+  }
+}
+
+async function gradeInto(
+  questions: readonly GoldQuestion[],
+  predictions: Iterable<Prediction> | AsyncIterable<Prediction>,
+  options: GradingOptions,
+): Promise<GradingOutcome> {
   const byId = new Map(questions.map((q) => [q.id, q]));
   const done = new Map<string, EvalResult>();
   let appender: JsonlAppender | null = null;
@@ -131,7 +151,7 @@ export async function runGrading(
         done.set(r.id, r);
       }
     }
-    appender = new JsonlAppender(options.out);
+    appender = openAppendLog(options.out, options.onWarning);
   }
   const resumed = done.size;
   const fresh = new Map<string, EvalResult>();

@@ -18,7 +18,8 @@ import { readPredictions } from './predictions.js';
 import { resolvePrompt } from './prompts.js';
 import { readDoneIds, readResults, runGrading } from './results.js';
 import { evalPrompts, generateCompletions } from './generate.js';
-import { checkResultsFile, writeEvalManifest, type EvalManifest } from './manifest.js';
+import { checkResultsFile, lockResultsFile, writeEvalManifest, type EvalManifest } from './manifest.js';
+import type { RunLock } from '../util/run-dir.js';
 import { modelFingerprint } from '../model/load.js';
 import type { Transformer } from '../model/transformer.js';
 import type { TokenChooser } from '../model/generate.js';
@@ -167,6 +168,16 @@ export interface EvalJob {
  * `runGrading`, so results, summary and resume are those of `evalPredictions`.
  */
 export async function runEval(job: EvalJob): Promise<ModelEvalReport> {
+  // The results file's lock first: a second writer, or an --out that cannot be written, fails before any weights load.
+  const lock = job.out !== undefined ? lockResultsFile(job.out) : undefined;
+  try {
+    return await runEvalLocked(job, lock);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runEvalLocked(job: EvalJob, lock: RunLock | undefined): Promise<ModelEvalReport> {
   const s: EvalSettings = { ...DEFAULT_EVAL_SETTINGS, ...job.settings };
   const cd: ContrastiveDecodingOptions | null = job.contrastiveDecoding
     ? { cdAlpha: job.contrastiveDecoding.cdAlpha ?? CD_DEFAULTS.cdAlpha, cdBeta: job.contrastiveDecoding.cdBeta ?? CD_DEFAULTS.cdBeta }
@@ -214,6 +225,7 @@ export async function runEval(job: EvalJob): Promise<ModelEvalReport> {
       equivalence: { percentScaling: s.percentScaling },
       measureThroughput: true,
       ...(onProgress ? { onProgress } : {}),
+      ...(lock ? { lock } : {}),
     });
   } finally {
     await lm.backend.dispose();

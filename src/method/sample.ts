@@ -25,8 +25,9 @@ import { manifestPath, trajectoriesPath, type SampleRecord, type TrajectoryRecor
 import type { QuestionRecord } from '../data/questions.js';
 import { SAMPLING_SYSTEM_PROMPT } from '../data/chat-format.js';
 import { assertSameVocabulary, vocabularyFingerprint } from '../tokenizer/index.js';
-import { JsonlAppender, readJsonl } from '../util/jsonl.js';
-import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { readJsonl } from '../util/jsonl.js';
+import { writeFileAtomic } from '../util/fsx.js';
+import { acquireRunLock, defaultWarn, openAppendLog, readManifest, settingDifferences, withRunLock, writeManifest, type RunLock } from '../util/run-dir.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -103,6 +104,10 @@ export interface SampleJob {
   onProgress?: ProgressCallback;
   /** Test hook: called after each question is written. */
   afterQuestion?: (index: number) => void;
+  /** The lock on `out` when the caller took it already (`lockSampleOutput`, before loading models). */
+  lock?: RunLock;
+  /** Notices about repairs of an interrupted run's files (default: stderr). */
+  onWarning?: (message: string) => void;
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -162,24 +167,31 @@ export function sampleManifest(expert: ModelRef, amateur: ModelRef, vocabulary: 
 export function checkSampleOutput(out: string, want: SampleManifest): void {
   const path = manifestPath(out);
   const trajPath = trajectoriesPath(out);
-  if (!existsSync(path)) {
+  const have = readManifest<SampleManifest>(path, 'samples manifest');
+  if (have === null) {
     if ((existsSync(out) && statSync(out).size > 0) || existsSync(trajPath)) {
       throw new UserError(`${out} exists but has no manifest (${path}); refusing to mix runs. Choose a new --out file or remove the old one`);
     }
     return;
   }
-  const have = readJsonFile<SampleManifest>(path, 'samples manifest');
-  const diffs: string[] = [];
-  const cmp = (what: string, a: unknown, b: unknown): void => {
-    if (JSON.stringify(a) !== JSON.stringify(b)) diffs.push(`${what}: was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`);
-  };
-  cmp('expert model (weights fingerprint)', have.expert?.fingerprint, want.expert.fingerprint);
-  cmp('amateur model (weights fingerprint)', have.amateur?.fingerprint, want.amateur.fingerprint);
-  cmp('--backend', have.backend ?? 'engine', want.backend ?? 'engine');
-  for (const k of Object.keys(want.settings) as Array<keyof SampleSettings>) cmp(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, have.settings?.[k], want.settings[k]);
+  const diffs = settingDifferences([
+    { label: 'expert model (weights fingerprint)', was: have.expert?.fingerprint, now: want.expert.fingerprint },
+    { label: 'amateur model (weights fingerprint)', was: have.amateur?.fingerprint, now: want.amateur.fingerprint },
+    { label: '--backend', was: have.backend ?? 'engine', now: want.backend ?? 'engine' },
+    ...(Object.keys(want.settings) as Array<keyof SampleSettings>).map((k) => ({ label: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, was: have.settings?.[k], now: want.settings[k] })),
+  ]);
   if (diffs.length > 0) {
     throw new UserError(`${path}: this output was started with other settings (${diffs.join('; ')}). Resume with the original arguments, or write to a new --out file`);
   }
+}
+
+/**
+ * Take the exclusive lock on a samples file (`<out>.lock`, covering the trajectories and manifest
+ * beside it): a second `sample` on the same --out is refused naming the first. Checks that --out
+ * can be written, so the CLI calls it before loading any model.
+ */
+export function lockSampleOutput(out: string): RunLock {
+  return acquireRunLock(out, 'file');
 }
 
 /** Throw a UserError naming the setting that is out of range. */
@@ -197,10 +209,14 @@ export function validateSampleSettings(s: SampleSettings): void {
 
 /**
  * Read what a previous run finished: the trajectories on disk. Samples of a question whose
- * trajectory record is missing (killed between the two writes) are removed from the samples file.
+ * trajectory record is missing (killed between the two writes) are removed from the samples file,
+ * and so is a torn last line. Each finished trajectory's kept count is checked against its sample
+ * lines: a question whose samples are missing or doubled (a damaged file) is done again. Every
+ * repair is reported through `warn`.
  */
-function recoverPrevious(out: string, trajPath: string, questions: readonly QuestionRecord[], inputPath: string): { done: Map<number, TrajectoryRecord> } {
+function recoverPrevious(out: string, trajPath: string, questions: readonly QuestionRecord[], inputPath: string, warn: (m: string) => void): { done: Map<number, TrajectoryRecord> } {
   const done = new Map<number, TrajectoryRecord>();
+  const trajLines = new Map<number, string>();
   if (existsSync(trajPath)) {
     const t = readJsonl<TrajectoryRecord>(trajPath, 'trajectories file');
     if (t.problems.length > 0) throw new UserError(`${trajPath}:${t.problems[0]!.line}: damaged line (${t.problems[0]!.message}); cannot resume safely`);
@@ -210,46 +226,71 @@ function recoverPrevious(out: string, trajPath: string, questions: readonly Ques
       if (q !== undefined && q.id !== r.id) {
         throw new UserError(`${trajPath}:${line}: question ${r.index} was "${r.id}" when this output was started, but is "${q.id}" (${inputPath}:${q.line}) now; the input changed. Resume with the original input, or write to a new --out file`);
       }
+      if (done.has(r.index)) throw new UserError(`${trajPath}:${line}: question ${r.index} ("${r.id}") has a second trajectory record; two runs wrote this file. Write to a new --out file`);
       done.set(r.index, r);
+      trajLines.set(r.index, JSON.stringify(r));
     }
   }
-  if (existsSync(out) && statSync(out).size > 0) {
-    const text = readFileSync(out, 'utf8');
-    const lines = text.split('\n');
-    const keep: string[] = [];
-    let dropped = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i]!;
-      if (!l.trim()) continue;
-      let rec: SampleRecord | null = null;
-      try {
-        rec = JSON.parse(l) as SampleRecord;
-      } catch {
-        if (i === lines.length - 1) { dropped++; continue; } // torn last line of a killed run
-        throw new UserError(`${out}:${i + 1}: damaged line; cannot resume safely`);
-      }
-      if (rec.trajectory !== undefined && done.has(rec.trajectory)) keep.push(l);
-      else dropped++;
+  const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const lines = text.split('\n');
+  const parsed: Array<{ raw: string; trajectory: number | undefined }> = [];
+  let torn: { line: number; bytes: number } | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (!l.trim()) continue;
+    let rec: SampleRecord;
+    try {
+      rec = JSON.parse(l) as SampleRecord;
+    } catch {
+      if (i === lines.length - 1) { torn = { line: i + 1, bytes: Buffer.byteLength(l) }; continue; } // torn last line of a killed run
+      throw new UserError(`${out}:${i + 1}: damaged line; cannot resume safely`);
     }
-    if (dropped > 0) writeFileAtomic(out, keep.map((l) => `${l}\n`).join(''));
+    parsed.push({ raw: l, trajectory: rec.trajectory });
   }
+  // Each finished question must have exactly the sample lines its trajectory record counts.
+  const count = new Map<number, number>();
+  for (const p of parsed) if (p.trajectory !== undefined) count.set(p.trajectory, (count.get(p.trajectory) ?? 0) + 1);
+  const redo: number[] = [];
+  for (const [index, t] of done) {
+    const have = count.get(index) ?? 0;
+    if (have !== t.kept) {
+      redo.push(index);
+      warn(`${out}: question ${index} ("${t.id}") has ${have} sample line${have === 1 ? '' : 's'} but its trajectory record (${trajPath}) kept ${t.kept}; the file was damaged, so that question is sampled again`);
+    }
+  }
+  if (redo.length > 0) {
+    for (const index of redo) { done.delete(index); trajLines.delete(index); }
+    writeFileAtomic(trajPath, [...trajLines.values()].map((l) => `${l}\n`).join(''));
+  }
+  const keep = parsed.filter((p) => p.trajectory !== undefined && done.has(p.trajectory));
+  const redone = new Set(redo);
+  const orphans = parsed.filter((p) => !(p.trajectory !== undefined && (done.has(p.trajectory) || redone.has(p.trajectory)))).length;
+  if (torn) warn(`${out}: cut an incomplete last line (line ${torn.line}, ${torn.bytes} bytes without a newline) left by an interrupted run (killed, or a full disk); its question is sampled again`);
+  if (orphans > 0) warn(`${out}: removed ${orphans} sample line${orphans === 1 ? '' : 's'} of questions whose trajectory record was never written (the run was interrupted); they are sampled again`);
+  if (torn || orphans > 0 || redo.length > 0) writeFileAtomic(out, keep.map((p) => `${p.raw}\n`).join(''));
   return { done };
 }
 
 export async function runSample(job: SampleJob): Promise<SampleStats> {
+  // One writer per samples file: two would write every question twice.
+  return withRunLock(job.out, 'file', job.lock, () => sampleLocked(job));
+}
+
+async function sampleLocked(job: SampleJob): Promise<SampleStats> {
   const t0 = performance.now();
   const { expert, amateur, questions, settings: s, out } = job;
   assertContrastable(expert, amateur);
   if (questions.length === 0) throw new UserError(`${job.inputPath}: no questions to sample`);
+  const warn = job.onWarning ?? defaultWarn;
   const trajPath = trajectoriesPath(out);
   const manifest = sampleManifest(expert, amateur, vocabularyFingerprint(expert.tokenizer), job.inputPath, s, expert.backend.kind);
   checkSampleOutput(out, manifest);
-  const { done } = recoverPrevious(out, trajPath, questions, job.inputPath);
-  writeJsonAtomic(manifestPath(out), manifest);
+  const { done } = recoverPrevious(out, trajPath, questions, job.inputPath, warn);
+  writeManifest(manifestPath(out), manifest);
   const stopIds = expert.stopIds;
 
-  const samples = new JsonlAppender(out);
-  const trajectories = new JsonlAppender(trajPath);
+  const samples = openAppendLog(out, warn);
+  const trajectories = openAppendLog(trajPath, warn);
   const maxContext = Math.min(expert.backend.contextSize, amateur.backend.contextSize);
   let genTokens = 0, genSeconds = 0, scoreTokens = 0, processed = 0;
   const timing: ScoringTime = { expertSeconds: 0, amateurSeconds: 0 };

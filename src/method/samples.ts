@@ -20,7 +20,7 @@
  * the distribution at the last of those positions.
  */
 import { existsSync } from 'node:fs';
-import { readJsonl } from '../util/jsonl.js';
+import { readJsonl, tornInputMessage } from '../util/jsonl.js';
 import { UserError } from '../util/errors.js';
 
 export interface SampleRecord {
@@ -100,6 +100,8 @@ export interface SamplesRead {
 export function readSamples(path: string, vocabSize: number): SamplesRead {
   const read = readJsonl<unknown>(path, 'samples file');
   const problems: SampleProblem[] = read.problems.map((p) => ({ line: p.line, message: `not valid JSON (${p.message})` }));
+  const torn = tornInputMessage(read);
+  if (torn) problems.push({ line: read.tornLine!, message: torn });
   const samples: SamplesRead['samples'] = [];
   for (const { line, value } of read.records) {
     const why = checkSample(value, vocabSize);
@@ -131,6 +133,8 @@ export function readTrajectories(path: string, vocabSize?: number): Map<number, 
   if (read.problems.length > 0) {
     throw new UserError(`${path}:${read.problems[0]!.line}: not valid JSON (${read.problems[0]!.message})`);
   }
+  const torn = tornInputMessage(read);
+  if (torn) throw new UserError(`${path}:${read.tornLine}: ${torn}`);
   for (const { line, value } of read.records) {
     if (typeof value !== 'object' || value === null || !Number.isInteger(value.index) || !isIntArray(value.prompt_token_ids) || !isIntArray(value.generated_token_ids)) {
       throw new UserError(`${path}:${line}: a trajectory needs an integer "index" and integer lists "prompt_token_ids" and "generated_token_ids"`);

@@ -83,11 +83,3 @@ export function restoreCheckpoint(dir: string, params: ParamRef[], opt: AdamW): 
   opt.state.step = state.step;
   return state;
 }
-
-/** Explain how two fingerprints differ, or null when they agree. */
-export function fingerprintDifference(saved: Record<string, unknown>, now: Record<string, unknown>): string | null {
-  const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])].sort();
-  const diffs = keys.filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]))
-    .map((k) => `${k}: was ${JSON.stringify(saved[k])}, now ${JSON.stringify(now[k])}`);
-  return diffs.length === 0 ? null : diffs.join('; ');
-}

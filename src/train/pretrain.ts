@@ -14,13 +14,14 @@ import { modelFingerprint } from '../model/load.js';
 import { assertSameVocabulary, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { WORLD_SYSTEM_PROMPTS, trainingConversation } from '../data/chat-format.js';
 import { CompletionStore, completionExample, completionSequence, type CompletionExample } from './completion.js';
-import { Trainer, type StepData } from './trainer.js';
+import { Trainer } from './trainer.js';
+import { epochBatches } from './epoch-batches.js';
 import { HF_ADAMW_DEFAULTS } from './adamw.js';
-import { runTraining, type LoopResult } from './loop.js';
+import { checkTrainingOutDir, runTraining, type LoopResult } from './loop.js';
 import type { ScheduleKind } from './schedule.js';
 import { greedyAccuracy, type AccuracyReport } from '../eval/accuracy.js';
-import { readJsonl, JsonlAppender } from '../util/jsonl.js';
-import { Rng } from '../util/rng.js';
+import { readJsonl, tornInputMessage } from '../util/jsonl.js';
+import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -56,9 +57,14 @@ export interface PretrainOptions {
   exportSteps: number[];
   /** Start from this model's weights (continued pretraining) instead of a fresh initialisation; its architecture is used and --hidden etc. are ignored. */
   initFrom?: string;
-  resume: boolean;
+  /** Accepted for compatibility: a matching run in `out` is always continued. */
+  resume?: boolean;
   onProgress?: ProgressCallback;
   log?: (line: string) => void;
+  /** Notices (a repaired log, an extended run); default stderr. */
+  onWarning?: (message: string) => void;
+  /** The lock on `out` when the caller took it already. */
+  lock?: RunLock;
 }
 
 export interface PretrainResult {
@@ -97,6 +103,8 @@ export function pretrainConfig(arch: Architecture, tok: HfTokenizer): ModelConfi
 export function loadCompletionExamples(file: string, tok: HfTokenizer, stopIds: readonly number[]): CompletionExample[] {
   const read = readJsonl<{ question?: unknown; answer?: unknown }>(file, 'training data');
   if (read.problems.length > 0) throw new UserError(`${file}:${read.problems[0]!.line}: not valid JSON (${read.problems[0]!.message})`);
+  const torn = tornInputMessage(read);
+  if (torn) throw new UserError(`${file}:${read.tornLine}: ${torn}`);
   if (read.records.length === 0) throw new UserError(`${file}: no training records`);
   return read.records.map(({ line, value }, i) => {
     if (typeof value.question !== 'string' || typeof value.answer !== 'string') {
@@ -107,7 +115,22 @@ export function loadCompletionExamples(file: string, tok: HfTokenizer, stopIds: 
   });
 }
 
+/** Dev accuracy during training, one line per measurement. */
+const DEV_LOG = 'dev_accuracy.jsonl';
+
 export function runPretrain(o: PretrainOptions): PretrainResult {
+  if (o.lock) return pretrainLocked(o);
+  // One writer per output directory, checked before anything is loaded.
+  const lock = acquireRunLock(o.out, 'dir');
+  try {
+    checkTrainingOutDir(o.out, { ours: (f) => f === DEV_LOG || /^step-\d+$/.test(f) });
+    return pretrainLocked(o);
+  } finally {
+    lock.release();
+  }
+}
+
+function pretrainLocked(o: PretrainOptions): PretrainResult {
   const tok = loadTokenizer(o.tokenizerDir);
   const init = o.initFrom ? loadModelDir(o.initFrom) : null;
   if (init) assertSameVocabulary(loadTokenizer(o.initFrom!), tok, `the --init model's tokenizer (${o.initFrom})`, `--tokenizer ${o.tokenizerDir}`);
@@ -124,23 +147,17 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
   });
   // Step s trains on examples [s·B, (s+1)·B) of an endless stream of seeded epoch permutations.
   const n = examples.length;
-  let epochCache: { epoch: number; order: number[] } | null = null;
-  const data = (step: number): StepData => {
-    const batch = [];
-    for (let k = step * o.batchSize; k < (step + 1) * o.batchSize; k++) {
-      const epoch = Math.floor(k / n);
-      if (!epochCache || epochCache.epoch !== epoch) {
-        epochCache = { epoch, order: new Rng((o.seed * 31 + epoch * 7919) >>> 0).shuffle(Array.from({ length: n }, (_, i) => i)) };
-      }
-      batch.push(completionSequence(examples.get(epochCache.order[k % n]!)));
-    }
-    return [batch];
-  };
+  const data = epochBatches({
+    count: n, batchSize: o.batchSize, gradAccum: 1, epochSeed: (epoch) => (o.seed * 31 + epoch * 7919) >>> 0, sequence: (i) => completionSequence(examples.get(i)),
+  });
 
-  const devRecords = o.devFile ? readJsonl<{ id?: string; question: string; answer: string }>(o.devFile, 'dev data').records.map((r) => r.value).slice(0, o.evalCount) : [];
+  const devRead = o.devFile ? readJsonl<{ id?: string; question: string; answer: string }>(o.devFile, 'dev data') : null;
+  const devTorn = devRead && tornInputMessage(devRead);
+  if (devTorn) throw new UserError(`${o.devFile}:${devRead!.tornLine}: ${devTorn}`);
+  const devRecords = devRead ? devRead.records.map((r) => r.value).slice(0, o.evalCount) : [];
   const evals: PretrainResult['evals'] = [];
   mkdirSync(o.out, { recursive: true });
-  const evalLog = devRecords.length > 0 ? new JsonlAppender(join(o.out, 'dev_accuracy.jsonl')) : null;
+  const evalLog = devRecords.length > 0 ? openAppendLog(join(o.out, DEV_LOG), o.onWarning) : null;
   const evaluate = (step: number): void => {
     if (devRecords.length === 0) return;
     const r = greedyAccuracy(model, tok, stopIds, devRecords, { maxNewTokens: 160, batchSize: 64 });
@@ -150,7 +167,7 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
   };
 
   const exportSet = new Set(o.exportSteps);
-  const fingerprint = { arch: init ? { init: modelFingerprint(o.initFrom!) } : o.arch, steps: o.steps, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, warmup: o.warmupSteps, weightDecay: o.weightDecay, seed: o.seed, train: o.trainFile, examples: n, vocab: tok.vocabSize };
+  const fingerprint = { arch: init ? { init: modelFingerprint(o.initFrom!) } : o.arch, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, warmup: o.warmupSteps, weightDecay: o.weightDecay, seed: o.seed, train: o.trainFile, examples: n, vocab: tok.vocabSize };
   let firstStep: number | null = null;
   const loop = runTraining(trainer, (s) => {
     // Hooks between steps: dev evaluation and exports of the model as it is before step s. The first
@@ -163,12 +180,14 @@ export function runPretrain(o: PretrainOptions): PretrainResult {
     }
     return data(s);
   }, {
-    outDir: o.out, maxSteps: o.steps, saveSteps: o.saveSteps, resume: o.resume, fingerprint, stage: 'pretrain',
+    outDir: o.out, maxSteps: o.steps, saveSteps: o.saveSteps, fingerprint, schedule: o.schedule, maxStepsFlag: '--steps', stage: 'pretrain',
+    ...(o.onWarning ? { onWarning: o.onWarning } : {}),
     writeArtifact: (dir) => { saveModelFilesInto(dir, config, model.params, { copyFrom: o.tokenizerDir }); },
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
   if (exportSet.has(o.steps) && !existsSync(join(o.out, `step-${o.steps}`))) saveModelDir(join(o.out, `step-${o.steps}`), config, model.params, { copyFrom: o.tokenizerDir });
-  evaluate(o.steps);
+  // A run that was already finished was evaluated at its end then: not again (the log would double).
+  if (loop.steps.length > 0) evaluate(o.steps);
   evalLog?.close();
   return { config, parameters: parameterCount(config), examples: n, loop, evals };
 }

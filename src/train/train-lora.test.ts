@@ -1,4 +1,6 @@
 import { test, after } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +14,12 @@ import { packSequences } from '../model/transformer.js';
 import { softTargetLoss } from '../engine/ops/loss.js';
 import { UserError } from '../util/errors.js';
 import { listCheckpoints } from './checkpoint.js';
-import { DEFAULT_TRAIN_SETTINGS, trainLora, type TrainJob } from './train-lora.js';
+import { DEFAULT_TRAIN_SETTINGS, lockTrainingOut, trainLora, type TrainJob } from './train-lora.js';
 import { loadTrainingSet } from './training-set.js';
 import { textOnly, writeJsonl, writeTinySamples } from './testing.js';
 
 const modelDir = tinyModelDir({}, 21);
+const bin = fileURLToPath(new URL('../../../bin/lightreasoner.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'lr-train-lora-'));
 after(() => {
   rmSync(modelDir, { recursive: true, force: true });
@@ -51,11 +54,13 @@ test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropo
   assert.throws(() => trainLora({ ...broken, onProgress: (e) => { if (e.done === 7) throw new Error('killed'); } }), /killed/);
   assert.deepEqual(listCheckpoints(broken.out).map((c) => c.step), [5]);
   assert.equal(logOf(broken.out).length, 7);
-  assert.throws(() => trainLora(broken), (e: unknown) => e instanceof UserError && /pass --resume/.test(e.message));
   // A checkpoint a killed process was still writing is never mistaken for a finished one.
   mkdirSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345'));
   writeJsonl(join(broken.out, 'checkpoints', '.step-6.tmp-12345', 'adapter_config.json'), []);
-  const resumed = trainLora({ ...broken, resume: true });
+  // The same job again continues it: no --resume needed.
+  const notices: string[] = [];
+  const resumed = trainLora({ ...broken, onWarning: (m) => notices.push(m) });
+  assert.match(notices.join('\n'), /removed 1 checkpoint that an interrupted run was still writing/);
   assert.equal(resumed.resumedFrom, 5);
   assert.equal(resumed.steps, 5);
   assert.ok(!existsSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345')), 'the half-written checkpoint is removed');
@@ -74,8 +79,69 @@ test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropo
   assert.deepEqual(lb.map((l) => l.step), [...Array(10).keys()]);
   la.forEach((l, i) => assert.ok(Math.abs(l.loss - lb[i]!.loss) <= 1e-6 * l.loss, `step ${i}`));
   // Resuming a finished run does nothing; changed settings are refused, naming the setting.
-  assert.equal(trainLora({ ...broken, resume: true }).steps, 0);
-  assert.throws(() => trainLora({ ...broken, resume: true, lr: 1e-3 }), /lr: was 0\.005, now 0\.001/);
+  assert.equal(trainLora(broken).steps, 0);
+  assert.throws(() => trainLora({ ...broken, lr: 1e-3 }), /--lr: was 0\.005, now 0\.001/);
+});
+
+test('a larger --max-steps extends a finished constant-schedule run to exactly the longer run; with linear decay, or without the final optimiser state, it is refused naming why', () => {
+  const constant = { schedule: 'constant' as const, warmupSteps: 2, saveSteps: 3 };
+  const straight = job({ ...constant, maxSteps: 8 });
+  trainLora(straight);
+  const grown = job({ ...constant, maxSteps: 5 });
+  assert.equal(trainLora(grown).steps, 5);
+  assert.deepEqual(listCheckpoints(grown.out).map((c) => c.step), [3, 5], 'the final step keeps its optimiser state');
+  const warnings: string[] = [];
+  const extended = trainLora({ ...grown, maxSteps: 8, onWarning: (m) => warnings.push(m) });
+  assert.equal(extended.resumedFrom, 5);
+  assert.equal(extended.steps, 3);
+  assert.match(warnings.join('\n'), /extending the finished 5-step run to 8 steps/);
+  const a = adapterOf(straight.out), b = adapterOf(grown.out);
+  for (const [k, x] of a) x.forEach((v, i) => assert.ok(Math.abs(v - b.get(k)![i]!) <= 1e-6, `${k}[${i}]`));
+  assert.deepEqual(logOf(grown.out).map((l) => l.step), [...Array(8).keys()]);
+  assert.deepEqual(logOf(grown.out).map((l) => l.lr), logOf(straight.out).map((l) => l.lr));
+  assert.throws(() => trainLora({ ...grown, maxSteps: 6 }), /already holds 8 trained steps; --max-steps 6 is fewer/);
+
+  const linear = job({ maxSteps: 4, saveSteps: 2 });
+  trainLora(linear);
+  assert.throws(() => trainLora({ ...linear, maxSteps: 8 }), (e: unknown) => e instanceof UserError && /started with --max-steps 4; it cannot become 8: with the linear schedule the learning rate of every step depends on --max-steps/.test(e.message));
+  const noState = job({ ...constant, maxSteps: 4, saveSteps: 0 });
+  trainLora(noState);
+  assert.throws(() => trainLora({ ...noState, maxSteps: 6 }), /without its optimiser state at step 4 \(trained with --save-steps 0/);
+});
+
+test('a second writer on a training directory is refused naming the first, whose run and log stay whole', () => {
+  const o = job({ maxSteps: 6, saveSteps: 0 });
+  let inProcess = '';
+  let second: ReturnType<typeof spawnSync> | null = null;
+  const r = trainLora({
+    ...o,
+    onProgress: (e) => {
+      if (e.done !== 3 || second) return;
+      // The first run holds the lock: a real second `train` process, and the same job in this
+      // process, are refused before they load anything.
+      second = spawnSync(process.execPath, [bin, 'train', '--expert', modelDir, '--samples', samples.samples, '--out', o.out, '--max-steps', '6'], { encoding: 'utf8', env: { ...process.env, LIGHTREASONER_QUIET: '1' } });
+      try {
+        trainLora(o);
+      } catch (err) {
+        inProcess = (err as Error).message;
+      }
+    },
+  });
+  const refused = second as ReturnType<typeof spawnSync> | null;
+  assert.ok(refused);
+  assert.equal(refused.status, 2, String(refused.stderr));
+  assert.match(String(refused.stderr), new RegExp(`run\\d+ is being written by another run: pid ${process.pid} on .*; wait for that run to finish or use another --out`));
+  assert.match(inProcess, /run\d+ is being written by another run: this process \(pid \d+\), in another job/);
+  assert.equal(r.steps, 6);
+  assert.deepEqual(logOf(o.out).map((l) => l.step), [0, 1, 2, 3, 4, 5], 'one log line per step: nothing doubled');
+  // Released at the end: the directory can be continued (here: nothing left to do).
+  assert.equal(trainLora(o).steps, 0);
+  const held = lockTrainingOut(o.out);
+  try {
+    assert.throws(() => trainLora(o), (e: unknown) => e instanceof UserError && e.message.includes(`pid ${process.pid}`));
+  } finally {
+    held.release();
+  }
 });
 
 test('the log has step, loss, lr, grad norm and tokens; lr decays linearly to 0 from --lr; the loss falls', () => {

@@ -10,7 +10,6 @@
  * accumulation 2, 1000 steps) with Hugging Face Trainer's optimiser defaults (AdamW β 0.9/0.999,
  * ε 1e-8, no weight decay, linear decay, no warmup, gradient clipping at norm 1).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadLanguageModel, modelFingerprint } from '../model/load.js';
 import { createLoraAdapter, DEFAULT_LORA, type LoraConfig } from '../model/lora.js';
@@ -18,11 +17,14 @@ import { saveAdapter } from '../model/adapter-dir.js';
 import { stepData, type BatchPlan, type KeptStep } from '../method/batches.js';
 import { DEFAULT_SAMPLING_SYSTEM_PROMPT } from '../method/sample.js';
 import { HF_ADAMW_DEFAULTS } from './adamw.js';
-import { runTraining, type LoopResult } from './loop.js';
+import { checkTrainingOutDir, runTraining, type LoopResult } from './loop.js';
+import type { Transformer } from '../model/transformer.js';
+import type { StepData } from './trainer.js';
 import type { ScheduleKind } from './schedule.js';
 import { Trainer } from './trainer.js';
 import { loadTrainingSet, type TrainingSetStats } from './training-set.js';
 import { UserError } from '../util/errors.js';
+import { acquireRunLock, type RunLock } from '../util/run-dir.js';
 import type { ProgressCallback } from '../util/progress.js';
 
 /** What every LoRA training run is configured with (LightReasoner's `train`, and the SFT baseline). */
@@ -63,9 +65,10 @@ export interface TrainJob extends TrainSettings {
   expert: string;
   samples: string;
   out: string;
-  resume: boolean;
+  /** Accepted for compatibility: a matching run in `out` is always continued (src/train/loop.ts). */
+  resume?: boolean;
   onProgress?: ProgressCallback;
-  /** Warnings (re-tokenisation, truncation), reported as they arise. */
+  /** Warnings (re-tokenisation, truncation, a repaired log), reported as they arise. */
   onWarning?: (message: string) => void;
 }
 
@@ -107,15 +110,73 @@ function checkSettings(s: TrainSettings): void {
   if (!(s.maxGradNorm > 0)) throw new UserError(`--max-grad-norm must be a positive number (Infinity turns clipping off), got ${s.maxGradNorm}`);
 }
 
-/** Train a LoRA adapter on `job.samples`; see the module comment. */
-export function trainLora(job: TrainJob): TrainReport {
-  checkSettings(job);
-  if (existsSync(job.out)) {
-    if (!statSync(job.out).isDirectory()) throw new UserError(`--out ${job.out} exists and is not a directory`);
-    if (!job.resume && readdirSync(job.out).length > 0) {
-      throw new UserError(`--out ${job.out} is not empty; pass --resume to continue the training run in it, or choose a new directory`);
-    }
+/** One LoRA training run on given data: what `train` and the SFT baseline share. */
+export interface LoraTraining {
+  /** The model to adapt (a fresh adapter is put on it). */
+  model: Transformer;
+  settings: LoraRunSettings;
+  /** The micro-batches of optimiser step `step` (a pure function of the step, for exact resume). */
+  data: (step: number) => StepData;
+  out: string;
+  /** Identity of the run (arguments and data), compared when it continues; not the step count. */
+  fingerprint: Record<string, unknown>;
+  /** Written into adapter_config.json. */
+  baseModel: string;
+  adapterExtra: Record<string, unknown>;
+  stage: string;
+  onProgress?: ProgressCallback;
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Put a LoRA adapter on the model and train it (AdamW, schedule, clipping, checkpoints and
+ * continuation from src/train/loop.ts), writing a PEFT adapter into `out`. The caller holds the
+ * lock on `out`.
+ */
+export function runLoraTraining(t: LoraTraining): LoopResult {
+  const s = t.settings;
+  const adapter = createLoraAdapter(t.model, s.lora, s.seed);
+  t.model.adapter = adapter;
+  const trainer = new Trainer(t.model, {
+    what: 'lora', lr: s.lr, schedule: s.schedule, warmupSteps: s.warmupSteps, maxSteps: s.maxSteps, maxGradNorm: s.maxGradNorm,
+    adam: { ...HF_ADAMW_DEFAULTS, weightDecay: s.weightDecay }, seed: s.seed,
+  });
+  return runTraining(trainer, t.data, {
+    outDir: t.out, maxSteps: s.maxSteps, saveSteps: s.saveSteps, fingerprint: t.fingerprint, schedule: s.schedule, stage: t.stage,
+    writeArtifact: (dir) => saveAdapter(dir, adapter, { baseModel: t.baseModel, extra: t.adapterExtra }),
+    ...(t.onProgress ? { onProgress: t.onProgress } : {}),
+    ...(t.onWarning ? { onWarning: t.onWarning } : {}),
+  });
+}
+
+/**
+ * Take the lock on a training output directory and check it can hold this run, before anything is
+ * loaded: a second writer, an unwritable or foreign --out fails fast.
+ */
+export function lockTrainingOut(out: string): RunLock {
+  const lock = acquireRunLock(out, 'dir');
+  try {
+    checkTrainingOutDir(out);
+  } catch (e) {
+    lock.release();
+    throw e;
   }
+  return lock;
+}
+
+/** Train a LoRA adapter on `job.samples`; see the module comment. */
+export function trainLora(job: TrainJob, lock?: RunLock): TrainReport {
+  checkSettings(job);
+  if (lock) return trainLocked(job);
+  const own = lockTrainingOut(job.out);
+  try {
+    return trainLocked(job);
+  } finally {
+    own.release();
+  }
+}
+
+function trainLocked(job: TrainJob): TrainReport {
   const warn = (m: string): void => job.onWarning?.(m);
   const lm = loadLanguageModel(job.expert);
   const { model } = lm;
@@ -124,11 +185,6 @@ export function trainLora(job: TrainJob): TrainReport {
     systemPrompt: job.systemPrompt, ...(job.maxLength !== undefined ? { maxLength: job.maxLength } : {}),
   });
   set.warnings.forEach(warn);
-  model.adapter = createLoraAdapter(model, job.lora, job.seed);
-  const trainer = new Trainer(model, {
-    what: 'lora', lr: job.lr, schedule: job.schedule, warmupSteps: job.warmupSteps, maxSteps: job.maxSteps, maxGradNorm: job.maxGradNorm,
-    adam: { ...HF_ADAMW_DEFAULTS, weightDecay: job.weightDecay }, seed: job.seed,
-  });
   const plan: BatchPlan = {
     sequences: set.sequences, steps: set.steps, batchSize: job.batchSize, gradAccum: job.gradAccum, shuffle: job.shuffle, pack: job.pack, seed: job.seed,
   };
@@ -136,15 +192,14 @@ export function trainLora(job: TrainJob): TrainReport {
   const fingerprint: Record<string, unknown> = {
     expert: modelFingerprint(job.expert), data: set.fingerprint,
     rank: job.lora.r, lora_alpha: job.lora.loraAlpha, lora_dropout: job.lora.dropout, target: job.lora.targets,
-    lr: job.lr, batch_size: job.batchSize, grad_accum: job.gradAccum, max_steps: job.maxSteps, seed: job.seed, pack: job.pack,
+    lr: job.lr, batch_size: job.batchSize, grad_accum: job.gradAccum, seed: job.seed, pack: job.pack,
     shuffle: job.shuffle, warmup_steps: job.warmupSteps, schedule: job.schedule, weight_decay: job.weightDecay, max_grad_norm: job.maxGradNorm,
   };
-  const baseModel = resolve(job.expert);
-  const adapter = model.adapter;
-  const r: LoopResult = runTraining(trainer, (step) => stepData(plan, step, cache), {
-    outDir: job.out, maxSteps: job.maxSteps, saveSteps: job.saveSteps, resume: job.resume, fingerprint, stage: 'train',
-    writeArtifact: (dir) => saveAdapter(dir, adapter, { baseModel, extra: { samples: resolve(job.samples), records: set.stats.records, max_steps: job.maxSteps, lr: job.lr, seed: job.seed } }),
+  const r: LoopResult = runLoraTraining({
+    model, settings: job, data: (step) => stepData(plan, step, cache), out: job.out, fingerprint, stage: 'train',
+    baseModel: resolve(job.expert), adapterExtra: { samples: resolve(job.samples), records: set.stats.records, max_steps: job.maxSteps, lr: job.lr, seed: job.seed },
     ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+    ...(job.onWarning ? { onWarning: job.onWarning } : {}),
   });
   const steps = r.steps.length;
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
