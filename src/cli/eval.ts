@@ -21,7 +21,7 @@ import { CD_DEFAULTS, contrastiveChooser } from '../baselines/contrastive-decodi
 import { assertContrastable } from '../method/sample.js';
 import type { Transformer } from '../model/transformer.js';
 import type { TokenChooser } from '../model/generate.js';
-import { addBackendOptions, backendSettings } from './backend-options.js';
+import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { openModel } from '../backends/open.js';
 import { cliProgressCallback, type ProgressCallback } from '../util/progress.js';
 
@@ -44,6 +44,8 @@ export interface EvalCliOptions {
   /** Back end (engine | llama.cpp) and its options (src/cli/backend-options.ts). */
   backend?: string;
   gguf?: string;
+  /** --backend openai: the servers running --model. */
+  url?: string[];
   /** Commander's `--no-percent-scaling` sets this false. */
   percentScaling: boolean;
   json?: boolean;
@@ -179,7 +181,7 @@ export async function evalWithModel(opts: EvalCliOptions & { model: string }, on
   if (opts.out !== undefined) checkResultsFile(opts.out, manifest, overwrite);
   const backend = backendSettings(opts as unknown as Record<string, unknown>);
   if (cd && backend.backend !== 'engine') throw new UserError('contrastive decoding (--amateur) runs on the engine back end only: it decodes two models in lock step');
-  const lm = await openModel({ ...backend, modelDir: opts.model, ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}), ...(opts.gguf ? { gguf: opts.gguf } : {}), ...(onProgress ? { onProgress } : {}) });
+  const lm = await openModel({ ...backend, ...remoteFor(backend, opts.url, '--url'), modelDir: opts.model, ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}), ...(opts.gguf ? { gguf: opts.gguf } : {}), ...(onProgress ? { onProgress } : {}) });
   let contrast: { expert: Transformer; amateur: Transformer; choose: TokenChooser } | undefined;
   if (cd) {
     const amateur = await openModel({ backend: 'engine', modelDir: opts.amateur!, ...(onProgress ? { onProgress } : {}) });
@@ -259,7 +261,7 @@ export function registerEval(program: Command): void {
     .option('--cd-alpha <x>', `contrastive decoding plausibility threshold alpha (default ${CD_DEFAULTS.alpha})`)
     .option('--cd-beta <x>', `contrastive decoding weight beta (default ${CD_DEFAULTS.beta}; 0 is plain greedy)`)
     .option('--json', 'print the summary (or comparison) as JSON');
-  addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }]);
+  addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }], [{ flag: 'url', model: 'model' }]);
   cmd.action(async (opts: EvalCliOptions) => {
       const modes = [opts.compare && '--compare', opts.predictions && '--predictions', opts.model && '--model'].filter(Boolean);
       if (modes.length === 0) throw new UserError('eval needs one of --model DIR, --predictions FILE or --compare A.jsonl B.jsonl');
