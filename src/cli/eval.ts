@@ -165,7 +165,7 @@ export async function evalWithModel(opts: EvalCliOptions & { model: string }, on
     prompt: preset.kind === 'preset' ? preset.name : preset.template,
     maxNewTokens,
     batchSize,
-    ...(opts.backend && opts.backend !== 'engine' ? { backend: opts.backend } : {}),
+    ...(opts.backend && opts.backend !== 'engine' ? { backend: opts.backend } : opts.url?.length ? { backend: 'openai' } : {}),
   };
   const cd = opts.amateur === undefined ? null : {
     alpha: opts.cdAlpha === undefined ? CD_DEFAULTS.alpha : finiteNumber(opts.cdAlpha, '--cd-alpha'),
