@@ -28,7 +28,7 @@ export interface EndpointPoolOptions {
   backoffMs?: number;
   /** Failures in a row that take an endpoint out of rotation (default 3). */
   maxConsecutiveFailures?: number;
-  /** Largest response body accepted, in bytes (default 1 GiB). */
+  /** Largest response body accepted, in bytes (default 400 MiB: a JavaScript string holds at most ~512 Mi characters). */
   maxResponseBytes?: number;
   /** What the pool serves, for messages ("the Expert server"). */
   what: string;
@@ -67,7 +67,7 @@ export class EndpointPool {
   constructor(opts: EndpointPoolOptions) {
     if (opts.urls.length === 0) throw new UserError(`${opts.what}: no URL given`);
     this.o = {
-      maxInFlight: 4, timeoutMs: 600_000, retries: 5, backoffMs: 200, maxConsecutiveFailures: 3, maxResponseBytes: 1 << 30, ...opts,
+      maxInFlight: 4, timeoutMs: 600_000, retries: 5, backoffMs: 200, maxConsecutiveFailures: 3, maxResponseBytes: 400 << 20, ...opts,
     };
     this.endpoints = opts.urls.map((u) => {
       let url: URL;

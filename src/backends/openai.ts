@@ -144,7 +144,13 @@ export class OpenAIBackend implements LanguageModelBackend {
     }
     const probe = localIds.slice(0, 2);
     if (this.logprobsTopK === null) {
-      const rows = await this.scoreRaw(probe);
+      let rows: Array<LogprobMap | null>;
+      try {
+        rows = await this.scoreRaw(probe);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        throw new UserError(`${e.message}\n(full-vocabulary mode asks for prompt_logprobs -1; start vLLM with --max-logprobs -1 (lightreasoner serve: --max-logprobs -1), or use --server-logprobs <k> for the top-k approximation)`);
+      }
       const width = rows[1]?.size ?? 0;
       if (width !== V) throw new UserError(`${what} (${this.pool.urls.join(', ')}) returns distributions over ${width} ids but ${local.dir}/config.json's vocab_size is ${V}; the server runs another model or caps log-probabilities (start vLLM with --max-logprobs -1 for full-vocabulary mode)`);
       return;
@@ -153,7 +159,7 @@ export class OpenAIBackend implements LanguageModelBackend {
     try {
       await this.scoreRaw([probe[0]!, lastTok]);
     } catch (e) {
-      throw new UserError(`${what} (${this.pool.urls.join(', ')}) refuses token id ${lastTok}, the last id of the tokenizer of ${local.dir}; its vocabulary is smaller (${e instanceof Error ? e.message : String(e)})`);
+      throw new UserError(`${what} (${this.pool.urls.join(', ')}) refused to score ids [${probe[0]}, ${lastTok}] (${lastTok} is the last id of the tokenizer of ${local.dir}) with prompt_logprobs ${this.logprobsTopK}: ${e instanceof Error ? e.message : String(e)}`);
     }
     let refused = false;
     try {

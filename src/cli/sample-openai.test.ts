@@ -42,8 +42,8 @@ after(async () => { for (const s of servers) await stop(s); });
 
 const names = ['Natalia', 'Weng', 'Betty', 'Julie', 'James', 'Ken'];
 const input = join(work, 'questions.jsonl');
-writeFileSync(input, Array.from({ length: 24 }, (_, i) => `${JSON.stringify({ question: `${names[i % 6]} has ${12 + i} apples and buys ${i + 3} more. How many apples does ${names[i % 6]} have?` })}\n`).join(''));
-const base = ['sample', '--expert', expert, '--amateur', amateur, '--input', input, '--max-new-tokens', '20', '--batch-size', '3', '--beta', '0.05'];
+writeFileSync(input, Array.from({ length: 18 }, (_, i) => `${JSON.stringify({ question: `${names[i % 6]} has ${12 + i} apples and buys ${i + 3} more. How many apples does ${names[i % 6]} have?` })}\n`).join(''));
+const base = ['sample', '--expert', expert, '--amateur', amateur, '--input', input, '--max-new-tokens', '16', '--batch-size', '3', '--beta', '0.05'];
 const cli = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
   const r = spawnSync(process.execPath, [bin, '--threads', '1', ...args], { cwd: root, encoding: 'utf8', env, maxBuffer: 64 << 20 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -74,7 +74,7 @@ test('sample --backend openai against two serve processes writes the in-process 
     w.weights.forEach((x, k) => assert.ok(Math.abs(x - g.weights[k]!) < 1e-5));
   });
   const wt = lines<TrajectoryRecord & { step_kl: number[] }>(traj(inProcess)), gt = lines<TrajectoryRecord & { step_kl: number[] }>(traj(single));
-  assert.equal(gt.length, 24);
+  assert.equal(gt.length, 18);
   wt.forEach((w, i) => {
     assert.deepEqual({ ...gt[i]!, step_kl: [] }, { ...w, step_kl: [] });
     w.step_kl.forEach((x, k) => assert.ok(Math.abs(x - gt[i]!.step_kl[k]!) <= 1e-5 * Math.max(1, Math.abs(x))));
@@ -108,7 +108,7 @@ test('an Amateur server killed mid-run is taken out of rotation and the run fini
   }
   await stop(A3);
   assert.equal(await exited, 0, stderr);
-  assert.ok(doneAtKill >= 0 && doneAtKill < 24, `the server was killed after ${doneAtKill} of 24 questions`);
+  assert.ok(doneAtKill >= 0 && doneAtKill < 18, `the server was killed after ${doneAtKill} of 18 questions`);
   assert.match(stderr, /taken out of rotation/);
   assert.equal(files(out), files(single));
   await stop(A2);
@@ -126,7 +126,7 @@ test('a client killed midway and started again writes the bytes of an uninterrup
     await new Promise((res) => setTimeout(res, 2));
   }
   await exited;
-  assert.ok(killedAt > 0 && lines(traj(out)).length < 24, `killed after ${killedAt} questions`);
+  assert.ok(killedAt > 0 && lines(traj(out)).length < 18, `killed after ${killedAt} questions`);
   const r = cli(...base, '--out', out, '--expert-url', E.url, '--amateur-url', A.url);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /were done by an earlier run/);

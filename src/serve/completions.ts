@@ -30,7 +30,7 @@ export interface ServeLimits {
   maxStopStrings: number;
 }
 
-export const DEFAULT_LIMITS: ServeLimits = { maxPrompts: 256, maxLogprobs: 20, maxLogprobEntries: 16_000_000, maxStopStrings: 16 };
+export const DEFAULT_LIMITS: ServeLimits = { maxPrompts: 256, maxLogprobs: 20, maxLogprobEntries: 4_000_000, maxStopStrings: 16 };
 
 export interface CompletionJob {
   prompts: number[][];
