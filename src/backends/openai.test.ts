@@ -170,3 +170,26 @@ test('a request the server refuses (4xx) is reported at once, not retried', asyn
   await assert.rejects(b.pool.request('/v1/completions', { prompt: [1], max_tokens: 1, temperature: 0.5 }), (e: unknown) => e instanceof UserError && /HTTP 400.*temperature/.test(e.message));
   assert.equal(b.pool.stats.retries, before);
 });
+
+test('--server-api sglang (/generate, logprob_start_len, top_logprobs_num) gives what the vLLM API gives, full and top-k', async () => {
+  const V = lm.config.vocabSize;
+  // The SGLang probe sends its text through /generate, so the served context must hold it.
+  const roomy = await startServer(loadLanguageModel(tinyModelDir({ hidden: 32, layers: 1, maxPositions: 256 }, 25)), { port: 0, limits: { maxLogprobs: -1 } });
+  closers.push(roomy.close);
+  for (const logprobs of ['full', 7] as const) {
+    const viaVllm = await open([roomy.url], { logprobs });
+    const viaSglang = await open([roomy.url], { logprobs, api: 'sglang' });
+    assert.equal(viaSglang.logprobsTopK, logprobs === 'full' ? null : 7);
+    const gens = await viaSglang.generateGreedy(prompts(), { maxNewTokens: 9, stopIds: lm.stopIds });
+    assert.deepEqual(gens, await viaVllm.generateGreedy(prompts(), { maxNewTokens: 9, stopIds: lm.stopIds }));
+    for (const [i, p] of prompts().entries()) {
+      const a = await viaSglang.stepLogits(p, gens[i]!.tokens), b = await viaVllm.stepLogits(p, gens[i]!.tokens);
+      assert.equal(a.length, gens[i]!.tokens.length * V);
+      assert.deepEqual(a, b);
+    }
+  }
+  const other = loadLanguageModel(tinyModelDir({ hidden: 32, layers: 1, tokenizerVocab: 300, maxPositions: 256 }, 24));
+  const srv = await startServer(other, { port: 0, limits: { maxLogprobs: -1 } });
+  closers.push(srv.close);
+  await assert.rejects(open([srv.url], { api: 'sglang' }), /encodes the probe/);
+});

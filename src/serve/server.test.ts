@@ -167,6 +167,20 @@ test('every malformed request gets a 4xx in vLLM\'s error shape, and the server 
     assert.equal(typeof e.type, 'string');
     assert.match(e.message, msg, JSON.stringify(body)?.slice(0, 80));
   }
+  const badGenerate: unknown[] = [
+    {}, { input_ids: [] }, { input_ids: [1, V] }, { input_ids: [[1], 'x'] }, { text: '' },
+    { input_ids: [1], sampling_params: { temperature: 1 } }, { input_ids: [1], sampling_params: 5 },
+    { input_ids: [1], sampling_params: { temperature: 0, max_new_tokens: -1 } },
+    { input_ids: [1], sampling_params: { temperature: 0, stop_token_ids: ['a'] } },
+    { input_ids: [1], sampling_params: { temperature: 0 }, return_logprob: 'yes' },
+    { input_ids: [1], sampling_params: { temperature: 0 }, logprob_start_len: -5 },
+    { input_ids: [1], sampling_params: { temperature: 0, max_new_tokens: 100 } },
+  ];
+  for (const body of badGenerate) {
+    const r = await post('/generate', body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal((r.json.error as { code: number }).code, 400);
+  }
   const raw: Array<[string, string, string | null, number]> = [
     ['POST', '/v1/completions', '{"prompt": [1, 2', 400],
     ['POST', '/v1/completions', 'x'.repeat(1 << 17), 413],

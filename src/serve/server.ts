@@ -9,6 +9,8 @@
  * arrive while a batch runs wait for the next one. The engine is synchronous, so while a batch
  * decodes the server accepts no new connection; they queue in the kernel's backlog.
  *
+ * SGLang's native POST /generate is answered too (src/serve/sglang.ts), for --server-api sglang.
+ *
  * Malformed requests get vLLM's error body with a 4xx status; bodies and responses are bounded.
  */
 import http from 'node:http';
@@ -19,6 +21,7 @@ import type { LanguageModel } from '../model/load.js';
 import { packSequences } from '../model/transformer.js';
 import { logSoftmaxRow } from '../engine/ops/loss.js';
 import { errorMessage } from '../util/errors.js';
+import { generateResponse, parseGenerateRequest } from './sglang.js';
 import { completionResponse, serializeResponse, DEFAULT_LIMITS, errorBody, HttpError, parseCompletionRequest, type ChoiceResult, type CompletionJob, type ServeLimits } from './completions.js';
 
 export interface ServeOptions {
@@ -234,10 +237,16 @@ export function startServer(lm: LanguageModel, opts: ServeOptions = {}): Promise
         send(res, 200, completionResponse(job, results, ctx));
         return;
       }
+      case 'POST /generate': {
+        const job = parseGenerateRequest(await readBody(req), ctx);
+        const results = await enqueue(job);
+        send(res, 200, generateResponse(job, results, V));
+        return;
+      }
       default:
         req.resume();
-        if (['/health', '/v1/models', '/tokenize', '/v1/completions'].includes(path)) throw new HttpError(405, `Method ${req.method} is not allowed on ${path}`, null, 'MethodNotAllowed');
-        throw new HttpError(404, `${path} is not served here (this server offers POST /v1/completions, GET /v1/models, GET /health, POST /tokenize)`);
+        if (['/health', '/v1/models', '/tokenize', '/v1/completions', '/generate'].includes(path)) throw new HttpError(405, `Method ${req.method} is not allowed on ${path}`, null, 'MethodNotAllowed');
+        throw new HttpError(404, `${path} is not served here (this server offers POST /v1/completions, GET /v1/models, GET /health, POST /tokenize, and SGLang's POST /generate)`);
     }
   };
 
