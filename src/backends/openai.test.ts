@@ -7,7 +7,7 @@ import { loadLanguageModel, type LanguageModel } from '../model/load.js';
 import { startServer, type RunningServer } from '../serve/server.js';
 import { EngineBackend } from './engine.js';
 import { OpenAIBackend, fillLogprobRow, topKLogprobs, type LocalModel, type RemoteOptions } from './openai.js';
-import { contrastTrajectory } from '../method/trajectory.js';
+import { ContrastScratch, contrastStep, type ContrastOptions, type StepContrast } from '../method/contrast.js';
 import { logSoftmaxRow } from '../engine/ops/loss.js';
 import { UserError } from '../util/errors.js';
 
@@ -27,6 +27,11 @@ after(async () => { for (const c of closers) await c(); });
 
 const open = (urls: string[], o: Partial<RemoteOptions> = {}): Promise<OpenAIBackend> => OpenAIBackend.open({ urls, what: 'the test server', backoffMs: 5, ...o }, local);
 const prompts = (): number[][] => ['Natalia has 12 apples.', 'Ken', 'How many clips does Weng have?'].map((t) => lm.tokenizer.encode(t));
+
+function contrastTrajectory(e: Float32Array, a: Float32Array, T: number, V: number, o: ContrastOptions): StepContrast[] {
+  const scratch = new ContrastScratch(V);
+  return Array.from({ length: T }, (_, t) => contrastStep(e, t * V, a, t * V, o, scratch));
+}
 
 function logSoftmaxRows(x: Float32Array, T: number, V: number): Float32Array {
   const out = new Float32Array(T * V);

@@ -4,12 +4,12 @@ import { tinyModelDir } from '../../src/model/testing.js';
 import { loadLanguageModel } from '../../src/model/load.js';
 import { measureTopK } from './measure.js';
 
-test('top-k measurement: k = V changes nothing, a small k changes KL, and counts add up', () => {
+test('top-k measurement: k = V changes nothing, a small k changes KL, and counts add up', async () => {
   const expert = loadLanguageModel(tinyModelDir({ hidden: 64, layers: 2 }, 41));
   const amateur = loadLanguageModel(tinyModelDir({ hidden: 32, layers: 1 }, 42));
   const V = expert.config.vocabSize;
   const prompts = ['Ken has 5 apples.', 'Weng earns 12 an hour.', 'Betty has 3 books.'].map((t) => expert.tokenizer.encode(t));
-  const r = measureTopK(expert, amateur, prompts, { alpha: 0.2, beta: 0.05, label: 'contrastive', maxNewTokens: 12, batchSize: 2, ks: [2, V] });
+  const r = await measureTopK(expert, amateur, prompts, { alpha: 0.2, beta: 0.05, label: 'contrastive', maxNewTokens: 12, batchSize: 2, ks: [2, V] });
   assert.equal(r.contrastedSteps, 36);
   const [small, all] = r.rows as [typeof r.rows[0], typeof r.rows[0]];
   assert.ok(all.keptExact > 0);

@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { loadLanguageModel, type LanguageModel } from '../../src/model/load.js';
 import { generateGreedy } from '../../src/model/generate.js';
-import { stepLogits } from '../../src/method/trajectory.js';
+import { EngineBackend } from '../../src/backends/engine.js';
 import { contrastStep, ContrastScratch, type ContrastOptions, type StepContrast } from '../../src/method/contrast.js';
 import { logSoftmaxRow } from '../../src/engine/ops/loss.js';
 import { fillLogprobRow } from '../../src/backends/openai.js';
@@ -43,9 +43,9 @@ export interface TopKReport {
 }
 
 /** Exact log-probability rows [T, V] of the Expert's and the Amateur's scoring of one trajectory. */
-function rows(lm: LanguageModel, prompt: number[], gen: number[]): Float32Array {
+async function rows(lm: LanguageModel, prompt: number[], gen: number[]): Promise<Float32Array> {
   const V = lm.config.vocabSize;
-  const z = stepLogits(lm.model, prompt, gen);
+  const z = await new EngineBackend(lm.model).stepLogits(prompt, gen);
   const out = new Float32Array(z.length);
   for (let t = 0; t < gen.length; t++) logSoftmaxRow(z, t * V, V, out, t * V);
   return out;
@@ -65,7 +65,7 @@ function sortedIds(exact: Float32Array, off: number, V: number): Int32Array {
   return ids;
 }
 
-export function measureTopK(expert: LanguageModel, amateur: LanguageModel, prompts: number[][], opts: ContrastOptions & { maxNewTokens: number; batchSize: number; ks: number[] }): TopKReport {
+export async function measureTopK(expert: LanguageModel, amateur: LanguageModel, prompts: number[][], opts: ContrastOptions & { maxNewTokens: number; batchSize: number; ks: number[] }): Promise<TopKReport> {
   const V = expert.config.vocabSize;
   const scratch = new ContrastScratch(V);
   const stats = opts.ks.map((k): TopKRow & { klErrSum: number } => ({ k, keptExact: 0, keptApprox: 0, added: 0, dropped: 0, labelSetChanged: 0, maxWeightChange: 0, weightsChanged: 0, meanAbsKlError: 0, maxAbsKlError: 0, klErrSum: 0 }));
@@ -74,10 +74,10 @@ export function measureTopK(expert: LanguageModel, amateur: LanguageModel, promp
   for (let b = 0; b < prompts.length; b += opts.batchSize) {
     const batch = prompts.slice(b, b + opts.batchSize);
     const gens = generateGreedy(expert.model, batch, { maxNewTokens: opts.maxNewTokens, stopIds: expert.stopIds, batchSize: opts.batchSize });
-    batch.forEach((prompt, q) => {
+    for (const [q, prompt] of batch.entries()) {
       const gen = gens[q]!.tokens;
-      if (gen.length === 0) return;
-      const e = rows(expert, prompt, gen), a = rows(amateur, prompt, gen);
+      if (gen.length === 0) continue;
+      const e = await rows(expert, prompt, gen), a = await rows(amateur, prompt, gen);
       for (let t = 0; t < gen.length; t++) {
         steps++;
         const exact: StepContrast = contrastStep(e, t * V, a, t * V, opts, scratch);
@@ -106,7 +106,7 @@ export function measureTopK(expert: LanguageModel, amateur: LanguageModel, promp
           }
         }
       }
-    });
+    }
   }
   return {
     questions: prompts.length,
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   const prompts = qs.map((q) => (q.prompt !== undefined ? expert.tokenizer.encode(q.prompt, { addSpecialTokens: true })
     : expert.tokenizer.encodeChat([...(values['system-prompt'] ? [{ role: 'system', content: values['system-prompt'] }] : []), { role: 'user', content: q.question! }], { addGenerationPrompt: true })));
   const t0 = performance.now();
-  const r = measureTopK(expert, amateur, prompts, {
+  const r = await measureTopK(expert, amateur, prompts, {
     alpha: Number(values.alpha), beta: Number(values.beta), label: 'contrastive', maxNewTokens: Number(values['max-new-tokens']),
     batchSize: Number(values['batch-size']), ks: values.k!.split(',').map(Number),
   });
