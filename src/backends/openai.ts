@@ -116,6 +116,12 @@ export class OpenAIBackend implements LanguageModelBackend {
     const model = opts.model ?? listed.id;
     const ctx = Math.min(local.config.maxPositionEmbeddings, listed.maxModelLen ?? Infinity);
     const b = new OpenAIBackend(pool, model, local, api, lp === 'full' ? null : lp, ctx);
+    // Same tokenizer is checked below; which weights the server runs cannot be, without loading ours. Say so when the names differ.
+    const localName = local.dir.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? '';
+    const served = model.split('/').pop() ?? model;
+    if (opts.model === undefined && localName !== '' && served.toLowerCase() !== localName.toLowerCase()) {
+      process.stderr.write(`note: ${opts.what} (${pool.urls.join(', ')}) serves "${model}", which is not named like ${local.dir}; check that it runs the same weights\n`);
+    }
     await b.probeTokenizer(local, opts.what);
     return b;
   }

@@ -131,6 +131,8 @@ export function registerSample(program: Command): void {
       let stats: SampleStats;
       try {
         const b = backendSettings(opts as unknown as Record<string, unknown>);
+        const shared = (opts.expertUrl ?? []).filter((u) => (opts.amateurUrl ?? []).includes(u));
+        if (shared.length > 0) throw new UserError(`${shared.join(', ')} is given as both an Expert and an Amateur server; each server runs one model, and contrasting a model with itself keeps nothing`);
         const expert = await openModel({ ...b, ...remoteFor(b, opts.expertUrl, '--expert-url'), modelDir: opts.expert, ...(opts.expertAdapter ? { adapter: opts.expertAdapter } : {}), ...(opts.expertGguf ? { gguf: opts.expertGguf } : {}), onProgress: progress });
         const amateur = await openModel({ ...b, ...remoteFor(b, opts.amateurUrl, '--amateur-url'), modelDir: opts.amateur, ...(opts.amateurAdapter ? { adapter: opts.amateurAdapter } : {}), ...(opts.amateurGguf ? { gguf: opts.amateurGguf } : {}), onProgress: progress });
         try {

@@ -45,6 +45,7 @@ export function registerServe(program: Command): void {
     .action(async (opts: ServeCliOptions) => {
       const maxLogprobs = int(opts.maxLogprobs, '--max-logprobs', -1);
       const port = int(opts.port, '--port', 0);
+      if (port > 65535) throw new UserError(`--port must be at most 65535, got ${port}`);
       let apiKey: string | undefined;
       if (opts.apiKeyEnv !== undefined) {
         apiKey = process.env[opts.apiKeyEnv];
@@ -60,6 +61,10 @@ export function registerServe(program: Command): void {
       const server = await startServer(lm, {
         host: opts.host, port, maxBatch: int(opts.maxBatch, '--max-batch', 1), limits: { maxLogprobs },
         ...(opts.servedModelName ? { modelName: opts.servedModelName } : {}), ...(apiKey ? { apiKey } : {}), ...(opts.log ? { log: true } : {}),
+      }).catch((e: unknown) => {
+        const code = (e as { code?: string }).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${opts.host}:${port} (${code}): ${e instanceof Error ? e.message : String(e)}`);
+        throw e;
       });
       process.stdout.write(`serving ${opts.model} as "${server.modelName}" on ${server.url} (max-logprobs ${maxLogprobs})\n`);
       await new Promise<void>((res) => {
