@@ -161,7 +161,7 @@ export function checkSampleOutput(out: string, want: SampleManifest): void {
   cmp('expert model (weights fingerprint)', have.expert?.fingerprint, want.expert.fingerprint);
   cmp('amateur model (weights fingerprint)', have.amateur?.fingerprint, want.amateur.fingerprint);
   cmp('--backend', have.backend ?? 'engine', want.backend ?? 'engine');
-  if (want.lightreasoner_samples && (have.approximation || want.approximation || want.backend === 'openai')) cmp('--server-logprobs', have.approximation?.top_k ?? 'full', want.approximation?.top_k ?? 'full');
+  cmp('--server-logprobs', have.approximation?.top_k ?? 'full', want.approximation?.top_k ?? 'full');
   for (const k of Object.keys(want.settings) as Array<keyof SampleSettings>) cmp(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, have.settings?.[k], want.settings[k]);
   if (diffs.length > 0) {
     throw new UserError(`${path}: this output was started with other settings (${diffs.join('; ')}). Resume with the original arguments, or write to a new --out file`);
@@ -252,8 +252,7 @@ export async function runSample(job: SampleJob): Promise<SampleStats> {
   // question order, so the files are those of a sequential run. In-process back ends use window 1.
   const window = Math.max(1, Math.min(expert.backend.concurrency ?? 1, 64));
   const overlapScoring = (expert.backend.concurrency ?? 1) > 1 || (amateur.backend.concurrency ?? 1) > 1;
-  const topK = expert.backend.logprobsTopK ?? amateur.backend.logprobsTopK ?? null;
-  const approx = topK === null ? {} : { kl_top_k: topK };
+  const approx = approxK === null ? {} : { kl_top_k: approxK };
   const chunkStarts: number[] = [];
   for (let c0 = 0; c0 < total; c0 += s.batchSize) {
     if (!questions.slice(c0, c0 + s.batchSize).every((_, k) => done.has(c0 + k))) chunkStarts.push(c0);
