@@ -7,8 +7,8 @@
 import type { Generation } from '../model/generate.js';
 import { UserError } from '../util/errors.js';
 
-export type BackendKind = 'engine' | 'llama.cpp';
-export const BACKEND_KINDS: readonly BackendKind[] = ['engine', 'llama.cpp'];
+export type BackendKind = 'engine' | 'llama.cpp' | 'openai';
+export const BACKEND_KINDS: readonly BackendKind[] = ['engine', 'llama.cpp', 'openai'];
 
 export interface GreedyOptions {
   maxNewTokens: number;
@@ -28,6 +28,13 @@ export interface LanguageModelBackend {
   readonly vocabSize: number;
   /** Longest prompt + continuation a sequence may reach (generation ends with finish "context" there). */
   readonly contextSize: number;
+  /**
+   * Set when stepLogits rows are approximations built from the top k log-probabilities of each
+   * position (an inference server capped at k; docs/top-k-kl.md); absent or null when exact.
+   */
+  readonly logprobsTopK?: number | null;
+  /** Calls worth overlapping (an HTTP back end: endpoints × requests in flight each); absent means 1. */
+  readonly concurrency?: number;
 
   /** Greedy (argmax, first index on ties) continuation of each prompt; results in prompt order. */
   generateGreedy(prompts: ReadonlyArray<ArrayLike<number>>, opts: GreedyOptions): Promise<Generation[]>;

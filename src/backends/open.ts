@@ -22,6 +22,7 @@ import { EngineBackend } from './engine.js';
 import { LlamaCppBackend } from './llama-cpp.js';
 import { assertGgufVocabulary, ensureGguf } from './gguf-cache.js';
 import { importNodeLlamaCpp } from './node-llama-cpp.js';
+import { openRemote, type RemoteOptions } from './openai.js';
 
 export interface OpenModelOptions {
   backend: BackendKind;
@@ -43,6 +44,8 @@ export interface OpenModelOptions {
   threads?: number;
   kvCache?: 'f32' | 'f16';
   onProgress?: ProgressCallback;
+  /** openai: the servers that run this model, and how to talk to them (the directory gives the tokenizer and config). */
+  remote?: RemoteOptions;
 }
 
 export interface OpenedModel {
@@ -68,7 +71,8 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
       backend: new EngineBackend(lm.model, `engine ${opts.modelDir}${opts.adapter ? ` + ${opts.adapter}` : ''}`), engine: lm, gguf: null,
     };
   }
-  if (opts.backend !== 'llama.cpp') throw new UserError(`unknown back end "${String(opts.backend)}"; expected engine or llama.cpp`);
+  if (opts.backend === 'openai') return openRemoteModel(opts);
+  if (opts.backend !== 'llama.cpp') throw new UserError(`unknown back end "${String(opts.backend)}"; expected engine, llama.cpp or openai`);
   if (opts.gguf && opts.adapter) {
     throw new UserError(`--adapter cannot be applied to a given GGUF (${opts.gguf}); merge it at export (\`lightreasoner export-gguf --model ${opts.modelDir} --adapter ${opts.adapter} --out FILE\`) or drop the GGUF to export on the fly`);
   }
@@ -97,4 +101,17 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
   });
   const stopIds = generationStopIds(tokenizer, readGeneration(opts.modelDir, config).eosTokenIds, config.vocabSize);
   return { dir: opts.modelDir, adapterDir: opts.adapter ?? null, tokenizer, config, stopIds, backend, engine: null, gguf };
+}
+
+/** The openai back end: the model runs on inference servers; the local directory gives the tokenizer, config and stop ids. */
+async function openRemoteModel(opts: OpenModelOptions): Promise<OpenedModel> {
+  if (!opts.remote || opts.remote.urls.length === 0) throw new UserError(`--backend openai needs the URL of a server that runs ${opts.modelDir} (--expert-url / --amateur-url / --url)`);
+  if (opts.gguf) throw new UserError(`a GGUF file (${opts.gguf}) cannot be used with --backend openai; the server loads its own weights`);
+  if (opts.adapter) throw new UserError(`--adapter cannot be applied by --backend openai; serve the merged model (\`lightreasoner merge\`) or load the adapter on the server`);
+  const configPath = join(opts.modelDir, 'config.json');
+  const config = parseConfig(readJsonFile<Record<string, unknown>>(configPath, 'model config'), configPath);
+  const tokenizer = loadTokenizer(opts.modelDir);
+  const stopIds = generationStopIds(tokenizer, readGeneration(opts.modelDir, config).eosTokenIds, config.vocabSize);
+  const backend = await openRemote({ dir: opts.modelDir, tokenizer, config, stopIds }, opts.remote, `the server for ${opts.modelDir}`);
+  return { dir: opts.modelDir, adapterDir: null, tokenizer, config, stopIds, backend, engine: null, gguf: null };
 }

@@ -14,8 +14,26 @@ import type { OpenModelOptions } from '../backends/open.js';
 import { INSTALL_HINT } from '../backends/node-llama-cpp.js';
 import { UserError } from '../util/errors.js';
 import { positiveInt } from './flags.js';
+import { SERVER_APIS, type ServerApi } from '../backends/openai-protocol.js';
+import type { RemoteOptions } from '../backends/openai.js';
 
-export type BackendSettings = Pick<OpenModelOptions, 'backend' | 'gpu' | 'ggufCacheDir' | 'ggufDtype' | 'parallel' | 'threads' | 'kvCache' | 'contextSize'>;
+export type BackendSettings = Pick<OpenModelOptions, 'backend' | 'gpu' | 'ggufCacheDir' | 'ggufDtype' | 'parallel' | 'threads' | 'kvCache' | 'contextSize'> & {
+  /** openai: how to talk to the servers; each model's URLs are added with remoteFor. */
+  server?: Omit<RemoteOptions, 'urls'>;
+};
+
+/** Repeatable option: each use adds one value. */
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** The openModel options of one model served at `urls` (flag: the option that gave them, for messages). */
+export function remoteFor(b: BackendSettings, urls: unknown, flag: string): Pick<OpenModelOptions, 'remote'> {
+  if (b.backend !== 'openai') {
+    if (Array.isArray(urls) && urls.length > 0) throw new UserError(`${flag} is for --backend openai (the back end is ${b.backend})`);
+    return {};
+  }
+  if (!Array.isArray(urls) || urls.length === 0) throw new UserError(`--backend openai: give ${flag} <url> (repeat it for several endpoints serving the same model)`);
+  return { remote: { ...b.server, urls: urls.map(String) } };
+}
 
 /** Commander's parser for a positive-integer flag (cli/flags.ts). */
 function positiveIntFlag(flag: string): (v: string) => number {
@@ -26,9 +44,9 @@ function positiveIntFlag(flag: string): (v: string) => number {
  * Add --backend, --gpu, --gguf-cache, --gguf-dtype, --llama-parallel, --llama-threads,
  * --llama-context, --kv-cache, and one `--<flag> <file>` per model that may be given as a GGUF.
  */
-export function addBackendOptions(cmd: Command, ggufFlags: ReadonlyArray<{ flag: string; model: string }> = []): Command {
+export function addBackendOptions(cmd: Command, ggufFlags: ReadonlyArray<{ flag: string; model: string }> = [], urlFlags: ReadonlyArray<{ flag: string; model: string }> = []): Command {
   cmd
-    .option('--backend <kind>', `what runs the models: engine (this package's CPU engine) or llama.cpp (through the optional node-llama-cpp; install with \`${INSTALL_HINT}\`)`, 'engine')
+    .option('--backend <kind>', `what runs the models: engine (this package's CPU engine, the default), llama.cpp (through the optional node-llama-cpp; install with \`${INSTALL_HINT}\`) or openai (inference servers speaking vLLM's OpenAI-compatible API or SGLang's: vLLM, SGLang, \`lightreasoner serve\`; the default when a URL is given)`)
     .option('--gpu <mode>', 'llama.cpp: auto (use CUDA, Vulkan or Metal when node-llama-cpp finds one) or off (CPU only)', 'auto')
     .option('--gguf-cache <dir>', 'llama.cpp: where models exported to GGUF on the fly are kept (default $LIGHTREASONER_CACHE/gguf or ~/.cache/lightreasoner/gguf)')
     .option('--gguf-dtype <dtype>', 'llama.cpp: weight type of GGUFs exported on the fly: f32 (same weights as the engine) or f16', 'f32')
@@ -36,6 +54,22 @@ export function addBackendOptions(cmd: Command, ggufFlags: ReadonlyArray<{ flag:
     .option('--llama-threads <n>', 'llama.cpp: CPU threads (default: the physical cores minus the 1-minute load average, at least 1, with a warning when load reduced it)', positiveIntFlag('--llama-threads'))
     .option('--llama-context <n>', 'llama.cpp: tokens per sequence, prompt + continuation (default min(max_position_embeddings, 4096))', positiveIntFlag('--llama-context'))
     .option('--kv-cache <type>', 'llama.cpp: KV cache type, f32 (matches the engine) or f16 (half the memory; moves probabilities by ~1e-3)', 'f32');
+  if (urlFlags.length > 0) {
+    for (const { flag, model } of urlFlags) {
+      cmd.option(`--${flag} <url>`, `openai: base URL of a server running the ${model} (http://host:port); repeat for several endpoints serving the same model — work is spread over them and a failing one is taken out of rotation`, collect);
+    }
+    cmd
+      .option('--server-api <api>', `openai: the servers' API: ${SERVER_APIS.join(' (/v1/completions with prompt_logprobs) or ')} (/generate with logprob_start_len)`, 'vllm')
+      .option('--server-logprobs <k>', 'openai: "full" (every id at every position: exact KL and labels; vLLM needs --max-logprobs -1) or k (the top k per position: KL approximated as in docs/top-k-kl.md, and recorded as such)', 'full')
+      .option('--api-key-env <var>', 'openai: environment variable holding the API key sent as `Authorization: Bearer` (never passed on the command line)')
+      .option('--max-in-flight <n>', 'openai: requests in flight per endpoint', positiveIntFlag('--max-in-flight'), 4)
+      .option('--request-timeout <s>', 'openai: seconds before a request is abandoned and retried', positiveIntFlag('--request-timeout'), 600)
+      .option('--retries <n>', 'openai: retries of a request (with exponential backoff) on 429, 5xx, timeouts and connection errors', (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new UserError(`--retries must be a non-negative integer, got "${v}"`);
+        return n;
+      }, 5);
+  }
   for (const { flag, model } of ggufFlags) {
     cmd.option(`--${flag} <file>`, `llama.cpp: run the ${model} from this GGUF instead of exporting its model directory (whose tokenizer must match the file; the directory still provides the tokenizer)`);
   }
@@ -44,7 +78,8 @@ export function addBackendOptions(cmd: Command, ggufFlags: ReadonlyArray<{ flag:
 
 /** The back-end settings from parsed options, checked. */
 export function backendSettings(o: Record<string, unknown>): BackendSettings {
-  const backend = String(o.backend ?? 'engine');
+  const urlGiven = ['url', 'expertUrl', 'amateurUrl'].some((k) => Array.isArray(o[k]) && (o[k] as unknown[]).length > 0);
+  const backend = String(o.backend ?? (urlGiven ? 'openai' : 'engine'));
   if (!(BACKEND_KINDS as readonly string[]).includes(backend)) throw new UserError(`--backend must be ${BACKEND_KINDS.join(' or ')}, got "${backend}"`);
   const gpu = String(o.gpu ?? 'auto');
   if (gpu !== 'auto' && gpu !== 'off') throw new UserError(`--gpu must be auto or off, got "${gpu}"`);
@@ -57,5 +92,21 @@ export function backendSettings(o: Record<string, unknown>): BackendSettings {
   if (typeof o.llamaParallel === 'number') s.parallel = o.llamaParallel;
   if (typeof o.llamaThreads === 'number') s.threads = o.llamaThreads;
   if (typeof o.llamaContext === 'number') s.contextSize = o.llamaContext;
+  if (backend === 'openai') {
+    const api = String(o.serverApi ?? 'vllm');
+    if (!(SERVER_APIS as readonly string[]).includes(api)) throw new UserError(`--server-api must be ${SERVER_APIS.join(' or ')}, got "${api}"`);
+    const lp = String(o.serverLogprobs ?? 'full');
+    if (lp !== 'full' && !/^[1-9]\d*$/.test(lp)) throw new UserError(`--server-logprobs must be "full" or a positive integer, got "${lp}"`);
+    const remote: Omit<RemoteOptions, 'urls'> = { api: api as ServerApi, logprobs: lp === 'full' ? 'full' : Number(lp) };
+    if (typeof o.apiKeyEnv === 'string') {
+      const key = process.env[o.apiKeyEnv];
+      if (!key) throw new UserError(`--api-key-env ${o.apiKeyEnv}: that environment variable is not set or empty`);
+      remote.apiKey = key;
+    }
+    if (typeof o.maxInFlight === 'number') remote.maxInFlight = o.maxInFlight;
+    if (typeof o.requestTimeout === 'number') remote.timeoutMs = o.requestTimeout * 1000;
+    if (typeof o.retries === 'number') remote.retries = o.retries;
+    s.server = remote;
+  }
   return s;
 }

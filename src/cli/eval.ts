@@ -12,7 +12,7 @@ import { formatComparison, formatSummary } from '../eval/grade.js';
 import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
 import { UserError } from '../util/errors.js';
 import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
-import { addBackendOptions, backendSettings } from './backend-options.js';
+import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { finiteNumber, positiveInt } from './flags.js';
 import { cliProgressCallback } from '../util/progress.js';
 
@@ -35,6 +35,8 @@ export interface EvalCliOptions {
   /** Back end (engine | llama.cpp) and its options (src/cli/backend-options.ts). */
   backend?: string;
   gguf?: string;
+  /** --backend openai: the servers running --model. */
+  url?: string[];
   /** Commander's `--no-percent-scaling` sets this false. */
   percentScaling: boolean;
   json?: boolean;
@@ -70,10 +72,16 @@ function evalWithModel(opts: EvalCliOptions & { model: string; input: string }, 
         ...(opts.cdBeta !== undefined ? { cdBeta: finiteNumber(opts.cdBeta, '--cd-beta') } : {}),
       },
     } : {}),
-    backend: backendSettings(opts as unknown as Record<string, unknown>),
+    backend: backendWithServers(opts),
     ...(opts.gguf ? { gguf: opts.gguf } : {}),
     onProgress,
   });
+}
+
+/** The back end's settings, with --url's servers when it is --backend openai. */
+function backendWithServers(opts: EvalCliOptions): ReturnType<typeof backendSettings> & ReturnType<typeof remoteFor> {
+  const b = backendSettings(opts as unknown as Record<string, unknown>);
+  return { ...b, ...remoteFor(b, opts.url, '--url') };
 }
 
 function printModelReport(r: ModelEvalReport, json: boolean): void {
@@ -118,7 +126,7 @@ export function registerEval(program: Command): void {
     .option('--cd-alpha <x>', `contrastive decoding plausibility threshold alpha (default ${CD_DEFAULTS.cdAlpha})`)
     .option('--cd-beta <x>', `contrastive decoding weight beta (default ${CD_DEFAULTS.cdBeta}; 0 is plain greedy)`)
     .option('--json', 'print the summary (or comparison) as JSON');
-  addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }]);
+  addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }], [{ flag: 'url', model: 'model' }]);
   cmd.action(async (opts: EvalCliOptions) => {
       const modes = [opts.compare && '--compare', opts.predictions && '--predictions', opts.model && '--model'].filter(Boolean);
       if (modes.length === 0) throw new UserError('eval needs one of --model DIR, --predictions FILE or --compare A.jsonl B.jsonl');

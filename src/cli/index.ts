@@ -17,6 +17,7 @@ import { registerScore } from './score.js';
 import { registerTrain } from './train.js';
 import { registerMerge } from './merge.js';
 import { registerExportGguf } from './export-gguf.js';
+import { registerServe } from './serve.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerMerge(program);
   registerExportGguf(program);
+  registerServe(program);
   return program;
 }
 

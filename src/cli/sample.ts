@@ -16,7 +16,7 @@ import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from './flags.js';
-import { addBackendOptions, backendSettings } from './backend-options.js';
+import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { openModel } from '../backends/open.js';
 
 interface SampleCliOptions {
@@ -39,6 +39,8 @@ interface SampleCliOptions {
   expertGguf?: string;
   amateurGguf?: string;
   backend?: string;
+  expertUrl?: string[];
+  amateurUrl?: string[];
 }
 
 const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
@@ -79,7 +81,7 @@ export function registerSample(program: Command): void {
     .option('--first-step <n>', 'first generated step to contrast (0 = the first generated token; the reference code starts at 1)', String(DEFAULT_SAMPLE_SETTINGS.firstStep))
     .addOption(new Option('--label <kind>', 'soft label of kept steps: "contrastive" (softmax of log pE - log pA on the plausible set, the method) or "expert" (pE renormalised on the plausible set, the ablation without contrast)').choices(['contrastive', 'expert']).default(DEFAULT_SAMPLE_SETTINGS.label))
     .option('--stats-json <file>', 'also write the end-of-run statistics (counts, KL percentiles, plausible-set size, throughput) as JSON');
-  addBackendOptions(cmd, [{ flag: 'expert-gguf', model: 'Expert' }, { flag: 'amateur-gguf', model: 'Amateur' }]);
+  addBackendOptions(cmd, [{ flag: 'expert-gguf', model: 'Expert' }, { flag: 'amateur-gguf', model: 'Amateur' }], [{ flag: 'expert-url', model: 'Expert' }, { flag: 'amateur-url', model: 'Amateur' }]);
   cmd.action(async (opts: SampleCliOptions) => {
       const settings: SampleSettings = {
         alpha: finiteNumber(opts.alpha, '--alpha'),
@@ -105,16 +107,20 @@ export function registerSample(program: Command): void {
       assertSameVocabulary(expertTok, amateurTok, `the expert tokenizer (${opts.expert})`, `the amateur tokenizer (${opts.amateur})`);
       const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null };
       const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null };
+      const bs = backendSettings(opts as unknown as Record<string, unknown>);
+      const want = sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, bs.backend);
+      if (typeof bs.server?.logprobs === 'number') want.approximation = { kl: 'top-k, uniform tail', top_k: bs.server.logprobs };
       // The output's lock before any weights load: a second writer, or an --out that cannot be written, fails fast.
       const lock = lockSampleOutput(opts.out);
       let stats: SampleStats;
       try {
-        checkSampleOutput(opts.out, sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, backendSettings(opts as unknown as Record<string, unknown>).backend));
+        checkSampleOutput(opts.out, want);
         const progress = cliProgressCallback();
         try {
-          const b = backendSettings(opts as unknown as Record<string, unknown>);
-          const expert = await openModel({ ...b, modelDir: opts.expert, ...(opts.expertAdapter ? { adapter: opts.expertAdapter } : {}), ...(opts.expertGguf ? { gguf: opts.expertGguf } : {}), onProgress: progress });
-          const amateur = await openModel({ ...b, modelDir: opts.amateur, ...(opts.amateurAdapter ? { adapter: opts.amateurAdapter } : {}), ...(opts.amateurGguf ? { gguf: opts.amateurGguf } : {}), onProgress: progress });
+          const shared = (opts.expertUrl ?? []).filter((u) => (opts.amateurUrl ?? []).includes(u));
+          if (shared.length > 0) throw new UserError(`${shared.join(', ')} is given as both an Expert and an Amateur server; each server runs one model, and contrasting a model with itself keeps nothing`);
+          const expert = await openModel({ ...bs, ...remoteFor(bs, opts.expertUrl, '--expert-url'), modelDir: opts.expert, ...(opts.expertAdapter ? { adapter: opts.expertAdapter } : {}), ...(opts.expertGguf ? { gguf: opts.expertGguf } : {}), onProgress: progress });
+          const amateur = await openModel({ ...bs, ...remoteFor(bs, opts.amateurUrl, '--amateur-url'), modelDir: opts.amateur, ...(opts.amateurAdapter ? { adapter: opts.amateurAdapter } : {}), ...(opts.amateurGguf ? { gguf: opts.amateurGguf } : {}), onProgress: progress });
           try {
             stats = await runSample({ expert, amateur, questions, inputPath: opts.input, out: opts.out, settings, onProgress: progress, lock });
           } finally {

@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import type { HfTokenizer } from '../tokenizer/index.js';
 import type { LanguageModelBackend } from '../backends/backend.js';
+import type { Generation } from '../model/generate.js';
 import { modelFingerprint } from '../model/load.js';
 import { scoreTrajectory, type ScoringTime } from './trajectory.js';
 import type { ContrastOptions } from './contrast.js';
@@ -67,6 +68,8 @@ export interface SampleManifest {
   settings: SampleSettings;
   /** What ran the models (engine or llama.cpp): a resumed run must not mix their numbers. */
   backend?: string;
+  /** Set when KL and labels come from top-k log-probabilities (an inference server; docs/top-k-kl.md). */
+  approximation?: { kl: 'top-k, uniform tail'; top_k: number };
 }
 
 export interface SampleStats {
@@ -178,6 +181,7 @@ export function checkSampleOutput(out: string, want: SampleManifest): void {
     { label: 'expert model (weights fingerprint)', was: have.expert?.fingerprint, now: want.expert.fingerprint },
     { label: 'amateur model (weights fingerprint)', was: have.amateur?.fingerprint, now: want.amateur.fingerprint },
     { label: '--backend', was: have.backend ?? 'engine', now: want.backend ?? 'engine' },
+    { label: '--server-logprobs', was: have.approximation?.top_k ?? 'full', now: want.approximation?.top_k ?? 'full' },
     ...(Object.keys(want.settings) as Array<keyof SampleSettings>).map((k) => ({ label: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, was: have.settings?.[k], now: want.settings[k] })),
   ]);
   if (diffs.length > 0) {
@@ -284,6 +288,8 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
   const warn = job.onWarning ?? defaultWarn;
   const trajPath = trajectoriesPath(out);
   const manifest = sampleManifest(expert, amateur, vocabularyFingerprint(expert.tokenizer), job.inputPath, s, expert.backend.kind);
+  const approxK = expert.backend.logprobsTopK ?? amateur.backend.logprobsTopK ?? null;
+  if (approxK !== null) manifest.approximation = { kl: 'top-k, uniform tail', top_k: approxK };
   checkSampleOutput(out, manifest);
   const { done } = recoverPrevious(out, trajPath, questions, job.inputPath, warn);
   writeManifest(manifestPath(out), manifest);
@@ -299,23 +305,56 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
   const total = questions.length;
   const report = (): void => job.onProgress?.({ stage: 'sample', done: done.size, total, unit: 'questions', info: { kept } });
   report();
-  try {
-    for (let c0 = 0; c0 < total; c0 += s.batchSize) {
-      const chunk = questions.slice(c0, c0 + s.batchSize).map((q, k) => ({ q, index: c0 + k }));
-      if (chunk.every(({ index }) => done.has(index))) continue;
-      const prompts = chunk.map(({ q }) => (q.prompt !== undefined
-        ? expert.tokenizer.encode(q.prompt, { addSpecialTokens: true })
-        : expert.tokenizer.encodeChat([
-          ...(s.systemPrompt ? [{ role: 'system', content: s.systemPrompt }] : []),
-          { role: 'user', content: q.question! },
-        ], { addGenerationPrompt: true })));
-      const fits = prompts.map((p) => p.length < maxContext);
+  // An HTTP back end overlaps calls (several endpoints, several requests each): decode up to
+  // `window` chunks ahead and score a chunk's questions together. Results are still written in
+  // question order, so the files are those of a sequential run. In-process back ends use window 1.
+  const window = Math.max(1, Math.min(expert.backend.concurrency ?? 1, 64));
+  const overlapScoring = (expert.backend.concurrency ?? 1) > 1 || (amateur.backend.concurrency ?? 1) > 1;
+  const approx = approxK === null ? {} : { kl_top_k: approxK };
+  const chunkStarts: number[] = [];
+  for (let c0 = 0; c0 < total; c0 += s.batchSize) {
+    if (!questions.slice(c0, c0 + s.batchSize).every((_, k) => done.has(c0 + k))) chunkStarts.push(c0);
+  }
+  const promptsOf = (c0: number): number[][] => questions.slice(c0, c0 + s.batchSize).map((q) => (q.prompt !== undefined
+    ? expert.tokenizer.encode(q.prompt, { addSpecialTokens: true })
+    : expert.tokenizer.encodeChat([
+      ...(s.systemPrompt ? [{ role: 'system', content: s.systemPrompt }] : []),
+      { role: 'user', content: q.question! },
+    ], { addGenerationPrompt: true })));
+  const decoding = new Map<number, Promise<{ prompts: number[][]; gens: Generation[]; seconds: number }>>();
+  let nextChunk = 0;
+  const startDecoding = (): void => {
+    while (nextChunk < chunkStarts.length && decoding.size < window) {
+      const c0 = chunkStarts[nextChunk++]!;
+      const prompts = promptsOf(c0);
       const tg = performance.now();
-      const gens = await expert.backend.generateGreedy(prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize });
-      genSeconds += (performance.now() - tg) / 1000;
+      const p = expert.backend.generateGreedy(prompts.filter((pr) => pr.length < maxContext), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize })
+        .then((gens) => ({ prompts, gens, seconds: (performance.now() - tg) / 1000 }));
+      p.catch(() => undefined); // awaited in order below; this only keeps a later failure from being reported as unhandled first
+      decoding.set(c0, p);
+    }
+  };
+  const contrastOpts = { plausibilityAlpha: s.alpha, beta: s.beta, label: s.label, firstStep: s.firstStep };
+  try {
+    for (const c0 of chunkStarts) {
+      startDecoding();
+      const { prompts, gens, seconds } = await decoding.get(c0)!;
+      decoding.delete(c0);
+      startDecoding();
+      genSeconds += seconds;
+      const chunk = questions.slice(c0, c0 + s.batchSize).map((q, k) => ({ q, index: c0 + k }));
+      const fits = prompts.map((p) => p.length < maxContext);
       let g = 0;
+      const genOf = fits.map((f) => (f ? gens[g++]! : null));
+      const scoring = chunk.map(({ index }, k) => {
+        const gen = genOf[k];
+        if (!overlapScoring || !gen || done.has(index)) return null;
+        const p = scoreTrajectory(expert.backend, amateur.backend, prompts[k]!, gen.tokens, contrastOpts, timing);
+        p.catch(() => undefined);
+        return p;
+      });
       for (const [k, { q, index }] of chunk.entries()) {
-        const gen = fits[k] ? gens[g++]! : null;
+        const gen = genOf[k];
         if (done.has(index)) continue;
         const prompt = prompts[k]!;
         const base = { index, id: q.id, question: q.question ?? q.prompt ?? '', prompt_token_ids: prompt };
@@ -324,7 +363,7 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
           traj = { ...base, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
         } else {
           genTokens += gen.tokens.length;
-          const steps = await scoreTrajectory(expert.backend, amateur.backend, prompt, gen.tokens, { plausibilityAlpha: s.alpha, beta: s.beta, label: s.label, firstStep: s.firstStep }, timing);
+          const steps = await (scoring[k] ?? scoreTrajectory(expert.backend, amateur.backend, prompt, gen.tokens, contrastOpts, timing));
           scoreTokens += prompt.length + gen.tokens.length;
           const records: SampleRecord[] = steps.filter((st) => st.keep).map((st) => ({
             prompt_id: base.question,
@@ -336,6 +375,7 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
             kl_divergence: st.klDivergence,
             id: q.id,
             trajectory: index,
+            ...approx,
           }));
           samples.appendMany(records);
           kept += records.length;

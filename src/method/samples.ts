@@ -33,6 +33,8 @@ export interface SampleRecord {
   kl_divergence: number;
   id?: string;
   trajectory?: number;
+  /** Present when KL and weights were computed from the top k log-probabilities of a server (docs/top-k-kl.md). */
+  kl_top_k?: number;
 }
 
 export interface TrajectoryRecord {
