@@ -14,6 +14,7 @@ import { generationStopIds, loadLanguageModel, type LanguageModel } from '../mod
 import { readGeneration } from '../model/model-dir.js';
 import type { GgufDtype } from '../export/gguf-model.js';
 import { loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
+import { resolveModelRef } from '../hub/resolve.js';
 import { UserError } from '../util/errors.js';
 import { readJsonFile } from '../util/fsx.js';
 import type { ProgressCallback } from '../util/progress.js';
@@ -25,8 +26,10 @@ import { importNodeLlamaCpp } from './node-llama-cpp.js';
 
 export interface OpenModelOptions {
   backend: BackendKind;
-  /** Hugging Face model directory: config.json and the tokenizer always; the weights unless `gguf` is given. */
+  /** Hugging Face model directory: config.json and the tokenizer always; the weights unless `gguf` is given. A Hub id ORG/NAME is resolved through the Hub cache (src/hub). */
   modelDir: string;
+  /** Revision of a Hub id `modelDir` (default main). */
+  revision?: string;
   /** LoRA adapter (PEFT layout): applied by the engine, merged into the exported GGUF for llama.cpp. */
   adapter?: string;
   /** llama.cpp: run this GGUF instead of exporting the model (its vocabulary must be the tokenizer's). */
@@ -60,6 +63,11 @@ export interface OpenedModel {
 }
 
 export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
+  const onProgress = opts.onProgress ? { onProgress: opts.onProgress } : {};
+  opts = {
+    ...opts, modelDir: await resolveModelRef(opts.modelDir, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...onProgress }),
+    ...(opts.adapter ? { adapter: await resolveModelRef(opts.adapter, { kind: 'adapter', ...onProgress }) } : {}),
+  };
   if (opts.backend === 'engine') {
     if (opts.gguf) throw new UserError(`a GGUF file (${opts.gguf}) can only be run by the llama.cpp back end; use --backend llama.cpp, or drop the GGUF to run ${opts.modelDir} on the engine`);
     const lm = loadLanguageModel(opts.modelDir, { ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });

@@ -24,6 +24,7 @@ import type { TokenChooser } from '../model/generate.js';
 import { addBackendOptions, backendSettings } from './backend-options.js';
 import { openModel } from '../backends/open.js';
 import { cliProgressCallback, type ProgressCallback } from '../util/progress.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 export interface EvalCliOptions {
   input?: string;
@@ -39,6 +40,9 @@ export interface EvalCliOptions {
   compare?: string[];
   /** Contrastive decoding against this Amateur (baseline). */
   amateur?: string;
+  /** Revisions of --model and --amateur when they are Hub ids. */
+  revision?: string;
+  amateurRevision?: string;
   cdAlpha?: string;
   cdBeta?: string;
   /** Back end (engine | llama.cpp) and its options (src/cli/backend-options.ts). */
@@ -154,6 +158,10 @@ export async function evalWithModel(opts: EvalCliOptions & { model: string }, on
   const limit = positiveInt(opts.limit, '--limit');
   const preset = resolvePrompt(opts.prompt);
   const questions = loadGoldQuestions(opts.input, limit).chosen;
+  // Hub ids become snapshot directories before anything (the manifest's fingerprint included) reads them.
+  opts.model = await resolveCliModel(opts.model, opts.revision);
+  opts.adapter = await resolveCliAdapter(opts.adapter);
+  if (opts.amateur !== undefined) opts.amateur = await resolveCliModel(opts.amateur, opts.amateurRevision);
   const overwrite = opts.overwrite ?? false;
   // Refuse a mismatched results file before spending minutes loading weights.
   const manifest: EvalManifest = {
@@ -245,7 +253,7 @@ export function registerEval(program: Command): void {
     .description('Greedy pass@1 on math word problems: generate and grade (--model), grade completions made elsewhere (--predictions), or test whether two runs differ (--compare).')
     .option('--input <file>', 'questions JSONL: GSM8K lines {"question", "answer": "... #### 18"}, or {"id"?, "question", "answer"} with the gold as "answer"; with --model, {"id"?, "prompt", "answer"} is a raw prompt given to the model as is (no chat template)')
     .option('--predictions <file>', 'grade completions made elsewhere (vLLM, llama.cpp, an API) instead of generating: JSONL lines {"id" or "question", "completion", "completionTokens"?}')
-    .option('--model <dir>', 'Hugging Face model directory to generate with (config.json, model.safetensors, tokenizer.json)')
+    .option('--model <dir>', 'Hugging Face model directory to generate with (config.json, model.safetensors, tokenizer.json) — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
     .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) applied on top of --model')
     .option('--out <file>', 'results JSONL, one line per problem (id, question, completion, extracted, gold, correct, completionTokens = generated tokens including the stop token); appended to as problems are graded, and problems already in it are skipped, so a restarted run continues — with --model it writes exactly what an uninterrupted run would, and a restart with another model, --adapter, --prompt, --max-new-tokens or --batch-size is refused (they are kept in results.manifest.json beside it)')
     .option('--overwrite', 'start --out afresh instead of continuing it')
@@ -259,6 +267,7 @@ export function registerEval(program: Command): void {
     .option('--cd-alpha <x>', `contrastive decoding plausibility threshold alpha (default ${CD_DEFAULTS.alpha})`)
     .option('--cd-beta <x>', `contrastive decoding weight beta (default ${CD_DEFAULTS.beta}; 0 is plain greedy)`)
     .option('--json', 'print the summary (or comparison) as JSON');
+  addRevisionOptions(cmd, '--model', true);
   addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }]);
   cmd.action(async (opts: EvalCliOptions) => {
       const modes = [opts.compare && '--compare', opts.predictions && '--predictions', opts.model && '--model'].filter(Boolean);
