@@ -63,13 +63,17 @@ export interface OpenedModel {
 }
 
 export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
-  const onProgress = opts.onProgress ? { onProgress: opts.onProgress } : {};
-  opts = {
-    ...opts, modelDir: await resolveModelRef(opts.modelDir, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...onProgress }),
-    ...(opts.adapter ? { adapter: await resolveModelRef(opts.adapter, { kind: 'adapter', ...onProgress }) } : {}),
+  // Hub ids to snapshot directories, once the combination of options is known to make sense.
+  const resolveRefs = async (): Promise<void> => {
+    const onProgress = opts.onProgress ? { onProgress: opts.onProgress } : {};
+    opts = {
+      ...opts, modelDir: await resolveModelRef(opts.modelDir, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...onProgress }),
+      ...(opts.adapter ? { adapter: await resolveModelRef(opts.adapter, { kind: 'adapter', ...onProgress }) } : {}),
+    };
   };
   if (opts.backend === 'engine') {
     if (opts.gguf) throw new UserError(`a GGUF file (${opts.gguf}) can only be run by the llama.cpp back end; use --backend llama.cpp, or drop the GGUF to run ${opts.modelDir} on the engine`);
+    await resolveRefs();
     const lm = loadLanguageModel(opts.modelDir, { ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     return {
       dir: lm.dir, adapterDir: lm.adapterDir, tokenizer: lm.tokenizer, config: lm.loaded.config, stopIds: lm.stopIds,
@@ -80,7 +84,8 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
   if (opts.gguf && opts.adapter) {
     throw new UserError(`--adapter cannot be applied to a given GGUF (${opts.gguf}); merge it at export (\`lightreasoner export-gguf --model ${opts.modelDir} --adapter ${opts.adapter} --out FILE\`) or drop the GGUF to export on the fly`);
   }
-  await importNodeLlamaCpp(); // before any export: a missing package is reported at once
+  await importNodeLlamaCpp(); // before any export or download: a missing package is reported at once
+  await resolveRefs();
   const configPath = join(opts.modelDir, 'config.json');
   const raw = readJsonFile<Record<string, unknown>>(configPath, 'model config');
   const config = parseConfig(raw, configPath);

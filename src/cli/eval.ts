@@ -294,7 +294,7 @@ export function registerEval(program: Command): void {
         printPredictionsReport(report, opts.json ?? false);
         return;
       }
-      const progress = cliProgressCallback();
+      const progress = cliProgressCallback({ summary: 'eval' });
       try {
         printModelReport(await evalWithModel({ ...opts, model: opts.model! }, progress), opts.json ?? false);
       } finally {

@@ -130,7 +130,7 @@ export function registerSample(program: Command): void {
       const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null };
       checkSampleOutput(opts.out, sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, backendSettings(opts as unknown as Record<string, unknown>).backend));
 
-      const progress = cliProgressCallback();
+      const progress = cliProgressCallback({ project: ['sample'], summary: 'sample' });
       let stats: SampleStats;
       try {
         const b = backendSettings(opts as unknown as Record<string, unknown>);

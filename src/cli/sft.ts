@@ -49,7 +49,7 @@ export function registerSft(program: Command): void {
       let questions = requireGold(read.questions, s('input'));
       if (o.limit !== undefined) questions = questions.slice(0, integer(s('limit'), '--limit', 1));
       o.model = await resolveCliModel(s('model'), o.revision === undefined ? undefined : s('revision'));
-      const progress = cliProgressCallback();
+      const progress = cliProgressCallback({ project: ['sft sample', 'sft train'], summary: 'sft' });
       let report: SftReport;
       try {
         report = runRejectionSft({

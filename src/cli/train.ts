@@ -141,7 +141,7 @@ export function registerTrain(program: Command): void {
     .action(async (opts: TrainCliOptions & { revision?: string }) => {
       opts.expert = await resolveCliModel(opts.expert, opts.revision);
       const settings = trainSettingsFromFlags(opts);
-      const progress = cliProgressCallback();
+      const progress = cliProgressCallback({ project: ['train'], summary: 'train' });
       let report: TrainReport;
       try {
         report = trainLora({
