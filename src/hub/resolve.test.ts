@@ -153,9 +153,12 @@ test('errors name the id and the cause: offline and not cached, 404 repo, 404 re
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((ok) => closed.close(() => ok()));
   await rejects(resolveModelRef('test-org/tiny-expert', { env: envFor(cache, { HF_ENDPOINT: `http://127.0.0.1:${port}` }) }), 'model directory not found: test-org/tiny-expert', 'could not be reached', 'ECONNREFUSED');
-  // With HF_TOKEN the gated model comes.
+  // With HF_TOKEN the gated model comes; so it does with the token file `huggingface-cli login` writes.
   const dir = await resolveModelRef('test-org/gated', { env: envFor(cache, { HF_TOKEN: 'hf_good' }) });
   assert.ok(existsSync(join(dir, 'model.safetensors')));
+  const home = testTempDir('hub-home-');
+  writeFileSync(join(home, 'token'), 'hf_good\n');
+  assert.equal(await resolveModelRef('test-org/gated', { env: envFor(testTempDir('hub-err2-'), { HF_HOME: home }) }).then((d) => existsSync(join(d, 'config.json'))), true);
   // A local path is itself; a revision makes no sense for it; a path that is not an id is reported as before.
   assert.equal(await resolveModelRef(expertDir), expertDir);
   await rejects(resolveModelRef(expertDir, { revision: 'main' }), 'is a local path');
