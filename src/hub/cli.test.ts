@@ -7,6 +7,10 @@ import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildProgram } from '../cli/index.js';
+import { saveAdapter } from '../model/adapter-dir.js';
+import { loadLanguageModel } from '../model/load.js';
+import { createLoraAdapter, type LoraWeights } from '../model/lora.js';
+import { Rng } from '../util/rng.js';
 import { runCli } from '../testing/cli.js';
 import { testTempDir } from '../testing/tmp.js';
 import { etagOf, startFakeHub, type FakeHub } from './test-server.js';
@@ -16,9 +20,20 @@ const files = new Map(['config.json', 'model.safetensors', 'tokenizer.json', 'to
   .map((f) => [f, readFileSync(join(expertDir, f))] as [string, Buffer]));
 const text = 'Ken has 12 apples and buys 5 more.';
 
+// A LoRA adapter on the Expert with non-zero B, so that it changes the scores.
+const adapterDir = testTempDir('hub-adapter-');
+{
+  const expert = loadLanguageModel(expertDir);
+  const adapter = createLoraAdapter(expert.model, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, 7);
+  const rng = new Rng(8);
+  for (const L of adapter.layers) for (const w of Object.values(L) as LoraWeights[]) for (let i = 0; i < w.B.length; i++) w.B[i] = rng.normal() * 0.3;
+  saveAdapter(adapterDir, adapter, { baseModel: 'test-org/tiny-expert' });
+}
+const adapterFiles = new Map(['adapter_config.json', 'adapter_model.safetensors'].map((f) => [f, readFileSync(join(adapterDir, f))] as [string, Buffer]));
+
 let hub: FakeHub;
 before(async () => {
-  hub = await startFakeHub([{ id: 'test-org/tiny-expert', files }]);
+  hub = await startFakeHub([{ id: 'test-org/tiny-expert', files }, { id: 'test-org/tiny-adapter', files: adapterFiles }]);
 });
 after(() => hub.close());
 
@@ -48,6 +63,13 @@ test('score --model ORG/NAME downloads into the standard Hub cache layout and sc
     assert.ok(lstatSync(join(snapshot, f)).isSymbolicLink());
     assert.equal(readlinkSync(join(snapshot, f)), `../../blobs/${etagOf(f, body)}`);
   }
+  // An adapter by Hub id scores as the same adapter on disk does, and differently from the bare model.
+  const localAdapter = await score(expertDir, '--adapter', adapterDir);
+  const hubAdapter = await score('test-org/tiny-expert', '--adapter', 'test-org/tiny-adapter');
+  assert.equal(hubAdapter.status, 0, hubAdapter.stderr);
+  assert.equal(hubAdapter.report!.totalLogprob, localAdapter.report!.totalLogprob);
+  assert.notEqual(hubAdapter.report!.totalLogprob, local.report!.totalLogprob);
+  assert.ok(lstatSync(join(cache, 'models--test-org--tiny-adapter', 'snapshots', hub.commit('test-org/tiny-adapter'), 'adapter_model.safetensors')).isSymbolicLink());
   // --revision with the commit: served from the cache.
   const n = hub.requests.length;
   const pinned = await score('test-org/tiny-expert', '--revision', commit);
