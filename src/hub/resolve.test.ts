@@ -30,6 +30,7 @@ before(async () => {
     { id: 'test-org/sharded', files: shardFiles },
     { id: 'test-org/bin-only', files: new Map([['config.json', Buffer.from('{}')], ['tokenizer.json', Buffer.from('{}')], ['pytorch_model.bin', Buffer.alloc(8)]]) },
     { id: 'test-org/resume', files: expertFiles },
+    { id: 'test-org/hung', files: expertFiles, stallApi: true },
   ]);
 });
 after(() => hub.close());
@@ -153,6 +154,10 @@ test('errors name the id and the cause: offline and not cached, 404 repo, 404 re
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((ok) => closed.close(() => ok()));
   await rejects(resolveModelRef('test-org/tiny-expert', { env: envFor(cache, { HF_ENDPOINT: `http://127.0.0.1:${port}` }) }), 'model directory not found: test-org/tiny-expert', 'could not be reached', 'ECONNREFUSED');
+  // A Hub that does not answer: metadata requests give up after HF_HUB_ETAG_TIMEOUT seconds.
+  const t0 = performance.now();
+  await rejects(resolveModelRef('test-org/hung', { env: envFor(cache, { HF_HUB_ETAG_TIMEOUT: '0.3' }) }), 'model directory not found: test-org/hung', 'could not be reached', 'timeout');
+  assert.ok(performance.now() - t0 < 5000);
   // With HF_TOKEN the gated model comes; so it does with the token file `huggingface-cli login` writes.
   const dir = await resolveModelRef('test-org/gated', { env: envFor(cache, { HF_TOKEN: 'hf_good' }) });
   assert.ok(existsSync(join(dir, 'model.safetensors')));
@@ -189,4 +194,14 @@ test('an interrupted download resumes from its .incomplete file with a range req
   assert.ok(!hub.requests.slice(n).some((r) => r.path.endsWith('/config.json')), 'finished files are not fetched again');
   assert.deepEqual(readFileSync(join(dir, 'model.safetensors')), body);
   assert.equal(existsSync(`${blob}.incomplete`), false);
+
+  // A transfer that stalls is given up after HF_HUB_DOWNLOAD_TIMEOUT seconds and resumed the same way.
+  const cache2 = testTempDir('hub-stall-');
+  hub.stallAfter.set('test-org/resume/model.safetensors', 3_000_000);
+  await rejects(resolveModelRef('test-org/resume', { env: envFor(cache2, { HF_HUB_DOWNLOAD_TIMEOUT: '0.5' }) }), 'the download of model.safetensors', 'broke off', 'no data for 0.5 s');
+  const blob2 = join(cache2, 'models--test-org--resume', 'blobs', sha256(body));
+  const kept = statSync(`${blob2}.incomplete`).size;
+  assert.ok(kept > 0 && kept <= 3_000_000, `kept ${kept}`);
+  const dir2 = await resolveModelRef('test-org/resume', { env: envFor(cache2) });
+  assert.deepEqual(readFileSync(join(dir2, 'model.safetensors')), body);
 });

@@ -47,7 +47,7 @@ const WEIGHTS = 'model.safetensors';
 const WEIGHTS_INDEX = 'model.safetensors.index.json';
 const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
 
-interface HubSettings { cacheDir: string; endpoint: string; offline: boolean; token: string | undefined }
+interface HubSettings { cacheDir: string; endpoint: string; offline: boolean; token: string | undefined; etagTimeoutS: number; downloadTimeoutS: number }
 
 function isTrue(v: string | undefined): boolean {
   return v !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(v.toUpperCase());
@@ -68,6 +68,8 @@ function hubSettings(env: NodeJS.ProcessEnv): HubSettings {
     endpoint: (env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, ''),
     offline: isTrue(env.HF_HUB_OFFLINE) || isTrue(env.TRANSFORMERS_OFFLINE),
     token,
+    etagTimeoutS: Number(env.HF_HUB_ETAG_TIMEOUT) > 0 ? Number(env.HF_HUB_ETAG_TIMEOUT) : 10,
+    downloadTimeoutS: Number(env.HF_HUB_DOWNLOAD_TIMEOUT) > 0 ? Number(env.HF_HUB_DOWNLOAD_TIMEOUT) : 10,
   };
 }
 
@@ -145,9 +147,12 @@ interface Ctx {
   onProgress: ProgressCallback | undefined;
   /** The file being fetched, for errors. */
   file?: string;
+  /** Aborts the transfer of `file` when it stalls. */
+  transferSignal?: AbortSignal | undefined;
 }
 
 function isNetworkError(e: unknown): boolean {
+  if (e instanceof Error && e.name === 'TimeoutError') return true;
   return e instanceof TypeError && /fetch failed|network|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|terminated|socket/i.test(`${e.message} ${errorMessage((e as { cause?: unknown }).cause)}`);
 }
 
@@ -191,7 +196,13 @@ async function downloadSnapshot(ctx: Ctx): Promise<string> {
   // Loaded here so that commands given local directories never pay for the client.
   const hub: HubModule = await import('@huggingface/hub');
   const fetchRecording: typeof fetch = async (input, init) => {
-    const resp = await fetch(input, init);
+    // Metadata requests give up after HF_HUB_ETAG_TIMEOUT seconds (default 10, as huggingface_hub);
+    // file transfers are not timed, they may take hours.
+    const url = input instanceof Request ? input.url : String(input);
+    const probe = new Headers(init?.headers).get('Range') === 'bytes=0-0';
+    const timed = (url.startsWith(`${s.endpoint}/api/`) || probe) && !init?.signal;
+    const signal = timed ? AbortSignal.timeout(s.etagTimeoutS * 1000) : ctx.transferSignal;
+    const resp = await fetch(input, signal && !init?.signal ? { ...init, signal } : init);
     if (!resp.ok) ctx.lastError = { status: resp.status, code: resp.headers.get('X-Error-Code') };
     return resp;
   };
@@ -309,16 +320,33 @@ async function fetchFile(
     if (f.size === 0) {
       writeFileSync(incomplete, '');
     } else if (have < f.size) {
-      const web = await hub.downloadFile({ ...common, repo: { type: 'model', name: id }, path: f.path, revision: commit });
-      if (!web) throw new UserError(`${id}@${ctx.revision}: ${f.path} is missing on ${common.hubUrl} (404) although the repo lists it`);
-      const part = have > 0 ? web.slice(have) : web;
-      const source = Readable.fromWeb(part.stream() as unknown as WebReadableStream<Uint8Array>);
-      await pipeline(source, async function* (chunks: AsyncIterable<Uint8Array>) {
-        for await (const chunk of chunks) {
-          progress?.add(chunk.length);
-          yield chunk;
-        }
-      }, createWriteStream(incomplete, { flags: 'a' }));
+      // A transfer that stops sending for HF_HUB_DOWNLOAD_TIMEOUT seconds is given up (and resumed next run).
+      const stall = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const arm = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => stall.abort(new DOMException(`no data for ${ctx.s.downloadTimeoutS} s`, 'TimeoutError')), ctx.s.downloadTimeoutS * 1000);
+      };
+      ctx.transferSignal = stall.signal;
+      arm();
+      try {
+        const web = await hub.downloadFile({ ...common, repo: { type: 'model', name: id }, path: f.path, revision: commit });
+        if (!web) throw new UserError(`${id}@${ctx.revision}: ${f.path} is missing on ${common.hubUrl} (404) although the repo lists it`);
+        const part = have > 0 ? web.slice(have) : web;
+        const source = Readable.fromWeb(part.stream() as unknown as WebReadableStream<Uint8Array>);
+        await pipeline(source, async function* (chunks: AsyncIterable<Uint8Array>) {
+          for await (const chunk of chunks) {
+            arm();
+            progress?.add(chunk.length);
+            yield chunk;
+          }
+        }, createWriteStream(incomplete, { flags: 'a' }));
+      } catch (e) {
+        throw stall.signal.aborted ? stall.signal.reason : e;
+      } finally {
+        clearTimeout(timer);
+        ctx.transferSignal = undefined;
+      }
     }
     const got = fileSize(incomplete) ?? 0;
     const hash = got === f.size ? await hashOf(incomplete, f.etag, f.size) : null;

@@ -19,6 +19,8 @@ export interface FakeRepo {
   tags?: string[];
   /** Only requests with `Authorization: Bearer <token>` get in. */
   gatedToken?: string;
+  /** The API never answers (a hung Hub). */
+  stallApi?: boolean;
 }
 
 export interface HubRequest { method: string; path: string; range: string | null; auth: string | null }
@@ -30,6 +32,8 @@ export interface FakeHub {
   commit(id: string): string;
   /** The next full GET of this file (repo id + path) sends this many bytes, then drops the connection. */
   cutAfter: Map<string, number>;
+  /** The next full GET of this file sends this many bytes, then nothing more (the connection stays open). */
+  stallAfter: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -46,6 +50,7 @@ export async function startFakeHub(repos: FakeRepo[]): Promise<FakeHub> {
   }));
   const requests: HubRequest[] = [];
   const cutAfter = new Map<string, number>();
+  const stallAfter = new Map<string, number>();
 
   const fail = (res: ServerResponse, status: number, code: string, error: string): void => {
     res.writeHead(status, { 'Content-Type': 'application/json', 'X-Error-Code': code });
@@ -64,6 +69,7 @@ export async function startFakeHub(repos: FakeRepo[]): Promise<FakeHub> {
     if (repo.gatedToken && req.headers.authorization !== `Bearer ${repo.gatedToken}`) {
       return fail(res, 401, 'GatedRepo', `Access to model ${id} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
     }
+    if (repo.stallApi && api) return;
     const commit = commits.get(id)!;
     const rev = (api?.[3] ?? resolve?.[2])!;
     if (rev !== 'main' && rev !== commit && !(repo.tags ?? []).includes(rev)) return fail(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
@@ -100,6 +106,13 @@ export async function startFakeHub(repos: FakeRepo[]): Promise<FakeHub> {
       res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${body.length}`, 'Content-Length': end - start + 1 });
       return void res.end(body.subarray(start, end + 1));
     }
+    const stalled = stallAfter.get(`${id}/${file}`);
+    if (stalled !== undefined) {
+      stallAfter.delete(`${id}/${file}`);
+      res.writeHead(200, { ...headers, 'Content-Length': body.length });
+      res.write(body.subarray(0, stalled));
+      return;
+    }
     const cut = cutAfter.get(`${id}/${file}`);
     res.writeHead(200, { ...headers, 'Content-Length': body.length });
     if (cut !== undefined) {
@@ -119,6 +132,7 @@ export async function startFakeHub(repos: FakeRepo[]): Promise<FakeHub> {
     requests,
     commit: (id) => commits.get(id)!,
     cutAfter,
+    stallAfter,
     close: () => new Promise<void>((ok) => {
       server.closeAllConnections();
       server.close(() => ok());
