@@ -55,5 +55,8 @@ if (chosen.length === 0) {
 }
 if (fast) console.log(`test:fast leaves out ${[...SLOW.keys()].join(', ')} (npm test runs them)`);
 console.log(`running ${chosen.length} test files: ${chosen.map((f) => relative('dist', f)).join(', ')}`);
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...chosen], { stdio: 'inherit' });
+// Tests never reach the real Hugging Face Hub: a path that looks like ORG/NAME and does not exist is
+// looked up in the Hub cache only (tests of downloads run their own Hub on 127.0.0.1).
+const env = { ...process.env, HF_HUB_OFFLINE: '1' };
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...chosen], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

@@ -14,6 +14,7 @@ import { generationStopIds, loadLanguageModel, type LanguageModel } from '../mod
 import { readGeneration } from '../model/model-dir.js';
 import type { GgufDtype } from '../export/gguf-model.js';
 import { loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
+import { resolveModelRef } from '../hub/resolve.js';
 import { UserError } from '../util/errors.js';
 import { readJsonFile } from '../util/fsx.js';
 import type { ProgressCallback } from '../util/progress.js';
@@ -26,8 +27,10 @@ import { openRemote, type RemoteOptions } from './openai.js';
 
 export interface OpenModelOptions {
   backend: BackendKind;
-  /** Hugging Face model directory: config.json and the tokenizer always; the weights unless `gguf` is given. */
+  /** Hugging Face model directory: config.json and the tokenizer always; the weights unless `gguf` is given. A Hub id ORG/NAME is resolved through the Hub cache (src/hub). */
   modelDir: string;
+  /** Revision of a Hub id `modelDir` (default main). */
+  revision?: string;
   /** LoRA adapter (PEFT layout): applied by the engine, merged into the exported GGUF for llama.cpp. */
   adapter?: string;
   /** llama.cpp: run this GGUF instead of exporting the model (its vocabulary must be the tokenizer's). */
@@ -63,8 +66,17 @@ export interface OpenedModel {
 }
 
 export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
+  // Hub ids to snapshot directories, once the combination of options is known to make sense.
+  const resolveRefs = async (): Promise<void> => {
+    const onProgress = opts.onProgress ? { onProgress: opts.onProgress } : {};
+    opts = {
+      ...opts, modelDir: await resolveModelRef(opts.modelDir, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...onProgress }),
+      ...(opts.adapter ? { adapter: await resolveModelRef(opts.adapter, { kind: 'adapter', ...onProgress }) } : {}),
+    };
+  };
   if (opts.backend === 'engine') {
     if (opts.gguf) throw new UserError(`a GGUF file (${opts.gguf}) can only be run by the llama.cpp back end; use --backend llama.cpp, or drop the GGUF to run ${opts.modelDir} on the engine`);
+    await resolveRefs();
     const lm = loadLanguageModel(opts.modelDir, { ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     return {
       dir: lm.dir, adapterDir: lm.adapterDir, tokenizer: lm.tokenizer, config: lm.loaded.config, stopIds: lm.stopIds,
@@ -76,7 +88,8 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
   if (opts.gguf && opts.adapter) {
     throw new UserError(`--adapter cannot be applied to a given GGUF (${opts.gguf}); merge it at export (\`lightreasoner export-gguf --model ${opts.modelDir} --adapter ${opts.adapter} --out FILE\`) or drop the GGUF to export on the fly`);
   }
-  await importNodeLlamaCpp(); // before any export: a missing package is reported at once
+  await importNodeLlamaCpp(); // before any export or download: a missing package is reported at once
+  await resolveRefs();
   const configPath = join(opts.modelDir, 'config.json');
   const raw = readJsonFile<Record<string, unknown>>(configPath, 'model config');
   const config = parseConfig(raw, configPath);

@@ -15,6 +15,7 @@ import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { finiteNumber, positiveInt } from './flags.js';
 import { cliProgressCallback } from '../util/progress.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 export interface EvalCliOptions {
   input?: string;
@@ -30,6 +31,9 @@ export interface EvalCliOptions {
   compare?: string[];
   /** Contrastive decoding against this Amateur (baseline). */
   amateur?: string;
+  /** Revisions of --model and --amateur when they are Hub ids. */
+  revision?: string;
+  amateurRevision?: string;
   cdAlpha?: string;
   cdBeta?: string;
   /** Back end (engine | llama.cpp) and its options (src/cli/backend-options.ts). */
@@ -54,10 +58,14 @@ function evalSettingsFromFlags(opts: EvalCliOptions): EvalSettings {
 }
 
 /** `eval --model`: the eval job (src/eval/run.ts) with the flags' settings. */
-function evalWithModel(opts: EvalCliOptions & { model: string; input: string }, onProgress: ReturnType<typeof cliProgressCallback>): Promise<ModelEvalReport> {
+async function evalWithModel(opts: EvalCliOptions & { model: string; input: string }, onProgress: ReturnType<typeof cliProgressCallback>): Promise<ModelEvalReport> {
   if (opts.amateur === undefined && (opts.cdAlpha !== undefined || opts.cdBeta !== undefined)) {
     throw new UserError('--cd-alpha and --cd-beta need --amateur (contrastive decoding)');
   }
+  // Hub ids become snapshot directories before anything (the manifest's fingerprint included) reads them.
+  opts.model = await resolveCliModel(opts.model, opts.revision);
+  opts.adapter = await resolveCliAdapter(opts.adapter);
+  if (opts.amateur !== undefined) opts.amateur = await resolveCliModel(opts.amateur, opts.amateurRevision);
   return runEval({
     model: opts.model,
     ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
@@ -112,7 +120,7 @@ export function registerEval(program: Command): void {
     .description('Greedy pass@1 on math word problems: generate and grade (--model), grade completions made elsewhere (--predictions), or test whether two runs differ (--compare).')
     .option('--input <file>', 'questions JSONL: GSM8K lines {"question", "answer": "... #### 18"}, or {"id"?, "question", "answer"} with the gold as "answer"; with --model, {"id"?, "prompt", "answer"} is a raw prompt given to the model as is (no chat template)')
     .option('--predictions <file>', 'grade completions made elsewhere (vLLM, llama.cpp, an API) instead of generating: JSONL lines {"id" or "question", "completion", "completionTokens"?}')
-    .option('--model <dir>', 'Hugging Face model directory to generate with (config.json, model.safetensors, tokenizer.json)')
+    .option('--model <dir>', 'Hugging Face model directory to generate with (config.json, model.safetensors, tokenizer.json) — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
     .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) applied on top of --model')
     .option('--out <file>', 'results JSONL, one line per problem (id, question, completion, extracted, gold, correct, completionTokens = generated tokens including the stop token); appended to as problems are graded, and problems already in it are skipped, so a restarted run continues — with --model it writes exactly what an uninterrupted run would, and a restart with another model, --adapter, --prompt, --max-new-tokens or --batch-size is refused (they are kept in results.manifest.json beside it)')
     .option('--overwrite', 'start --out afresh instead of continuing it')
@@ -126,6 +134,7 @@ export function registerEval(program: Command): void {
     .option('--cd-alpha <x>', `contrastive decoding plausibility threshold alpha (default ${CD_DEFAULTS.cdAlpha})`)
     .option('--cd-beta <x>', `contrastive decoding weight beta (default ${CD_DEFAULTS.cdBeta}; 0 is plain greedy)`)
     .option('--json', 'print the summary (or comparison) as JSON');
+  addRevisionOptions(cmd, '--model', true);
   addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }], [{ flag: 'url', model: 'model' }]);
   cmd.action(async (opts: EvalCliOptions) => {
       const modes = [opts.compare && '--compare', opts.predictions && '--predictions', opts.model && '--model'].filter(Boolean);
@@ -152,7 +161,7 @@ export function registerEval(program: Command): void {
         printPredictionsReport(report, opts.json ?? false);
         return;
       }
-      const progress = cliProgressCallback();
+      const progress = cliProgressCallback({ summary: 'eval' });
       try {
         if (opts.input === undefined) throw new UserError('eval --model needs --input (the questions JSONL)');
         printModelReport(await evalWithModel({ ...opts, model: opts.model!, input: opts.input }, progress), opts.json ?? false);

@@ -8,18 +8,26 @@ import type { Command } from 'commander';
 import { exportGguf } from '../export/gguf-model.js';
 import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
+import { existsSync } from 'node:fs';
+import { isHubId } from '../hub/cache.js';
+import { resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 export function registerExportGguf(program: Command): void {
   program
     .command('export-gguf')
     .description('Write a Hugging Face Qwen2/Llama model (with a LoRA adapter merged in, if given) as a GGUF file that llama.cpp, Ollama and LM Studio run, with its tokenizer and chat template.')
-    .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, model.safetensors, tokenizer.json, tokenizer_config.json)')
-    .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) to merge into the weights before export')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, model.safetensors, tokenizer.json, tokenizer_config.json) — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
+    .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) to merge into the weights before export, or a Hub id ORG/NAME')
     .requiredOption('--out <file>', 'GGUF file to write (replaced atomically if it exists)')
     .option('--dtype <dtype>', 'storage type of the weight matrices: f32 (exact) or f16 (half the size); norms and biases stay f32', 'f32')
-    .option('--name <name>', 'general.name written into the file (default: the model directory\'s name)')
-    .action((o: { model: string; adapter?: string; out: string; dtype: string; name?: string }) => {
+    .option('--name <name>', 'general.name written into the file (default: the model directory\'s name; NAME of a Hub id ORG/NAME)')
+    .option('--revision <rev>', '--model as a Hub id: branch, tag or commit hash (default main)')
+    .action(async (o: { model: string; adapter?: string; out: string; dtype: string; name?: string; revision?: string }) => {
       if (o.dtype !== 'f32' && o.dtype !== 'f16') throw new UserError(`--dtype must be f32 or f16, got "${o.dtype}"`);
+      // A snapshot directory is named by its commit hash: name the file after the repo instead.
+      if (o.name === undefined && isHubId(o.model) && !existsSync(o.model)) o.name = o.model.split('/')[1]!;
+      o.model = await resolveCliModel(o.model, o.revision);
+      o.adapter = await resolveCliAdapter(o.adapter);
       const progress = cliProgressCallback();
       let r: ReturnType<typeof exportGguf>;
       try {

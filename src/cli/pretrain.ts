@@ -62,7 +62,7 @@ export function registerPretrain(program: Command): void {
         intermediate: o.intermediate as number, maxPositions: o.maxPositions as number, ropeTheta: o.ropeTheta as number, tied: !o.untied,
       };
       const exportSteps = String(o.exportSteps ?? '').split(',').filter(Boolean).map((s) => int('--export-steps')(s));
-      const progress = cliProgressCallback();
+      const progress = cliProgressCallback({ project: ['pretrain'], summary: 'pretrain' });
       const started = new Date();
       const r = runPretrain({
         tokenizerDir: String(o.tokenizer), trainFile: String(o.train), out: String(o.out), arch,

@@ -18,12 +18,15 @@ import { cliProgressCallback } from '../util/progress.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from './flags.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { openModel } from '../backends/open.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 interface SampleCliOptions {
   expert: string;
   amateur: string;
   expertAdapter?: string;
   amateurAdapter?: string;
+  revision?: string;
+  amateurRevision?: string;
   input: string;
   out: string;
   maxQuestions?: string;
@@ -65,8 +68,8 @@ export function registerSample(program: Command): void {
   const cmd = program
     .command('sample')
     .description('Stage 1: the Expert reasons greedily on each question; both models score every generated token in one teacher-forced pass each; steps where KL(pE‖pA) >= beta are written as contrastive soft labels (samples.jsonl), with the exact prompt and generated ids of every question beside it (samples.trajectories.jsonl). A killed run continues where it stopped when started again with the same arguments, and writes exactly what an uninterrupted run would.')
-    .requiredOption('--expert <dir>', 'the Expert: Hugging Face model directory (config.json, model.safetensors, tokenizer.json) that generates and is later tuned')
-    .requiredOption('--amateur <dir>', 'the Amateur: a weaker model directory with the same tokenizer as the Expert (checked before anything is loaded)')
+    .requiredOption('--expert <dir>', 'the Expert: Hugging Face model directory (config.json, model.safetensors, tokenizer.json), or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent), that generates and is later tuned')
+    .requiredOption('--amateur <dir>', 'the Amateur: a weaker model directory, or a Hugging Face id ORG/NAME, with the same tokenizer as the Expert (checked before anything is loaded)')
     .option('--expert-adapter <dir>', 'LoRA adapter (PEFT layout) applied on top of --expert')
     .option('--amateur-adapter <dir>', 'LoRA adapter (PEFT layout) applied on top of --amateur')
     .requiredOption('--input <file>', 'questions JSONL: {"id"?, "question"} per line (GSM8K files work as they are; "answer" is ignored), or {"id"?, "prompt"} for a raw prompt used without the chat template. Malformed lines stop the run before any work, listed with their line numbers (see --skip-bad-lines)')
@@ -81,6 +84,7 @@ export function registerSample(program: Command): void {
     .option('--first-step <n>', 'first generated step to contrast (0 = the first generated token; the reference code starts at 1)', String(DEFAULT_SAMPLE_SETTINGS.firstStep))
     .addOption(new Option('--label <kind>', 'soft label of kept steps: "contrastive" (softmax of log pE - log pA on the plausible set, the method) or "expert" (pE renormalised on the plausible set, the ablation without contrast)').choices(['contrastive', 'expert']).default(DEFAULT_SAMPLE_SETTINGS.label))
     .option('--stats-json <file>', 'also write the end-of-run statistics (counts, KL percentiles, plausible-set size, throughput) as JSON');
+  addRevisionOptions(cmd, '--expert', true);
   addBackendOptions(cmd, [{ flag: 'expert-gguf', model: 'Expert' }, { flag: 'amateur-gguf', model: 'Amateur' }], [{ flag: 'expert-url', model: 'Expert' }, { flag: 'amateur-url', model: 'Amateur' }]);
   cmd.action(async (opts: SampleCliOptions) => {
       const settings: SampleSettings = {
@@ -103,6 +107,10 @@ export function registerSample(program: Command): void {
       if (valid.length === 0) throw new UserError(`${opts.input} has no valid question lines`);
       const questions = maxQuestions === undefined ? valid : valid.slice(0, maxQuestions);
 
+      opts.expert = await resolveCliModel(opts.expert, opts.revision);
+      opts.amateur = await resolveCliModel(opts.amateur, opts.amateurRevision);
+      opts.expertAdapter = await resolveCliAdapter(opts.expertAdapter);
+      opts.amateurAdapter = await resolveCliAdapter(opts.amateurAdapter);
       const expertTok = loadTokenizer(opts.expert), amateurTok = loadTokenizer(opts.amateur);
       assertSameVocabulary(expertTok, amateurTok, `the expert tokenizer (${opts.expert})`, `the amateur tokenizer (${opts.amateur})`);
       const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null };
@@ -115,7 +123,7 @@ export function registerSample(program: Command): void {
       let stats: SampleStats;
       try {
         checkSampleOutput(opts.out, want);
-        const progress = cliProgressCallback();
+        const progress = cliProgressCallback({ project: ['sample'], summary: 'sample' });
         try {
           const shared = (opts.expertUrl ?? []).filter((u) => (opts.amateurUrl ?? []).includes(u));
           if (shared.length > 0) throw new UserError(`${shared.join(', ')} is given as both an Expert and an Amateur server; each server runs one model, and contrasting a model with itself keeps nothing`);

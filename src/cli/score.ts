@@ -15,6 +15,7 @@ import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { positiveInt } from './flags.js';
 import { loadModelForCli } from './models.js';
+import { resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 export interface NextToken {
   id: number;
@@ -159,20 +160,23 @@ export function registerScore(program: Command): void {
   program
     .command('score')
     .description('Score a token sequence with a model: the log-probability and rank of each token given the tokens before it, and the top-k next tokens after every prefix. One causal forward pass, the same one sampling and training use.')
-    .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, model.safetensors, tokenizer.json)')
-    .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) applied on top of --model')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, model.safetensors, tokenizer.json) — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
+    .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) applied on top of --model, or a Hub id ORG/NAME')
     .option('--text <text>', 'text to tokenize and score (the tokenizer adds its special tokens, if it has any — Qwen adds none)')
     .option('--ids <list>', 'token ids to score as they are, separated by commas (e.g. a prompt + generated prefix from a trajectories file)')
     .option('--top-k <n>', 'how many most likely next tokens to list after each prefix (a number >= the vocabulary size lists them all)', '5')
     .option('--chat', 'format --text as a user message with the model\'s chat template and the assistant generation prompt, as sampling and eval prompt a model')
     .option('--system <text>', 'with --chat: the system message (without it a Qwen chat template inserts its default one)')
     .option('--json', 'print the report as JSON: {model, adapter, tokens: [{position, id, text, logprob, rank, next: [{id, text, logprob}]}], totalLogprob, meanLogprob, perplexity}, log-probabilities in full precision')
-    .action((opts: ScoreCliOptions) => {
+    .option('--revision <rev>', '--model as a Hub id: branch, tag or commit hash (default main)')
+    .action(async (opts: ScoreCliOptions & { revision?: string }) => {
       if ((opts.text === undefined) === (opts.ids === undefined)) throw new UserError('score needs exactly one of --text TEXT or --ids 1,2,3');
       if (opts.chat && opts.text === undefined) throw new UserError('--chat formats --text; --ids are scored as they are');
       if (opts.system !== undefined && !opts.chat) throw new UserError('--system sets the system message of --chat; add --chat');
       const k = positiveInt(opts.topK, '--top-k')!;
       const ids = opts.ids !== undefined ? parseIds(opts.ids) : null;
+      opts.model = await resolveCliModel(opts.model, opts.revision);
+      opts.adapter = await resolveCliAdapter(opts.adapter);
       const progress = cliProgressCallback();
       let lm: LanguageModel;
       try {

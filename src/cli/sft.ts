@@ -6,6 +6,7 @@ import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { requireGold } from '../eval/grade.js';
 import { runRejectionSft, type SftReport, type SftSettings } from '../baselines/rejection-sft.js';
 import { cliProgressCallback } from '../util/progress.js';
+import { resolveCliModel } from '../hub/cli.js';
 import { addLoraRunOptions, integer, loraRunSettingsFromFlags, number, type LoraRunFlags } from './train.js';
 
 export const DEFAULT_SFT: Omit<SftSettings, 'lora' | 'lr' | 'batchSize' | 'gradAccum' | 'maxSteps' | 'saveSteps' | 'seed' | 'warmupSteps' | 'schedule' | 'weightDecay' | 'maxGradNorm'> = {
@@ -27,7 +28,7 @@ export function registerSft(program: Command): void {
   const cmd = program
     .command('sft')
     .description('Baseline: rejection-sampling SFT as in the paper. Sample K solutions per question from the model, keep those whose answer matches the gold (this baseline uses labels), LoRA-tune on the full kept trajectories with cross-entropy on the completion tokens. Same LoRA configuration and schedule flags as `train`; resumable.')
-    .requiredOption('--model <dir>', 'the model to tune (Hugging Face directory)')
+    .requiredOption('--model <dir>', 'the model to tune (Hugging Face directory — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent))')
     .requiredOption('--input <file>', 'training questions with gold answers: GSM8K JSONL ({"question", "answer": "... #### N"}) or {"question", "answer"}')
     .requiredOption('--out <dir>', 'output directory: sft_samples.jsonl, the adapter (PEFT layout), training_log.jsonl, checkpoints/, sft_report.json')
     .option('--samples-per-question <k>', 'solutions sampled per question', String(DEFAULT_SFT.samplesPerQuestion))
@@ -40,13 +41,15 @@ export function registerSft(program: Command): void {
   addLoraRunOptions(cmd, 'trajectories')
     .option('--resume', 'kept for old scripts: a run in --out with the same settings is always continued')
     .option('--json', 'print the report as JSON')
-    .action((o: Record<string, string | boolean | undefined>) => {
+    .option('--revision <rev>', '--model as a Hub id: branch, tag or commit hash (default main)')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string): string => String(o[k]);
       const read = readQuestions(s('input'));
       requireValidQuestions(read);
       let questions = requireGold(read.questions, s('input'));
       if (o.limit !== undefined) questions = questions.slice(0, integer(s('limit'), '--limit', 1));
-      const progress = cliProgressCallback();
+      o.model = await resolveCliModel(s('model'), o.revision === undefined ? undefined : s('revision'));
+      const progress = cliProgressCallback({ project: ['sft sample', 'sft train'], summary: 'sft' });
       let report: SftReport;
       try {
         report = runRejectionSft({

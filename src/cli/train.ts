@@ -14,6 +14,7 @@ import { DEFAULT_TRAIN_SETTINGS, trainLora, type LoraRunSettings, type TrainRepo
 import type { ScheduleKind } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
+import { addRevisionOptions, resolveCliModel } from '../hub/cli.js';
 
 /** The flags addLoraRunOptions adds, as commander parses them. */
 export interface LoraRunFlags {
@@ -127,7 +128,7 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
     .description('Stage 2: LoRA-tune the Expert on the kept steps of a samples file, with loss KL(soft label || model) at each step\'s position; writes a PEFT adapter, training_log.jsonl and checkpoints into --out.')
-    .requiredOption('--expert <dir>', 'the Expert: a Hugging Face model directory (config.json, model.safetensors, tokenizer files)')
+    .requiredOption('--expert <dir>', 'the Expert: a Hugging Face model directory (config.json, model.safetensors, tokenizer files) — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
     .requiredOption('--samples <file>', 'samples JSONL from `lightreasoner sample` (exact token ids from the .trajectories.jsonl beside it) or in the reference\'s text-only format (re-tokenised, with a warning)')
     .requiredOption('--out <dir>', 'adapter directory to write (adapter_config.json, adapter_model.safetensors, training_log.jsonl, checkpoints/, training_manifest.json); new, empty, or a run of this command to continue');
   addLoraRunOptions(cmd, 'records')
@@ -136,10 +137,12 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--shuffle <how>', 'data order: whole trajectories shuffled with their steps kept together (packing pays off), or records shuffled independently (as the reference)').choices(['trajectories', 'records']).default(d.shuffle))
     .option('--system-prompt <text>', 'system prompt of the chat template when re-tokenising text-only samples (as used when sampling)', d.systemPrompt)
     .option('--max-length <n>', 'cut inputs longer than n tokens from the left, keeping the target position (default: refuse inputs beyond the model\'s context window)')
-    .option('--json', 'print the summary as JSON on stdout')
-    .action((opts: TrainCliOptions) => {
+    .option('--json', 'print the summary as JSON on stdout');
+  addRevisionOptions(cmd, '--expert')
+    .action(async (opts: TrainCliOptions & { revision?: string }) => {
+      opts.expert = await resolveCliModel(opts.expert, opts.revision);
       const settings = trainSettingsFromFlags(opts);
-      const progress = cliProgressCallback();
+      const progress = cliProgressCallback({ project: ['train'], summary: 'train' });
       let report: TrainReport;
       try {
         report = trainLora({
