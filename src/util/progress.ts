@@ -37,9 +37,11 @@ function fmtInfo(info?: Record<string, string | number>): string {
 
 /**
  * A bar for `total` units of work on stderr. `startAt` is work already done before this process
- * (a resumed run): it counts toward the bar but not toward the rate.
+ * (a resumed run): it counts toward the bar but not toward the rate. (No stream parameter: the
+ * shipped type files must not need Node's types, see the package test.)
  */
-export function createProgressBar(stage: string, total: number, unit: string, startAt = 0, stream: NodeJS.WriteStream = process.stderr): ProgressBar {
+export function createProgressBar(stage: string, total: number, unit: string, startAt = 0): ProgressBar {
+  const stream = process.stderr;
   const t0 = performance.now();
   const quiet = process.env.LIGHTREASONER_QUIET === '1';
   const rate = (done: number): number => (done - startAt) / Math.max(1e-9, (performance.now() - t0) / 1000);
