@@ -147,6 +147,10 @@ console.log(JSON.stringify({ version: meta.version, missing: jobs.filter((j) => 
       `the installed package runs its own native addon (got ${exportsCheck.addonPath})`);
   }
 
+  // The command-line entry point the package installs.
+  const version = ok(run(process.execPath, [join(consumer, 'node_modules', '.bin', 'lightreasoner'), '--version'], consumer), 'lightreasoner --version');
+  assert.equal(version.trim(), pkg.version, 'the installed CLI runs');
+
   // ── the README's Library examples, verbatim ──
   const blocks = libraryBlocks(readFileSync(join(root, 'README.md'), 'utf8'));
   assert.equal(blocks.length, 2, 'the README Library section has its two examples (update this test when adding one)');
