@@ -84,6 +84,9 @@ test('the packed package installs offline, runs the README Library examples verb
   for (const f of shouldShip) assert.ok(paths.has(f), `${f} is in the package`);
   const notShipped = [...paths].filter((f) => /\.test\.|(^|\/)testing(\/|\.)|\.map$|^dist\/tools\/|^src\/|^fixtures\//.test(f));
   assert.deepEqual(notShipped, [], 'no tests, test helpers, source maps, sources or fixtures in the package');
+  // tsc never deletes outputs: a source removed or renamed since dist/ was built would still ship.
+  const stale = [...paths].filter((f) => f.startsWith('dist/') && !existsSync(join(root, f.replace(/^dist\//, '').replace(/(\.d\.ts|\.js)$/, '.ts'))));
+  assert.deepEqual(stale, [], 'every compiled file in the package has its source in src/ (stale build output; run: rm -rf dist && npm run build)');
   for (const f of paths) {
     if (!f.endsWith('.js') || !f.startsWith('dist/')) continue;
     for (const spec of relativeImports(readFileSync(join(root, f), 'utf8'))) {
