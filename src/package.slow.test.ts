@@ -7,13 +7,13 @@
  *   - the packed file list holds no tests, test helpers or source maps, every relative import of a
  *     shipped module resolves to a shipped file, and the code stays small beside the models.
  *
- * "slow" in the file name: about 10–30 s (pack 37 MB, install, compile the addon), so a fast run may
- * leave it out; `npm test` runs it.
+ * "slow" in the file name: 15–40 s on 2 cores, a minute under heavy load (pack 37 MB, install,
+ * compile the addon), so a fast run may leave it out; `npm test` runs it.
  *
  * Offline install: npm needs registry metadata to resolve versions, and the cache only holds what
  * `npm ci` fetched (tarballs by URL). So the temp project gets a package-lock.json built from this
- * repo's lockfile: the package's non-dev dependency tree, exactly the versions a registry install
- * resolves today. Optional dependencies (node-llama-cpp, hundreds of MB) are omitted; the examples
+ * repo's lockfile: the package's non-dev dependency tree at the versions this repo is tested with
+ * (a registry install may pick newer transitive versions within their ranges). Optional dependencies (node-llama-cpp, hundreds of MB) are omitted; the examples
  * run on the engine back end.
  */
 import { test } from 'node:test';
