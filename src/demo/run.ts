@@ -34,6 +34,7 @@ import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
 import { acquireRunLock } from '../util/run-dir.js';
 import { LOG_FILE } from '../train/loop.js';
 import type { ProgressCallback } from '../util/progress.js';
+import { bundledModel } from '../util/bundled.js';
 import { markdownReport, svgChart, type DemoReport, type ModelRow } from './report.js';
 import type { LinearName } from '../model/params.js';
 
@@ -58,8 +59,6 @@ export interface DemoSettings {
   fresh?: boolean;
 }
 
-const PACKAGE_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
-
 /** The demo's defaults; `quick` is a ~2-minute version of the same pipeline. */
 export function demoSettings(quick: boolean, out?: string): DemoSettings {
   const train: TrainSettings = {
@@ -72,8 +71,8 @@ export function demoSettings(quick: boolean, out?: string): DemoSettings {
     gradAccum: 2,
   };
   return {
-    expert: join(PACKAGE_ROOT, 'models', 'expert'),
-    amateur: join(PACKAGE_ROOT, 'models', 'amateur'),
+    expert: bundledModel('expert'),
+    amateur: bundledModel('amateur'),
     out: out ?? (quick ? 'lightreasoner-demo-quick' : 'lightreasoner-demo'),
     testCount: quick ? 100 : 500,
     sampleCount: quick ? 40 : 400,

@@ -133,7 +133,7 @@ export function alignUp(n: number, alignment: number): number {
  * The header (everything before the tensor data, padding included) and each tensor's offset in
  * the data section. Kept separate from the file writing so it can be checked byte for byte.
  */
-export function encodeGgufHeader(kvs: readonly GgufKv[], tensors: ReadonlyArray<Omit<GgufTensorSource, 'data'>>, alignment = GGUF_DEFAULT_ALIGNMENT): { header: Buffer; offsets: number[]; dataBytes: number } {
+export function encodeGgufHeader(kvs: readonly GgufKv[], tensors: ReadonlyArray<Omit<GgufTensorSource, 'data'>>, alignment = GGUF_DEFAULT_ALIGNMENT): { header: Uint8Array; offsets: number[]; dataBytes: number } {
   if (alignment <= 0 || (alignment & (alignment - 1)) !== 0) throw new RangeError(`GGUF alignment must be a power of two, got ${alignment}`);
   const keys = new Set<string>();
   for (const { key } of kvs) {

@@ -34,7 +34,7 @@ export interface ResolveModelRefOptions {
   /** Default `model`. */
   kind?: ModelRefKind;
   /** Where HF_* variables are read from (default process.env). */
-  env?: NodeJS.ProcessEnv;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Files fetched beside the weights when the repo has them: what a tokenizer and generation read. */

@@ -37,6 +37,12 @@ function fmtInfo(info?: Record<string, string | number>): string {
   return Object.entries(info).map(([k, v]) => `${k} ${v}`).join(' | ');
 }
 
+/** Where bars are drawn: process.stderr, or anything with its write() and isTTY (tests). */
+export interface ProgressStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
+
 export interface ProgressBarOptions {
   /**
    * Print the projected total time once, when the first work is measured: at the first update after
@@ -60,9 +66,10 @@ export function projectionLine(stage: string, unit: string, measured: number, se
 
 /**
  * A bar for `total` units of work on stderr. `startAt` is work already done before this process
- * (a resumed run): it counts toward the bar but not toward the rate.
+ * (a resumed run): it counts toward the bar but not toward the rate. The stream is typed
+ * structurally: the shipped type files must not need Node's types (see the package test).
  */
-export function createProgressBar(stage: string, total: number, unit: string, startAt = 0, stream: NodeJS.WriteStream = process.stderr, opts: ProgressBarOptions = {}): ProgressBar {
+export function createProgressBar(stage: string, total: number, unit: string, startAt = 0, stream: ProgressStream = process.stderr, opts: ProgressBarOptions = {}): ProgressBar {
   const now = opts.now ?? (() => performance.now());
   const t0 = now();
   const quiet = process.env.LIGHTREASONER_QUIET === '1';
@@ -79,7 +86,7 @@ export function createProgressBar(stage: string, total: number, unit: string, st
   };
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar({
-      stream,
+      stream: stream as NodeJS.WritableStream,
       format: `${stage} [{bar}] {value}/{total} ${unit} | {rate}/s | ETA {eta_h} | {extra}`,
       barsize: 24,
       hideCursor: true,
@@ -133,7 +140,7 @@ export interface CliProgressOptions {
   project?: readonly string[];
   /** The command's name: stopAll() then prints its wall time and the process's peak memory. */
   summary?: string;
-  stream?: NodeJS.WriteStream;
+  stream?: ProgressStream;
 }
 
 /** A ProgressCallback that drives bars, one per stage, for CLI commands. */
