@@ -11,6 +11,7 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import type { TensorMap } from './tensor.js';
 import { numel } from './tensor.js';
+import { assertFiniteTensor } from './finite.js';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './float16.js';
 import { UserError, describeValue, errorMessage } from '../util/errors.js';
 import { parseJsonStrict } from '../util/strict-json.js';
@@ -228,6 +229,8 @@ export interface ReadSafetensorsOptions {
   /** Read only the tensors it accepts; the others are neither read nor dtype-checked. */
   filter?: (name: string) => boolean;
   onProgress?: ProgressCallback;
+  /** Refuse a tensor holding NaN or ±Inf, naming it (model and adapter weights). */
+  requireFinite?: boolean;
 }
 
 /** Read tensors (F32, F16 or BF16 in the file) as float32, in file order. */
@@ -275,6 +278,7 @@ export function readSafetensorsWithHeader(header: SafetensorsHeader, opts: ReadS
           decode(part, data, i);
         }
       }
+      if (opts.requireFinite) assertFiniteTensor(data, t.shape, t.name, path);
       out.set(t.name, { data, shape: t.shape.slice() });
       doneBytes += t.end - t.begin;
       opts.onProgress?.({ stage: 'load', done: Math.round((doneBytes / 2 ** 20) * 10) / 10, total: Math.round(totalMiB * 10) / 10, unit: 'MiB' });
