@@ -1,12 +1,13 @@
 /**
  * lightreasoner as a library: the same pieces the CLI uses.
  *
- *   import { loadLanguageModel, generateGreedy, runSample } from 'lightreasoner';
+ *   import { loadModel, generateGreedy, runSample } from 'lightreasoner';
  */
 export { engineInfo, sgemm, type EngineInfo } from './engine/blas.js';
 export { parseConfig, parameterCount, type ModelConfig } from './model/config.js';
-export { loadModelDir, saveModelDir, type LoadedModel } from './model/model-dir.js';
-export { loadLanguageModel, modelFingerprint, type LanguageModel } from './model/load.js';
+export { saveModelDir, type LoadedModel } from './model/model-dir.js';
+export { loadModel, modelFingerprint, type LanguageModel, type LoadModelOptions, type ModelInfo } from './model/load.js';
+export { resolveModelDir } from './model/resolve.js';
 export { Transformer, packSequences, allocGrads, type PackedBatch, type ForwardOptions, type ModelGrads } from './model/transformer.js';
 export { KVCache } from './model/kv-cache.js';
 export { generate, generateGreedy, type Generation, type GenerateOptions, type TokenChooser } from './model/generate.js';

@@ -1,6 +1,8 @@
 /**
- * One entry point from a model directory (+ adapter) to a back end, with what the pipeline needs
- * beside it: our tokenizer (every back end is fed its ids), the config and the stop ids.
+ * One entry point from a model reference (+ adapter) to a back end, with what the pipeline needs
+ * beside it: our tokenizer (every back end is fed its ids), the config and the stop ids. Models are
+ * read by the one loader, loadModel (src/model/load.ts): with weights for the engine, config and
+ * tokenizer only for llama.cpp, which runs its own GGUF.
  *
  *   const expert = await openModel({ backend: 'llama.cpp', modelDir: 'models/expert', gpu: 'auto' });
  *   const gens = await expert.backend.generateGreedy(prompts, { maxNewTokens: 256, stopIds: expert.stopIds });
@@ -8,14 +10,11 @@
  * The llama.cpp back end runs a GGUF: the one given, checked against the tokenizer, or the model
  * exported into a cache directory (with the adapter merged) on first use.
  */
-import { join } from 'node:path';
-import { parseConfig, type ModelConfig } from '../model/config.js';
-import { generationStopIds, loadLanguageModel, type LanguageModel } from '../model/load.js';
-import { readGeneration } from '../model/model-dir.js';
+import type { ModelConfig } from '../model/config.js';
+import { loadModel, type LanguageModel } from '../model/load.js';
 import type { GgufDtype } from '../export/gguf-model.js';
-import { loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
+import type { HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
-import { readJsonFile } from '../util/fsx.js';
 import type { ProgressCallback } from '../util/progress.js';
 import type { BackendKind, LanguageModelBackend } from './backend.js';
 import { EngineBackend } from './engine.js';
@@ -25,7 +24,10 @@ import { importNodeLlamaCpp } from './node-llama-cpp.js';
 
 export interface OpenModelOptions {
   backend: BackendKind;
-  /** Hugging Face model directory: config.json and the tokenizer always; the weights unless `gguf` is given. */
+  /**
+   * The model: a reference resolved by resolveModelDir (today a Hugging Face model directory):
+   * config.json and the tokenizer always; the weights unless `gguf` is given.
+   */
   modelDir: string;
   /** LoRA adapter (PEFT layout): applied by the engine, merged into the exported GGUF for llama.cpp. */
   adapter?: string;
@@ -46,12 +48,15 @@ export interface OpenModelOptions {
 }
 
 export interface OpenedModel {
+  /** The local directory the reference resolved to. */
   dir: string;
   adapterDir: string | null;
   tokenizer: HfTokenizer;
   config: ModelConfig;
-  /** Ids that end generation: the tokenizer's EOS ids (as loadLanguageModel computes them). */
+  /** Ids that end generation (see ModelInfo.stopIds). */
   stopIds: number[];
+  /** Identifies the weights and adapter in run manifests (ModelInfo.fingerprint). */
+  fingerprint: string;
   backend: LanguageModelBackend;
   /** The loaded model when the back end is our engine (training reuses it); null for llama.cpp. */
   engine: LanguageModel | null;
@@ -60,12 +65,13 @@ export interface OpenedModel {
 }
 
 export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
+  const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
   if (opts.backend === 'engine') {
     if (opts.gguf) throw new UserError(`a GGUF file (${opts.gguf}) can only be run by the llama.cpp back end; use --backend llama.cpp, or drop the GGUF to run ${opts.modelDir} on the engine`);
-    const lm = loadLanguageModel(opts.modelDir, { ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const lm = await loadModel(opts.modelDir, { ...(opts.adapter ? { adapter: opts.adapter } : {}), ...progress });
     return {
-      dir: lm.dir, adapterDir: lm.adapterDir, tokenizer: lm.tokenizer, config: lm.loaded.config, stopIds: lm.stopIds,
-      backend: new EngineBackend(lm.model, `engine ${opts.modelDir}${opts.adapter ? ` + ${opts.adapter}` : ''}`), engine: lm, gguf: null,
+      dir: lm.dir, adapterDir: lm.adapterDir, tokenizer: lm.tokenizer, config: lm.config, stopIds: lm.stopIds, fingerprint: lm.fingerprint,
+      backend: new EngineBackend(lm.model, `engine ${lm.dir}${opts.adapter ? ` + ${opts.adapter}` : ''}`), engine: lm, gguf: null,
     };
   }
   if (opts.backend !== 'llama.cpp') throw new UserError(`unknown back end "${String(opts.backend)}"; expected engine or llama.cpp`);
@@ -73,21 +79,16 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
     throw new UserError(`--adapter cannot be applied to a given GGUF (${opts.gguf}); merge it at export (\`lightreasoner export-gguf --model ${opts.modelDir} --adapter ${opts.adapter} --out FILE\`) or drop the GGUF to export on the fly`);
   }
   await importNodeLlamaCpp(); // before any export: a missing package is reported at once
-  const configPath = join(opts.modelDir, 'config.json');
-  const raw = readJsonFile<Record<string, unknown>>(configPath, 'model config');
-  const config = parseConfig(raw, configPath);
-  const tokenizer = loadTokenizer(opts.modelDir);
-  if (tokenizer.vocabSize > config.vocabSize) {
-    throw new UserError(`${opts.modelDir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${config.vocabSize}; the tokenizer does not belong to this model`);
-  }
+  const info = await loadModel(opts.modelDir, { weights: false, ...(opts.adapter ? { adapter: opts.adapter } : {}) });
+  const { dir, tokenizer, config } = info;
   let gguf: string;
   if (opts.gguf) {
-    assertGgufVocabulary(opts.gguf, tokenizer, config.vocabSize, opts.modelDir);
+    assertGgufVocabulary(opts.gguf, tokenizer, config.vocabSize, dir);
     gguf = opts.gguf;
   } else {
-    gguf = ensureGguf(opts.modelDir, {
+    gguf = ensureGguf(dir, {
       adapter: opts.adapter ?? null, ...(opts.ggufDtype ? { dtype: opts.ggufDtype } : {}),
-      ...(opts.ggufCacheDir ? { cacheDir: opts.ggufCacheDir } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.ggufCacheDir ? { cacheDir: opts.ggufCacheDir } : {}), ...progress,
     }).path;
   }
   const backend = await LlamaCppBackend.open({
@@ -95,6 +96,5 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
     ...(opts.gpu ? { gpu: opts.gpu } : {}), ...(opts.parallel ? { parallel: opts.parallel } : {}),
     ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.kvCache ? { kvCache: opts.kvCache } : {}),
   });
-  const stopIds = generationStopIds(tokenizer, readGeneration(opts.modelDir, config).eosTokenIds, config.vocabSize);
-  return { dir: opts.modelDir, adapterDir: opts.adapter ?? null, tokenizer, config, stopIds, backend, engine: null, gguf };
+  return { dir, adapterDir: info.adapterDir, tokenizer, config, stopIds: info.stopIds, fingerprint: info.fingerprint, backend, engine: null, gguf };
 }

@@ -11,7 +11,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadLanguageModel, modelFingerprint } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { generate, type TokenChooser } from '../model/generate.js';
 import { createLoraAdapter } from '../model/lora.js';
 import type { LoraRunSettings } from '../train/train-lora.js';
@@ -118,19 +118,19 @@ export function keepCorrect(completions: number[][], answers: Array<string | nul
   return { kept, correct };
 }
 
-export function runRejectionSft(job: SftJob): SftReport {
+export async function runRejectionSft(job: SftJob): Promise<SftReport> {
   const t0 = performance.now();
   if (!(job.temperature > 0)) throw new UserError(`--temperature must be > 0 for rejection sampling, got ${job.temperature}`);
   if (!Number.isInteger(job.samplesPerQuestion) || job.samplesPerQuestion < 1) throw new UserError(`--samples-per-question must be a positive integer, got ${job.samplesPerQuestion}`);
   if (job.questions.length === 0) throw new UserError(`${job.inputPath}: no questions`);
   mkdirSync(job.out, { recursive: true });
-  const lm = loadLanguageModel(job.model);
+  const lm = await loadModel(job.model);
   const preset = resolvePrompt(job.prompt);
 
   // Stage A: rejection sampling, resumable per chunk of questions.
   const manifestPath = join(job.out, 'sft_manifest.json');
   const manifest = {
-    model: modelFingerprint(job.model), input: resolve(job.inputPath), samplesPerQuestion: job.samplesPerQuestion, temperature: job.temperature,
+    model: lm.fingerprint, input: resolve(job.inputPath), samplesPerQuestion: job.samplesPerQuestion, temperature: job.temperature,
     maxNewTokens: job.maxNewTokens, genBatchSize: job.genBatchSize, prompt: job.prompt, seed: job.seed, questions: job.questions.length,
   };
   if (existsSync(manifestPath)) {

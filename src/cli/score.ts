@@ -14,7 +14,7 @@ import { logSoftmaxRow } from '../engine/ops/loss.js';
 import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { positiveInt } from './eval.js';
-import { loadModelForCli } from './models.js';
+import { loadModel } from '../model/load.js';
 
 export interface NextToken {
   id: number;
@@ -167,7 +167,7 @@ export function registerScore(program: Command): void {
     .option('--chat', 'format --text as a user message with the model\'s chat template and the assistant generation prompt, as sampling and eval prompt a model')
     .option('--system <text>', 'with --chat: the system message (without it a Qwen chat template inserts its default one)')
     .option('--json', 'print the report as JSON: {model, adapter, tokens: [{position, id, text, logprob, rank, next: [{id, text, logprob}]}], totalLogprob, meanLogprob, perplexity}, log-probabilities in full precision')
-    .action((opts: ScoreCliOptions) => {
+    .action(async (opts: ScoreCliOptions) => {
       if ((opts.text === undefined) === (opts.ids === undefined)) throw new UserError('score needs exactly one of --text TEXT or --ids 1,2,3');
       if (opts.chat && opts.text === undefined) throw new UserError('--chat formats --text; --ids are scored as they are');
       if (opts.system !== undefined && !opts.chat) throw new UserError('--system sets the system message of --chat; add --chat');
@@ -176,7 +176,7 @@ export function registerScore(program: Command): void {
       const progress = cliProgressCallback();
       let lm: LanguageModel;
       try {
-        lm = loadModelForCli(opts.model, opts.adapter, progress);
+        lm = await loadModel(opts.model, { ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}), onProgress: progress });
       } finally {
         progress.stopAll();
       }

@@ -40,7 +40,7 @@ export function registerSft(program: Command): void {
   addLoraRunOptions(cmd, 'trajectories')
     .option('--resume', 'continue the run in --out')
     .option('--json', 'print the report as JSON')
-    .action((o: Record<string, string | boolean | undefined>) => {
+    .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string): string => String(o[k]);
       const read = readQuestions(s('input'));
       requireValidQuestions(read);
@@ -49,7 +49,7 @@ export function registerSft(program: Command): void {
       const progress = cliProgressCallback();
       let report: SftReport;
       try {
-        report = runRejectionSft({
+        report = await runRejectionSft({
           model: s('model'), questions, inputPath: s('input'), out: s('out'), resume: o.resume === true, onProgress: progress,
           samplesPerQuestion: integer(s('samplesPerQuestion'), '--samples-per-question', 1), temperature: number(s('temperature'), '--temperature'),
           maxNewTokens: integer(s('maxNewTokens'), '--max-new-tokens', 1), genBatchSize: integer(s('genBatchSize'), '--gen-batch-size', 1),

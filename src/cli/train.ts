@@ -136,12 +136,12 @@ export function registerTrain(program: Command): void {
     .option('--system-prompt <text>', 'system prompt of the chat template when re-tokenising text-only samples (as used when sampling)', d.systemPrompt)
     .option('--max-length <n>', 'cut inputs longer than n tokens from the left, keeping the target position (default: refuse inputs beyond the model\'s context window)')
     .option('--json', 'print the summary as JSON on stdout')
-    .action((opts: TrainCliOptions) => {
+    .action(async (opts: TrainCliOptions) => {
       const settings = trainSettingsFromFlags(opts);
       const progress = cliProgressCallback();
       let report: TrainReport;
       try {
-        report = trainLora({
+        report = await trainLora({
           ...settings, expert: opts.expert, samples: opts.samples, out: opts.out, resume: opts.resume === true,
           onProgress: progress, onWarning: (m) => process.stderr.write(`lightreasoner: warning: ${m}\n`),
         });

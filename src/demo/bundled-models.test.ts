@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { generateGreedy } from '../model/generate.js';
 import { assertSameVocabulary } from '../tokenizer/index.js';
 import { generateProblems } from '../data/synthetic/index.js';
@@ -19,8 +19,8 @@ import { testTempDir } from '../testing/tmp.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const expertDir = join(root, 'models', 'expert'), amateurDir = join(root, 'models', 'amateur');
 
-test('the bundled models load, share a tokenizer, and write well-formed boxed solutions', () => {
-  const expert = loadLanguageModel(expertDir), amateur = loadLanguageModel(amateurDir);
+test('the bundled models load, share a tokenizer, and write well-formed boxed solutions', async () => {
+  const expert = await loadModel(expertDir), amateur = await loadModel(amateurDir);
   assert.equal(expert.config.architecture, 'qwen2');
   assertSameVocabulary(expert.tokenizer, amateur.tokenizer, 'expert', 'amateur');
   for (const f of ['README.md', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
@@ -40,7 +40,7 @@ test('the bundled models load, share a tokenizer, and write well-formed boxed so
   }
 });
 
-test('demo --quick runs end to end and its table agrees with its result files', () => {
+test('demo --quick runs end to end and its table agrees with its result files', async () => {
   const out = join(testTempDir('lr-demo-'), 'demo');
   const bin = join(root, 'bin', 'lightreasoner.js');
   const r = spawnSync(process.execPath, [bin, 'demo', '--quick', '--out', out], { encoding: 'utf8', env: { ...process.env, LIGHTREASONER_QUIET: '1' } });

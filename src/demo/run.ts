@@ -147,7 +147,7 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
   if (s.baselines) {
     cdEval = await evalOne('expert-cd', s.expert, { amateur: s.amateur });
     const sftDir = join(out, 'sft');
-    const sftRun = (): SftReport => {
+    const sftRun = (): Promise<SftReport> => {
       const read = readQuestions(questionsFile);
       requireValidQuestions(read);
       return runRejectionSft({
@@ -157,9 +157,9 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
         ...(onProgress ? { onProgress } : {}),
       });
     };
-    sft = await timed('sft', () => {
+    sft = await timed('sft', async () => {
       try {
-        return sftRun();
+        return await sftRun();
       } catch (e) {
         // A model that solves none of its training questions gives SFT nothing to learn from.
         if (e instanceof UserError && /kept no correct solution/.test(e.message)) {

@@ -88,7 +88,7 @@ export function loadAdapter(dir: string, model: Transformer, weightsFile = ADAPT
   const header = readSafetensorsHeader(wPath);
   // PEFT saves without the adapter name; in-memory state dicts carry ".default". Accept both.
   const byKey = new Map(header.tensors.map((t) => [t.name.replace('.default.weight', '.weight'), t]));
-  const tensors = readSafetensorsWithHeader(header);
+  const tensors = readSafetensorsWithHeader(header, { requireFinite: true });
   const get = (key: string, shape: number[]): Float32Array => {
     const entry = byKey.get(key);
     if (!entry) throw new UserError(`${wPath}: tensor "${key}" is missing (adapter_config.json targets ${config.targets.join(', ')})`);

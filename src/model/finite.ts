@@ -43,3 +43,15 @@ export function assertFiniteTensor(data: Float32Array, shape: readonly number[],
   for (let i = bad; i < data.length; i++) if (data[i]! - data[i]! !== 0) count++;
   throw new UserError(`${file}: tensor "${name}" holds ${nonFiniteName(data[bad]!)} at ${indexInShape(bad, shape)} (${count} non-finite value${count === 1 ? '' : 's'} in all); the weights are damaged or overflowed when they were saved`);
 }
+
+/**
+ * The error for a NaN/±Inf logit at flat index `index` of logits [rows.length, vocab] from a
+ * packed batch: which model, which sequence of the batch, which absolute position, which token.
+ */
+export function nonFiniteLogit(model: string, batch: { seqStart: Int32Array; seqLen: Int32Array }, positions: Int32Array, rows: Int32Array, index: number, vocab: number, value: number): UserError {
+  const p = Math.floor(index / vocab), tokenId = index % vocab;
+  const row = rows[p]!;
+  let seq = 0;
+  while (seq + 1 < batch.seqStart.length && batch.seqStart[seq + 1]! <= row) seq++;
+  return new UserError(`model ${model} produced a ${nonFiniteName(value)} logit (token id ${tokenId}) at position ${positions[row]} of sequence ${seq} in its batch; stopping instead of writing results computed from it (the weights or config overflow: check for NaN/Inf in the weights and the config's rms_norm_eps and rope_theta)`);
+}

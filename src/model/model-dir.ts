@@ -229,6 +229,16 @@ export function readGeneration(dir: string, config: ModelConfig): GenerationSett
   return settings;
 }
 
+/** A model directory's config.json, parsed and checked. Internal: see loadModel. */
+export function readModelConfig(dir: string): ModelConfig {
+  requireDir(dir, 'model directory');
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new UserError(`${dir}: config.json is missing; a Hugging Face model directory needs config.json and ${WEIGHTS_FILE}`);
+  const raw = readJsonFile(configPath, 'model config');
+  if (!isObject(raw)) throw new UserError(`${configPath}: expected a JSON object`);
+  return parseConfig(raw, configPath);
+}
+
 export interface LoadModelDirOptions {
   onProgress?: ProgressCallback;
   /**
@@ -247,12 +257,8 @@ export interface LoadModelDirOptions {
  * isExpectedUnusedTensor). Tensor data is then scanned for NaN/Inf as it is read.
  */
 export function loadModelDir(dir: string, opts: LoadModelDirOptions = {}): LoadedModel {
-  requireDir(dir, 'model directory');
+  const config = readModelConfig(dir);
   const configPath = join(dir, 'config.json');
-  if (!existsSync(configPath)) throw new UserError(`${dir}: config.json is missing; a Hugging Face model directory needs config.json and ${WEIGHTS_FILE}`);
-  const raw = readJsonFile(configPath, 'model config');
-  if (!isObject(raw)) throw new UserError(`${configPath}: expected a JSON object`);
-  const config = parseConfig(raw, configPath);
 
   const specs = expectedTensors(config);
   const wanted = new Set(specs.map((s) => s.name));

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tinyModelDir } from '../model/testing.js';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { loraTensors } from '../model/lora.js';
 import { readSafetensors } from '../model/safetensors.js';
 import { packSequences } from '../model/transformer.js';
@@ -21,7 +21,7 @@ after(() => {
   rmSync(modelDir, { recursive: true, force: true });
   rmSync(root, { recursive: true, force: true });
 });
-const lm = loadLanguageModel(modelDir);
+const lm = await loadModel(modelDir);
 const V = lm.model.config.vocabSize;
 const samples = writeTinySamples(root, lm.tokenizer, { vocabSize: V, questions: 4, stepsPerQuestion: 4 });
 let n = 0;
@@ -41,20 +41,20 @@ function logOf(dir: string): Array<{ step: number; loss: number; lr: number; gra
   return readFileSync(join(dir, 'training_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number; lr: number; grad_norm: number; tokens: number; targets: number });
 }
 
-test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropout on), to 1e-6', () => {
+test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropout on), to 1e-6', async () => {
   const straight = job();
-  const r = trainLora(straight);
+  const r = await trainLora(straight);
   assert.equal(r.steps, 10);
 
   const broken = job();
-  assert.throws(() => trainLora({ ...broken, onProgress: (e) => { if (e.done === 7) throw new Error('killed'); } }), /killed/);
+  await assert.rejects(trainLora({ ...broken, onProgress: (e) => { if (e.done === 7) throw new Error('killed'); } }), /killed/);
   assert.deepEqual(listCheckpoints(broken.out).map((c) => c.step), [5]);
   assert.equal(logOf(broken.out).length, 7);
-  assert.throws(() => trainLora(broken), (e: unknown) => e instanceof UserError && /pass --resume/.test(e.message));
+  await assert.rejects(trainLora(broken), (e: unknown) => e instanceof UserError && /pass --resume/.test(e.message));
   // A checkpoint a killed process was still writing is never mistaken for a finished one.
   mkdirSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345'));
   writeJsonl(join(broken.out, 'checkpoints', '.step-6.tmp-12345', 'adapter_config.json'), []);
-  const resumed = trainLora({ ...broken, resume: true });
+  const resumed = await trainLora({ ...broken, resume: true });
   assert.equal(resumed.resumedFrom, 5);
   assert.equal(resumed.steps, 5);
   assert.ok(!existsSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345')), 'the half-written checkpoint is removed');
@@ -73,13 +73,13 @@ test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropo
   assert.deepEqual(lb.map((l) => l.step), [...Array(10).keys()]);
   la.forEach((l, i) => assert.ok(Math.abs(l.loss - lb[i]!.loss) <= 1e-6 * l.loss, `step ${i}`));
   // Resuming a finished run does nothing; changed settings are refused, naming the setting.
-  assert.equal(trainLora({ ...broken, resume: true }).steps, 0);
-  assert.throws(() => trainLora({ ...broken, resume: true, lr: 1e-3 }), /lr: was 0\.005, now 0\.001/);
+  assert.equal((await trainLora({ ...broken, resume: true })).steps, 0);
+  await assert.rejects(trainLora({ ...broken, resume: true, lr: 1e-3 }), /lr: was 0\.005, now 0\.001/);
 });
 
-test('the log has step, loss, lr, grad norm and tokens; lr decays linearly to 0 from --lr; the loss falls', () => {
+test('the log has step, loss, lr, grad norm and tokens; lr decays linearly to 0 from --lr; the loss falls', async () => {
   const o = job({ lora: { ...DEFAULT_TRAIN_SETTINGS.lora, dropout: 0 }, lr: 2e-2, maxSteps: 12, saveSteps: 0 });
-  const r = trainLora(o);
+  const r = await trainLora(o);
   const log = logOf(o.out);
   assert.equal(log.length, 12);
   log.forEach((l, i) => {
@@ -92,9 +92,9 @@ test('the log has step, loss, lr, grad norm and tokens; lr decays linearly to 0 
   assert.equal(listCheckpoints(o.out).length, 0);
 });
 
-test('the adapter is in PEFT layout for the Expert and our loader reads it back: the tuned model has the trained loss', () => {
+test('the adapter is in PEFT layout for the Expert and our loader reads it back: the tuned model has the trained loss', async () => {
   const o = job({ lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj', 'up_proj'] }, maxSteps: 6 });
-  trainLora(o);
+  await trainLora(o);
   const cfg = JSON.parse(readFileSync(join(o.out, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(cfg.peft_type, 'LORA');
   assert.equal(cfg.base_model_name_or_path, resolve(modelDir));
@@ -105,7 +105,7 @@ test('the adapter is in PEFT layout for the Expert and our loader reads it back:
   assert.ok(onDisk.has('base_model.model.model.layers.1.mlp.up_proj.lora_B.weight'));
   assert.equal(onDisk.size, 2 * 3 * 2);
 
-  const tuned = loadLanguageModel(modelDir, { adapter: o.out });
+  const tuned = await loadModel(modelDir, { adapter: o.out });
   for (const t of loraTensors(tuned.model.adapter!)) assert.deepEqual(t.data, onDisk.get(t.name));
   // Mean KL over the samples with the loaded adapter is below the base model's.
   const set = loadTrainingSet(samples.samples, { vocabSize: V, contextWindow: 512, tokenizer: lm.tokenizer, systemPrompt: 'Please reason step by step.' });
@@ -113,10 +113,10 @@ test('the adapter is in PEFT layout for the Expert and our loader reads it back:
     const logits = m.forward(packSequences([set.sequences.get(st.group)!.subarray(0, st.length)]), { logitRows: 'last' }).logits;
     return acc + softTargetLoss(logits, 0, V, st, 1, null);
   }, 0) / set.steps.length;
-  assert.ok(meanKl(tuned.model) < meanKl(loadLanguageModel(modelDir).model));
+  assert.ok(meanKl(tuned.model) < meanKl((await loadModel(modelDir)).model));
 });
 
-test('text-only samples (no trajectories file) train with the re-tokenisation warning, and with round-tripping ids reach exactly the exact path\'s losses', () => {
+test('text-only samples (no trajectories file) train with the re-tokenisation warning, and with round-tripping ids reach exactly the exact path\'s losses', async () => {
   const dir = join(root, 'textonly');
   mkdirSync(dir);
   const textPath = join(dir, 'samples.jsonl');
@@ -125,8 +125,8 @@ test('text-only samples (no trajectories file) train with the re-tokenisation wa
   const warnings: string[] = [];
   const exact = job({ maxSteps: 6, saveSteps: 0 });
   const text = job({ maxSteps: 6, saveSteps: 0, samples: textPath, onWarning: (m) => warnings.push(m) });
-  trainLora(exact);
-  const r = trainLora(text);
+  await trainLora(exact);
+  const r = await trainLora(text);
   assert.equal(r.data.retokenisedRecords, samples.records.length);
   assert.match(warnings.join('\n'), /re-tokenised/);
   const le = logOf(exact.out), lt = logOf(text.out);

@@ -12,7 +12,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadLanguageModel, modelFingerprint } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { createLoraAdapter, DEFAULT_LORA, type LoraConfig } from '../model/lora.js';
 import { saveAdapter } from '../model/adapter-dir.js';
 import { stepData, type BatchPlan, type KeptStep } from '../method/batches.js';
@@ -108,7 +108,7 @@ function checkSettings(s: TrainSettings): void {
 }
 
 /** Train a LoRA adapter on `job.samples`; see the module comment. */
-export function trainLora(job: TrainJob): TrainReport {
+export async function trainLora(job: TrainJob): Promise<TrainReport> {
   checkSettings(job);
   if (existsSync(job.out)) {
     if (!statSync(job.out).isDirectory()) throw new UserError(`--out ${job.out} exists and is not a directory`);
@@ -117,7 +117,7 @@ export function trainLora(job: TrainJob): TrainReport {
     }
   }
   const warn = (m: string): void => job.onWarning?.(m);
-  const lm = loadLanguageModel(job.expert);
+  const lm = await loadModel(job.expert, { what: 'Expert model' });
   const { model } = lm;
   const set = loadTrainingSet(job.samples, {
     vocabSize: model.config.vocabSize, contextWindow: model.config.maxPositionEmbeddings, tokenizer: lm.tokenizer,
@@ -134,7 +134,7 @@ export function trainLora(job: TrainJob): TrainReport {
   };
   const cache = new Map<number, KeptStep[]>();
   const fingerprint: Record<string, unknown> = {
-    expert: modelFingerprint(job.expert), data: set.fingerprint,
+    expert: lm.fingerprint, data: set.fingerprint,
     rank: job.lora.r, lora_alpha: job.lora.alpha, lora_dropout: job.lora.dropout, target: job.lora.targets,
     lr: job.lr, batch_size: job.batchSize, grad_accum: job.gradAccum, max_steps: job.maxSteps, seed: job.seed, pack: job.pack,
     shuffle: job.shuffle, warmup_steps: job.warmupSteps, schedule: job.schedule, weight_decay: job.weightDecay, max_grad_norm: job.maxGradNorm,
