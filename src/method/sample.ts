@@ -20,6 +20,7 @@ import type { HfTokenizer } from '../tokenizer/index.js';
 import type { LanguageModelBackend } from '../backends/backend.js';
 import { scoreTrajectoryOn } from '../backends/score.js';
 import { modelFingerprint } from '../model/load.js';
+import { promptTooLong } from '../data/questions.js';
 import type { ScoringTime } from './trajectory.js';
 import type { ContrastOptions } from './contrast.js';
 import { manifestPath, trajectoriesPath, type SampleRecord, type TrajectoryRecord } from './samples.js';
@@ -245,13 +246,15 @@ export async function runSample(job: SampleJob): Promise<SampleStats> {
     for (let c0 = 0; c0 < total; c0 += s.batchSize) {
       const chunk = questions.slice(c0, c0 + s.batchSize).map((q, k) => ({ q, index: c0 + k }));
       if (chunk.every(({ index }) => done.has(index))) continue;
-      const prompts = chunk.map(({ q }) => (q.prompt !== undefined
+      // A question far beyond the context window is skipped before it is tokenized (promptTooLong).
+      const tooLong = chunk.map(({ q }) => promptTooLong(q.prompt ?? q.question!, expert.tokenizer, maxContext));
+      const prompts = chunk.map(({ q }, k) => (tooLong[k] !== null ? [] : q.prompt !== undefined
         ? expert.tokenizer.encode(q.prompt, { addSpecialTokens: true })
         : expert.tokenizer.encodeChat([
           ...(s.systemPrompt ? [{ role: 'system', content: s.systemPrompt }] : []),
           { role: 'user', content: q.question! },
         ], { addGenerationPrompt: true })));
-      const fits = prompts.map((p) => p.length < maxContext);
+      const fits = prompts.map((p, k) => tooLong[k] === null && p.length < maxContext);
       const tg = performance.now();
       const gens = await expert.backend.generateGreedy(prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize });
       genSeconds += (performance.now() - tg) / 1000;
@@ -263,7 +266,7 @@ export async function runSample(job: SampleJob): Promise<SampleStats> {
         const base = { index, id: q.id, question: q.question ?? q.prompt ?? '', prompt_token_ids: prompt };
         let traj: TrajectoryRecord & { step_kl?: number[] };
         if (!gen) {
-          traj = { ...base, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
+          traj = { ...base, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: tooLong[k] ?? `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
         } else {
           genTokens += gen.tokens.length;
           const steps = await scoreTrajectoryOn(expert.backend, amateur.backend, prompt, gen.tokens, { alpha: s.alpha, beta: s.beta, label: s.label, firstStep: s.firstStep }, timing);

@@ -21,7 +21,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readJsonl } from '../util/jsonl.js';
-import { UserError } from '../util/errors.js';
+import { UserError, describeValue } from '../util/errors.js';
 
 export interface SampleRecord {
   prompt_id: string;
@@ -74,7 +74,7 @@ function isIntArray(v: unknown): v is number[] {
 export function checkSample(r: unknown, vocabSize: number): string | null {
   if (typeof r !== 'object' || r === null) return 'not a JSON object';
   const s = r as Partial<SampleRecord>;
-  if (!Number.isInteger(s.step) || s.step! < 0) return `"step" is ${JSON.stringify(s.step)}, expected an integer >= 0`;
+  if (!Number.isInteger(s.step) || s.step! < 0) return `"step" is ${describeValue(s.step)}, expected an integer >= 0`;
   if (!isIntArray(s.token_ids) || s.token_ids.length === 0) return '"token_ids" must be a non-empty list of integers';
   if (!Array.isArray(s.weights) || s.weights.length !== s.token_ids.length || !s.weights.every((w) => typeof w === 'number' && w >= 0 && Number.isFinite(w))) {
     return `"weights" must be ${s.token_ids.length} non-negative numbers (one per token id)`;
