@@ -136,7 +136,8 @@ function parseHeaderJson(json: Record<string, unknown>, path: string, dataOffset
     for (const d of shape as number[]) elements *= d;
     const bits = elements * DTYPE_BITS[dtype];
     if (!Number.isSafeInteger(bits)) throw new UserError(`${path}: tensor ${tn} (${dtype}, shape ${describeValue(shape)}) is too large: its size overflows`);
-    if (bits % 8 !== 0 || end - begin !== bits / 8) {
+    if (bits % 8 !== 0) throw new UserError(`${path}: tensor ${tn} (${dtype}, shape ${describeValue(shape)}) holds ${bits} bits, not a whole number of bytes`);
+    if (end - begin !== bits / 8) {
       throw new UserError(`${path}: tensor ${tn} (${dtype}, shape ${describeValue(shape)}) needs ${bits / 8} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
     }
     tensors.push({ name, dtype, shape: (shape as number[]).slice(), begin, end });
@@ -185,10 +186,7 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
     if (fileSize < 8) throw new UserError(`${path} is not a safetensors file: it is ${fileSize} bytes long, too short for the 8-byte header length`);
     const lenBuf = Buffer.alloc(8);
     readFully(fd, lenBuf, 0, path, 'the header length');
-    const headerLen = lenBuf.readBigUInt64LE(0);
-    if (headerLen > BigInt(fileSize - 8)) throw new UserError(`${path}: header length ${headerLen} is larger than the rest of the file (${fileSize - 8} bytes); the file is truncated or not safetensors`);
-    if (headerLen > BigInt(MAX_HEADER_BYTES)) throw new UserError(`${path}: header length ${headerLen} exceeds ${MAX_HEADER_BYTES} bytes (the reference implementation's limit); not a safetensors file`);
-    const n = Number(headerLen);
+    const n = checkHeaderLength(lenBuf.readBigUInt64LE(0), fileSize, path);
     const headerBuf = Buffer.alloc(n);
     readFully(fd, headerBuf, 8, path, 'the header');
     return parseSafetensorsHeaderBytes(headerBuf, path, fileSize);
@@ -197,9 +195,27 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
   }
 }
 
+/** The header length field, checked against the file size and the limit before anything is allocated. */
+function checkHeaderLength(headerLen: bigint, fileSize: number, path: string): number {
+  if (headerLen > BigInt(fileSize - 8)) throw new UserError(`${path}: header length ${headerLen} is larger than the rest of the file (${fileSize - 8} bytes); the file is truncated or not safetensors`);
+  if (headerLen > BigInt(MAX_HEADER_BYTES)) throw new UserError(`${path}: header length ${headerLen} exceeds ${MAX_HEADER_BYTES} bytes (the reference implementation's limit); not a safetensors file`);
+  return Number(headerLen);
+}
+
 /**
- * Check a header's bytes (those after the 8-byte length) for a file of `fileSize` bytes. Exported
- * for the fuzz suite, which runs hundreds of thousands of headers through it in-process.
+ * readSafetensorsHeader for a whole file already in memory (`fileSize` defaults to its length;
+ * give a larger one when `bytes` is only the file's beginning). Every rule is the same; the fuzz
+ * suite runs hundreds of thousands of files through it without touching the disk.
+ */
+export function parseSafetensorsBytes(bytes: Uint8Array, path: string, fileSize = bytes.length): SafetensorsHeader {
+  if (Math.min(fileSize, bytes.length) < 8) throw new UserError(`${path} is not a safetensors file: it is ${Math.min(fileSize, bytes.length)} bytes long, too short for the 8-byte header length`);
+  const n = checkHeaderLength(Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0), fileSize, path);
+  if (8 + n > bytes.length) throw new UserError(`${path}: only the first ${bytes.length} bytes were given, the header needs ${8 + n}`);
+  return parseSafetensorsHeaderBytes(bytes.subarray(8, 8 + n), path, fileSize);
+}
+
+/**
+ * Check a header's bytes (those after the 8-byte length) for a file of `fileSize` bytes.
  */
 export function parseSafetensorsHeaderBytes(headerBuf: Uint8Array, path: string, fileSize: number): SafetensorsHeader {
   const n = headerBuf.length;
