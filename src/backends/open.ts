@@ -15,6 +15,7 @@ import { loadModel, type LanguageModel } from '../model/load.js';
 import type { GgufDtype } from '../export/gguf-model.js';
 import type { HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
+import { firstNonFinite, nonFiniteName } from '../model/finite.js';
 import type { ProgressCallback } from '../util/progress.js';
 import type { BackendKind, LanguageModelBackend } from './backend.js';
 import { EngineBackend } from './engine.js';
@@ -91,10 +92,29 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
       ...(opts.ggufCacheDir ? { cacheDir: opts.ggufCacheDir } : {}), ...progress,
     }).path;
   }
-  const backend = await LlamaCppBackend.open({
+  const backend = checkFiniteScores(await LlamaCppBackend.open({
     gguf, vocabSize: config.vocabSize, contextSize: Math.min(opts.contextSize ?? 4096, config.maxPositionEmbeddings),
     ...(opts.gpu ? { gpu: opts.gpu } : {}), ...(opts.parallel ? { parallel: opts.parallel } : {}),
     ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.kvCache ? { kvCache: opts.kvCache } : {}),
-  });
+  }), `llama.cpp ${gguf}`);
   return { dir, adapterDir: info.adapterDir, tokenizer, config, stopIds: info.stopIds, fingerprint: info.fingerprint, backend, engine: null, gguf };
+}
+
+/**
+ * The engine's forward refuses NaN/Inf logits itself (Transformer.forward); a back end that runs
+ * elsewhere gets the same check on the distributions it returns, so a NaN never reaches a KL or a
+ * score. (Its greedy generations return tokens only; there is nothing to check there.)
+ */
+export function checkFiniteScores<B extends LanguageModelBackend>(backend: B, name: string): B {
+  const inner = backend.stepLogits.bind(backend);
+  backend.stepLogits = async (promptIds, generated) => {
+    const out = await inner(promptIds, generated);
+    const bad = firstNonFinite(out);
+    if (bad >= 0) {
+      const row = Math.floor(bad / backend.vocabSize);
+      throw new UserError(`model ${name} produced a ${nonFiniteName(out[bad]!)} score (token id ${bad % backend.vocabSize}) at position ${promptIds.length + row - 1} of a ${promptIds.length + generated.length}-token sequence; stopping instead of writing results computed from it`);
+    }
+    return out;
+  };
+  return backend;
 }
