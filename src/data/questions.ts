@@ -13,7 +13,7 @@
  * decides (`requireValidQuestions` turns them into one UserError).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readJsonl } from '../util/jsonl.js';
 import { UserError, describeValue } from '../util/errors.js';
 import { goldFromGsm8kAnswer } from '../eval/extract.js';
@@ -52,6 +52,7 @@ export function defaultQuestionId(text: string): string {
  * every malformed line is returned in `problems` with its line number.
  */
 export function readQuestions(path: string): QuestionsRead {
+  requireRegularFile(path, 'question file');
   const read = readJsonl<unknown>(path, 'question file');
   const problems: QuestionProblem[] = read.problems.map((p) => ({ file: path, line: p.line, message: `not valid JSON (${p.message})` }));
   if (read.tornTail) {
@@ -151,6 +152,17 @@ export function requireValidQuestions(read: QuestionsRead): QuestionRecord[] {
   if (read.problems.length === 0) return read.questions;
   const n = read.problems.length;
   throw new UserError(`${read.file} has ${n} malformed line${n === 1 ? '' : 's'}:\n${formatProblems(read.problems)}`);
+}
+
+/** Reading a FIFO or a device would block or never end: refuse anything but a regular file (a missing one is readJsonl's to report). */
+export function requireRegularFile(path: string, what: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isFile()) throw new UserError(`${what} ${path} is not a regular file`);
 }
 
 /** What promptTooLong needs of a tokenizer (HfTokenizer has it). */

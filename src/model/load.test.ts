@@ -75,3 +75,34 @@ test('a model whose weights produce NaN stops at the forward with the model and 
   assert.throws(() => lm.model.forward(packSequences([[1, 2, 3], [4, 5]]), { logitRows: 'all' }),
     (e: unknown) => e instanceof UserError && e.message.includes(`model ${bad}`) && /logit \(token id \d+\) at position 0 of sequence 0/.test(e.message));
 });
+
+test('FIFOs in place of config.json, the weights, tokenizer files or a question file are refused instead of blocking', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { rmSync: rm } = await import('node:fs');
+  const probe = join(root, 'fifo-probe');
+  if (spawnSync('mkfifo', [probe]).status !== 0) {
+    t.skip('mkfifo is not available');
+    return;
+  }
+  for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'chat_template.jinja']) {
+    const d = join(root, `fifo-${file}`);
+    cpSync(dir, d, { recursive: true });
+    rm(join(d, file), { force: true });
+    assert.equal(spawnSync('mkfifo', [join(d, file)]).status, 0);
+    await rejectsUser(loadModel(d), join(d, file), 'not a regular file');
+  }
+  const { readQuestions } = await import('../data/questions.js');
+  assert.throws(() => readQuestions(probe), (e: unknown) => e instanceof UserError && e.message.includes('not a regular file'));
+});
+
+test('a FIFO in place of an adapter file is refused instead of blocking', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const adapter = join(root, 'fifo-adapter');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(adapter);
+  if (spawnSync('mkfifo', [join(adapter, 'adapter_config.json')]).status !== 0) {
+    t.skip('mkfifo is not available');
+    return;
+  }
+  await rejectsUser(loadModel(dir, { adapter }), join(adapter, 'adapter_config.json'), 'not a regular file');
+});

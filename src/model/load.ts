@@ -104,6 +104,10 @@ export function generationStopIds(tokenizer: HfTokenizer, modelEosIds: readonly 
   return [...new Set([...tokenizer.eosTokenIds, ...modelEosIds, ...chatml])].filter((id) => id < vocabSize).sort((a, b) => a - b);
 }
 
+function isRegularFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
 /**
  * A cheap identity of a model directory (and adapter) for run manifests: config.json, and for each
  * weight file its size and the hashes of its first and last MiB (which cover the safetensors
@@ -113,7 +117,7 @@ export function generationStopIds(tokenizer: HfTokenizer, modelEosIds: readonly 
 export function modelFingerprint(dir: string, adapterDir?: string | null): string {
   const h = createHash('sha256');
   const addFile = (path: string): void => {
-    if (!existsSync(path) || !statSync(path).isFile()) return; // a FIFO would block; the loader reports it
+    if (!isRegularFile(path)) return; // a FIFO would block; the loader reports it
     const size = statSync(path).size;
     h.update(`${path.split('/').pop()}:${size}:`);
     const fd = openSync(path, 'r');
@@ -129,10 +133,10 @@ export function modelFingerprint(dir: string, adapterDir?: string | null): strin
     }
   };
   for (const d of [dir, adapterDir].filter((x): x is string => !!x)) {
-    for (const f of ['config.json', 'adapter_config.json', 'tokenizer.json']) if (existsSync(join(d, f))) h.update(readFileSync(join(d, f)));
+    for (const f of ['config.json', 'adapter_config.json', 'tokenizer.json']) if (isRegularFile(join(d, f))) h.update(readFileSync(join(d, f)));
     for (const f of ['model.safetensors', 'adapter_model.safetensors']) addFile(join(d, f));
     const index = join(d, 'model.safetensors.index.json');
-    if (existsSync(index) && statSync(index).isFile()) {
+    if (isRegularFile(index)) {
       h.update(readFileSync(index));
       let weightMap: unknown;
       try {

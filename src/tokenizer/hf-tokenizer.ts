@@ -299,6 +299,7 @@ export function loadTokenizer(dir: string): HfTokenizer {
   const jinjaPath = join(dir, 'chat_template.jinja');
   let chatTemplateFile: string | undefined;
   if (existsSync(jinjaPath)) {
+    if (!statSync(jinjaPath).isFile()) throw new UserError(`${jinjaPath} is not a regular file`);
     try {
       chatTemplateFile = readFileSync(jinjaPath, 'utf8');
     } catch (e) {
