@@ -360,10 +360,12 @@ test('hostile headers end in a short UserError: deep nesting, a 50M-element shap
     }
     headerFile(p('huge-shape'), `{"w":{"dtype":"F32","shape":[${new Array(25_000_000).fill(1).join(',')}],"data_offsets":[0,4]}}`, 4);
     const t0 = Date.now();
-    assert.throws(() => readSafetensorsHeader(p('huge-shape')), (e: unknown) => e instanceof UserError && e.message.length < 500 && e.message.includes('an array of 25000000 items'));
-    assert.ok(Date.now() - t0 < 20_000, `a 100 MB header took ${Date.now() - t0} ms`);
+    assert.throws(() => readSafetensorsHeader(p('huge-shape')), (e: unknown) => e instanceof UserError && e.message.length < 500 && e.message.includes('an array longer than 1024 items'));
+    assert.ok(Date.now() - t0 < 5_000, `a 50 MB header took ${Date.now() - t0} ms`);
     headerFile(p('meta-array'), `{"__metadata__":{"k":[${new Array(100_000).fill('"x"').join(',')}]}}`, 0);
-    assert.throws(() => readSafetensorsHeader(p('meta-array')), (e: unknown) => e instanceof UserError && e.message.length < 500 && e.message.includes('"k"'));
+    assert.throws(() => readSafetensorsHeader(p('meta-array')), (e: unknown) => e instanceof UserError && e.message.length < 500 && e.message.includes('an array longer than 1024 items'));
+    headerFile(p('meta-short-array'), `{"__metadata__":{"k":["x"]}}`, 0);
+    throwsUser(() => readSafetensorsHeader(p('meta-short-array')), '"__metadata__" field "k" is ["x"], expected a string');
     const fifo = p('model.safetensors');
     if (spawnSync('mkfifo', [fifo]).status === 0) throwsUser(() => readSafetensorsHeader(fifo), fifo, 'not a regular file', 'FIFO');
     throwsUser(() => readSafetensorsHeader(dir), 'not a regular file', 'a directory');

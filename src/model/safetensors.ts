@@ -14,7 +14,7 @@ import { numel } from './tensor.js';
 import { assertFiniteTensor } from './finite.js';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './float16.js';
 import { UserError, describeValue, errorMessage } from '../util/errors.js';
-import { parseJsonStrict } from '../util/strict-json.js';
+import { parseJsonStrict, StrictJsonError } from '../util/strict-json.js';
 import { writeFileAtomicStreaming } from '../util/fsx.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -55,6 +55,8 @@ export const MAX_TENSORS = 1_000_000;
 export const MAX_RANK = 16;
 /** Nesting a header may have: 3 for the format, with room for extra fields other writers add. */
 const MAX_HEADER_DEPTH = 16;
+/** Longest array a header may hold: shapes have at most MAX_RANK items, data_offsets 2. */
+const MAX_HEADER_ARRAY = 1024;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Bytes per read or conversion step: bounds the memory beyond the tensors themselves. */
 const CHUNK_BYTES = 4 << 20;
@@ -228,8 +230,11 @@ export function parseSafetensorsHeaderBytes(headerBuf: Uint8Array, path: string,
   if (!text.startsWith('{')) throw new UserError(`${path}: the header does not start with "{" (it starts ${describeValue(text.slice(0, 16))}); the file is damaged, not safetensors, or its header length is wrong`);
   let json: unknown;
   try {
-    json = parseJsonStrict(text, { maxDepth: MAX_HEADER_DEPTH });
+    json = parseJsonStrict(text, { maxDepth: MAX_HEADER_DEPTH, maxArrayItems: MAX_HEADER_ARRAY });
   } catch (e) {
+    const kind = e instanceof StrictJsonError ? e.kind : 'syntax';
+    if (kind === 'duplicate') throw new UserError(`${path}: in the header, ${errorMessage(e)}; safetensors keys must be unique (readers disagree on which copy wins)`);
+    if (kind === 'limit') throw new UserError(`${path}: the header holds ${errorMessage(e)}; a safetensors header has nothing like it (shapes are short arrays, entries 3 levels deep)`);
     throw new UserError(`${path}: header is not valid JSON (${errorMessage(e)}); the file is damaged or not safetensors`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${path}: header is not a JSON object`);

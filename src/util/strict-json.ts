@@ -8,7 +8,8 @@
  */
 
 export class StrictJsonError extends Error {
-  constructor(message: string, readonly position: number) {
+  /** syntax: not JSON; duplicate: a repeated key; limit: valid JSON beyond maxDepth or maxArrayItems. */
+  constructor(message: string, readonly position: number, readonly kind: 'syntax' | 'duplicate' | 'limit' = 'syntax') {
     super(`${message} at position ${position}`);
     this.name = 'StrictJsonError';
   }
@@ -17,6 +18,8 @@ export class StrictJsonError extends Error {
 export interface StrictJsonOptions {
   /** Deepest nesting of arrays and objects accepted (default 64). */
   maxDepth?: number;
+  /** Most items one array may hold (default unlimited): a format with short arrays stops a huge one at once. */
+  maxArrayItems?: number;
 }
 
 type Container = { kind: 'array'; value: unknown[] } | { kind: 'object'; value: Record<string, unknown>; key: string | null };
@@ -30,6 +33,7 @@ function isWs(c: number): boolean {
 /** Parse `text` as one JSON value (surrounding whitespace allowed). */
 export function parseJsonStrict(text: string, opts: StrictJsonOptions = {}): unknown {
   const maxDepth = opts.maxDepth ?? 64;
+  const maxArrayItems = opts.maxArrayItems ?? Infinity;
   const stack: Container[] = [];
   let pos = 0;
   const n = text.length;
@@ -38,6 +42,9 @@ export function parseJsonStrict(text: string, opts: StrictJsonOptions = {}): unk
   };
   const fail = (what: string): never => {
     throw new StrictJsonError(pos >= n ? `unexpected end of JSON (${what})` : `${what}, found ${JSON.stringify(text.slice(pos, pos + 12))}`, pos);
+  };
+  const refuse = (what: string): never => {
+    throw new StrictJsonError(what, pos, 'limit');
   };
   // A hand-written scan: a regex over a multi-megabyte string could exhaust the regex engine's stack.
   const readString = (): string => {
@@ -105,7 +112,7 @@ export function parseJsonStrict(text: string, opts: StrictJsonOptions = {}): unk
       value = Number(m![0]);
     }
     if (opened) {
-      if (stack.length >= maxDepth) fail(`nesting deeper than ${maxDepth} levels`);
+      if (stack.length >= maxDepth) refuse(`nesting deeper than ${maxDepth} levels`);
       stack.push(opened);
       skipWs();
       const close = opened.kind === 'array' ? 0x5d : 0x7d;
@@ -128,7 +135,10 @@ export function parseJsonStrict(text: string, opts: StrictJsonOptions = {}): unk
         done = true;
         break;
       }
-      if (top.kind === 'array') top.value.push(value);
+      if (top.kind === 'array') {
+        if (top.value.length >= maxArrayItems) refuse(`an array longer than ${maxArrayItems} items`);
+        top.value.push(value);
+      }
       else top.value[top.key!] = value;
       skipWs();
       const ch = text.charCodeAt(pos);
@@ -159,7 +169,7 @@ export function parseJsonStrict(text: string, opts: StrictJsonOptions = {}): unk
     const at = pos;
     const key = readString();
     if (Object.hasOwn(obj.value, key)) {
-      throw new StrictJsonError(`key ${JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key)} appears twice in one object`, at);
+      throw new StrictJsonError(`key ${JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key)} appears twice in one object`, at, 'duplicate');
     }
     skipWs();
     if (text.charCodeAt(pos) !== 0x3a /* : */) fail('expected ":" after an object key');

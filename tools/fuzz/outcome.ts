@@ -23,6 +23,7 @@ export const MAX_MESSAGE_CHARS = 1500;
 const CATEGORIES: Array<[RegExp, string]> = [
   [/appears twice/, 'duplicate key'],
   [/nesting deeper/, 'nesting too deep'],
+  [/an array longer than/, 'array too long'],
   [/not valid UTF-8/, 'header not UTF-8'],
   [/does not start with "\{"/, 'header not an object'],
   [/header length .* (larger|exceeds)|too short for the 8-byte|only the first/, 'header length'],
