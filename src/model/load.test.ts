@@ -106,3 +106,17 @@ test('a FIFO in place of an adapter file is refused instead of blocking', async 
   }
   await rejectsUser(loadModel(dir, { adapter }), join(adapter, 'adapter_config.json'), 'not a regular file');
 });
+
+test('an adapter holding a tensor it does not use is refused, naming the tensor; a clean one loads', async () => {
+  const { createLoraAdapter, loraTensors } = await import('./lora.js');
+  const { saveAdapter } = await import('./adapter-dir.js');
+  const base = await loadModel(dir);
+  const adapter = createLoraAdapter(base.model, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'] }, 3);
+  const clean = join(root, 'adapter-clean');
+  saveAdapter(clean, adapter, { baseModel: dir });
+  assert.equal((await loadModel(dir, { adapter: clean })).adapterDir, clean);
+  const extra = join(root, 'adapter-extra');
+  saveAdapter(extra, adapter, { baseModel: dir });
+  writeSafetensors(join(extra, 'adapter_model.safetensors'), [...loraTensors(adapter), { name: 'base_model.model.lm_head.weight', shape: [2], data: new Float32Array(2) }], { dtype: 'F32' });
+  await rejectsUser(loadModel(dir, { adapter: extra }), join(extra, 'adapter_model.safetensors'), '1 tensor', '"base_model.model.lm_head.weight"', 'q_proj, v_proj');
+});
