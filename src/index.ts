@@ -1,7 +1,7 @@
 /**
  * lightreasoner as a library: every job the CLI runs, and what each needs to run from a script.
  *
- *   import { bundledModel, openModel, runSample, trainLora, mergeAdapterDir } from 'lightreasoner';
+ *   import { bundledModel, loadModel, openModel, runSample, trainLora, mergeAdapterDir } from 'lightreasoner';
  *
  * Grouped in the order of a run: models in, Stage 1 (sample), Stage 2 (train), merge, eval, and
  * the baselines. The README's "Library" section runs verbatim against the packed package
@@ -17,8 +17,9 @@ export { engineInfo, sgemm, type EngineInfo } from './engine/blas.js';
 
 // ── Models: Hugging Face directories, the decoder, generation, LoRA adapters ──
 export { parseConfig, parameterCount, type ModelConfig } from './model/config.js';
-export { loadModelDir, saveModelDir, type LoadedModel } from './model/model-dir.js';
-export { loadLanguageModel, modelFingerprint, type LanguageModel } from './model/load.js';
+export { saveModelDir, type LoadedModel } from './model/model-dir.js';
+export { loadModel, modelFingerprint, type LanguageModel, type LoadModelOptions, type ModelInfo } from './model/load.js';
+export { resolveModelDir } from './model/resolve.js';
 export { Transformer, packSequences, allocGrads, type PackedBatch, type ForwardOptions, type ModelGrads } from './model/transformer.js';
 export { KVCache } from './model/kv-cache.js';
 export { generate, generateGreedy, type Generation, type GenerateOptions, type TokenChooser } from './model/generate.js';

@@ -133,7 +133,7 @@ import meta from '${pkg.name}/package.json' with { type: 'json' };
 let deep = 'importable';
 try { await import('${pkg.name}/dist/src/model/load.js'); } catch (e) { deep = e.code; }
 const jobs = ['runSample', 'trainLora', 'mergeAdapterDir', 'runEval', 'resolveModelRef', 'startServer', 'runRejectionSft', 'contrastiveChooser', 'runPretrain', 'exportGguf', 'runDemo',
-  'openModel', 'EngineBackend', 'loadLanguageModel', 'readQuestions', 'readSamples', 'bundledModel', 'cliProgressCallback'];
+  'openModel', 'EngineBackend', 'loadModel', 'readQuestions', 'readSamples', 'bundledModel', 'cliProgressCallback'];
 console.log(JSON.stringify({ version: meta.version, missing: jobs.filter((j) => typeof lr[j] !== 'function'), deep,
   expert: lr.bundledModel('expert'), addonPath: lr.engineInfo().addonPath }));
 `);

@@ -1,6 +1,8 @@
 /**
- * One entry point from a model directory (+ adapter) to a back end, with what the pipeline needs
- * beside it: our tokenizer (every back end is fed its ids), the config and the stop ids.
+ * One entry point from a model reference (+ adapter) to a back end, with what the pipeline needs
+ * beside it: our tokenizer (every back end is fed its ids), the config and the stop ids. Models are
+ * read by the one loader, loadModel (src/model/load.ts): with weights for the engine, config and
+ * tokenizer only for llama.cpp, which runs its own GGUF.
  *
  *   const expert = await openModel({ backend: 'llama.cpp', modelDir: 'models/expert', gpu: 'auto' });
  *   const gens = await expert.backend.generateGreedy(prompts, { maxNewTokens: 256, stopIds: expert.stopIds });
@@ -8,15 +10,12 @@
  * The llama.cpp back end runs a GGUF: the one given, checked against the tokenizer, or the model
  * exported into a cache directory (with the adapter merged) on first use.
  */
-import { join } from 'node:path';
-import { parseConfig, type ModelConfig } from '../model/config.js';
-import { generationStopIds, loadLanguageModel, type LanguageModel } from '../model/load.js';
-import { readGeneration } from '../model/model-dir.js';
+import type { ModelConfig } from '../model/config.js';
+import { loadModel, type LanguageModel } from '../model/load.js';
 import type { GgufDtype } from '../export/gguf-model.js';
-import { loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
-import { resolveModelRef } from '../hub/resolve.js';
+import type { HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
-import { readJsonFile } from '../util/fsx.js';
+import { firstNonFinite, nonFiniteName } from '../model/finite.js';
 import type { ProgressCallback } from '../util/progress.js';
 import type { BackendKind, LanguageModelBackend } from './backend.js';
 import { EngineBackend } from './engine.js';
@@ -27,7 +26,10 @@ import { openRemote, type RemoteOptions } from './openai.js';
 
 export interface OpenModelOptions {
   backend: BackendKind;
-  /** Hugging Face model directory: config.json and the tokenizer always; the weights unless `gguf` is given. A Hub id ORG/NAME is resolved through the Hub cache (src/hub). */
+  /**
+   * The model: a reference resolved by resolveModelDir (a Hugging Face model directory, or a Hub id
+   * ORG/NAME through the Hub cache): config.json and the tokenizer always; the weights unless `gguf` is given.
+   */
   modelDir: string;
   /** Revision of a Hub id `modelDir` (default main). */
   revision?: string;
@@ -52,12 +54,15 @@ export interface OpenModelOptions {
 }
 
 export interface OpenedModel {
+  /** The local directory the reference resolved to. */
   dir: string;
   adapterDir: string | null;
   tokenizer: HfTokenizer;
   config: ModelConfig;
-  /** Ids that end generation: the tokenizer's EOS ids (as loadLanguageModel computes them). */
+  /** Ids that end generation (see ModelInfo.stopIds). */
   stopIds: number[];
+  /** Identifies the weights and adapter in run manifests (ModelInfo.fingerprint). */
+  fingerprint: string;
   backend: LanguageModelBackend;
   /** The loaded model when the back end is our engine (training reuses it); null for llama.cpp. */
   engine: LanguageModel | null;
@@ -66,21 +71,13 @@ export interface OpenedModel {
 }
 
 export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
-  // Hub ids to snapshot directories, once the combination of options is known to make sense.
-  const resolveRefs = async (): Promise<void> => {
-    const onProgress = opts.onProgress ? { onProgress: opts.onProgress } : {};
-    opts = {
-      ...opts, modelDir: await resolveModelRef(opts.modelDir, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...onProgress }),
-      ...(opts.adapter ? { adapter: await resolveModelRef(opts.adapter, { kind: 'adapter', ...onProgress }) } : {}),
-    };
-  };
+  const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
   if (opts.backend === 'engine') {
     if (opts.gguf) throw new UserError(`a GGUF file (${opts.gguf}) can only be run by the llama.cpp back end; use --backend llama.cpp, or drop the GGUF to run ${opts.modelDir} on the engine`);
-    await resolveRefs();
-    const lm = loadLanguageModel(opts.modelDir, { ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const lm = await loadModel(opts.modelDir, { ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...progress });
     return {
-      dir: lm.dir, adapterDir: lm.adapterDir, tokenizer: lm.tokenizer, config: lm.loaded.config, stopIds: lm.stopIds,
-      backend: new EngineBackend(lm.model, `engine ${opts.modelDir}${opts.adapter ? ` + ${opts.adapter}` : ''}`), engine: lm, gguf: null,
+      dir: lm.dir, adapterDir: lm.adapterDir, tokenizer: lm.tokenizer, config: lm.config, stopIds: lm.stopIds, fingerprint: lm.fingerprint,
+      backend: new EngineBackend(lm.model, `engine ${lm.dir}${opts.adapter ? ` + ${opts.adapter}` : ''}`), engine: lm, gguf: null,
     };
   }
   if (opts.backend === 'openai') return openRemoteModel(opts);
@@ -88,32 +85,44 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
   if (opts.gguf && opts.adapter) {
     throw new UserError(`--adapter cannot be applied to a given GGUF (${opts.gguf}); merge it at export (\`lightreasoner export-gguf --model ${opts.modelDir} --adapter ${opts.adapter} --out FILE\`) or drop the GGUF to export on the fly`);
   }
-  await importNodeLlamaCpp(); // before any export or download: a missing package is reported at once
-  await resolveRefs();
-  const configPath = join(opts.modelDir, 'config.json');
-  const raw = readJsonFile<Record<string, unknown>>(configPath, 'model config');
-  const config = parseConfig(raw, configPath);
-  const tokenizer = loadTokenizer(opts.modelDir);
-  if (tokenizer.vocabSize > config.vocabSize) {
-    throw new UserError(`${opts.modelDir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${config.vocabSize}; the tokenizer does not belong to this model`);
-  }
+  await importNodeLlamaCpp(); // before any export: a missing package is reported at once
+  const info = await loadModel(opts.modelDir, { weights: false, ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...progress });
+  const { dir, tokenizer, config } = info;
   let gguf: string;
   if (opts.gguf) {
-    assertGgufVocabulary(opts.gguf, tokenizer, config.vocabSize, opts.modelDir);
+    assertGgufVocabulary(opts.gguf, tokenizer, config.vocabSize, dir);
     gguf = opts.gguf;
   } else {
-    gguf = ensureGguf(opts.modelDir, {
-      adapter: opts.adapter ?? null, ...(opts.ggufDtype ? { dtype: opts.ggufDtype } : {}),
-      ...(opts.ggufCacheDir ? { cacheDir: opts.ggufCacheDir } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    gguf = ensureGguf(dir, {
+      adapter: info.adapterDir, ...(opts.ggufDtype ? { dtype: opts.ggufDtype } : {}),
+      ...(opts.ggufCacheDir ? { cacheDir: opts.ggufCacheDir } : {}), ...progress,
     }).path;
   }
-  const backend = await LlamaCppBackend.open({
+  const backend = checkFiniteScores(await LlamaCppBackend.open({
     gguf, vocabSize: config.vocabSize, contextSize: Math.min(opts.contextSize ?? 4096, config.maxPositionEmbeddings),
     ...(opts.gpu ? { gpu: opts.gpu } : {}), ...(opts.parallel ? { parallel: opts.parallel } : {}),
     ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.kvCache ? { kvCache: opts.kvCache } : {}),
-  });
-  const stopIds = generationStopIds(tokenizer, readGeneration(opts.modelDir, config).eosTokenIds, config.vocabSize);
-  return { dir: opts.modelDir, adapterDir: opts.adapter ?? null, tokenizer, config, stopIds, backend, engine: null, gguf };
+  }), `llama.cpp ${gguf}`);
+  return { dir, adapterDir: info.adapterDir, tokenizer, config, stopIds: info.stopIds, fingerprint: info.fingerprint, backend, engine: null, gguf };
+}
+
+/**
+ * The engine's forward refuses NaN/Inf logits itself (Transformer.forward); a back end that runs
+ * elsewhere gets the same check on the distributions it returns, so a NaN never reaches a KL or a
+ * score. (Its greedy generations return tokens only; there is nothing to check there.)
+ */
+export function checkFiniteScores<B extends LanguageModelBackend>(backend: B, name: string): B {
+  const inner = backend.stepLogits.bind(backend);
+  backend.stepLogits = async (promptIds, generated) => {
+    const out = await inner(promptIds, generated);
+    const bad = firstNonFinite(out);
+    if (bad >= 0) {
+      const row = Math.floor(bad / backend.vocabSize);
+      throw new UserError(`model ${name} produced a ${nonFiniteName(out[bad]!)} score (token id ${bad % backend.vocabSize}) at position ${promptIds.length + row - 1} of a ${promptIds.length + generated.length}-token sequence; stopping instead of writing results computed from it`);
+    }
+    return out;
+  };
+  return backend;
 }
 
 /** The openai back end: the model runs on inference servers; the local directory gives the tokenizer, config and stop ids. */
@@ -121,10 +130,9 @@ async function openRemoteModel(opts: OpenModelOptions): Promise<OpenedModel> {
   if (!opts.remote || opts.remote.urls.length === 0) throw new UserError(`--backend openai needs the URL of a server that runs ${opts.modelDir} (--expert-url / --amateur-url / --url)`);
   if (opts.gguf) throw new UserError(`a GGUF file (${opts.gguf}) cannot be used with --backend openai; the server loads its own weights`);
   if (opts.adapter) throw new UserError(`--adapter cannot be applied by --backend openai; serve the merged model (\`lightreasoner merge\`) or load the adapter on the server`);
-  const configPath = join(opts.modelDir, 'config.json');
-  const config = parseConfig(readJsonFile<Record<string, unknown>>(configPath, 'model config'), configPath);
-  const tokenizer = loadTokenizer(opts.modelDir);
-  const stopIds = generationStopIds(tokenizer, readGeneration(opts.modelDir, config).eosTokenIds, config.vocabSize);
-  const backend = await openRemote({ dir: opts.modelDir, tokenizer, config, stopIds }, opts.remote, `the server for ${opts.modelDir}`);
-  return { dir: opts.modelDir, adapterDir: null, tokenizer, config, stopIds, backend, engine: null, gguf: null };
+  // Config, tokenizer and stop ids from the one loader, without the weights (the server has its own).
+  const info = await loadModel(opts.modelDir, { weights: false, ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const { dir, tokenizer, config, stopIds } = info;
+  const backend = await openRemote({ dir, tokenizer, config, stopIds }, opts.remote, `the server for ${dir}`);
+  return { dir, adapterDir: null, tokenizer, config, stopIds, fingerprint: info.fingerprint, backend, engine: null, gguf: null };
 }

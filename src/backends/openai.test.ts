@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tinyModelDir } from '../model/testing.js';
-import { loadLanguageModel, type LanguageModel } from '../model/load.js';
+import { loadModel, type LanguageModel } from '../model/load.js';
 import { startServer, type RunningServer } from '../serve/server.js';
 import { EngineBackend } from './engine.js';
 import { OpenAIBackend, fillLogprobRow, topKLogprobs, type LocalModel, type RemoteOptions } from './openai.js';
@@ -17,7 +17,7 @@ let full: RunningServer;
 let capped: RunningServer;
 const closers: Array<() => Promise<void>> = [];
 before(async () => {
-  lm = loadLanguageModel(tinyModelDir({ hidden: 32, layers: 1, maxPositions: 48 }, 21));
+  lm = await loadModel(tinyModelDir({ hidden: 32, layers: 1, maxPositions: 48 }, 21));
   local = { dir: lm.dir, tokenizer: lm.tokenizer, config: lm.config, stopIds: lm.stopIds };
   full = await startServer(lm, { port: 0, limits: { maxLogprobs: -1 } });
   capped = await startServer(lm, { port: 0 }); // vLLM's default --max-logprobs 20
@@ -77,14 +77,14 @@ test('greedy generation over HTTP gives the engine\'s tokens and finish reasons,
 });
 
 test('a server whose tokenizer differs is refused before any work, naming both', async () => {
-  const other = loadLanguageModel(tinyModelDir({ hidden: 32, layers: 1, tokenizerVocab: 300 }, 22));
+  const other = await loadModel(tinyModelDir({ hidden: 32, layers: 1, tokenizerVocab: 300 }, 22));
   const srv = await startServer(other, { port: 0, limits: { maxLogprobs: -1 } });
   closers.push(srv.close);
   await assert.rejects(open([srv.url]), (e: unknown) => e instanceof UserError && e.message.includes(srv.url) && e.message.includes(lm.dir) && /encodes the probe/.test(e.message));
 });
 
 test('a server whose vocabulary is wider is refused, in full and in top-k mode', async () => {
-  const wide = loadLanguageModel(tinyModelDir({ hidden: 32, layers: 1, vocab: 400 }, 23));
+  const wide = await loadModel(tinyModelDir({ hidden: 32, layers: 1, vocab: 400 }, 23));
   const srv = await startServer(wide, { port: 0, limits: { maxLogprobs: -1 } });
   closers.push(srv.close);
   await assert.rejects(open([srv.url]), (e: unknown) => e instanceof UserError && new RegExp(`over 400 ids.*vocab_size is ${lm.config.vocabSize}`).test(e.message));
@@ -179,7 +179,7 @@ test('a request the server refuses (4xx) is reported at once, not retried', asyn
 test('--server-api sglang (/generate, logprob_start_len, top_logprobs_num) gives what the vLLM API gives, full and top-k', async () => {
   const V = lm.config.vocabSize;
   // The SGLang probe sends its text through /generate, so the served context must hold it.
-  const roomy = await startServer(loadLanguageModel(tinyModelDir({ hidden: 32, layers: 1, maxPositions: 256 }, 25)), { port: 0, limits: { maxLogprobs: -1 } });
+  const roomy = await startServer(await loadModel(tinyModelDir({ hidden: 32, layers: 1, maxPositions: 256 }, 25)), { port: 0, limits: { maxLogprobs: -1 } });
   closers.push(roomy.close);
   for (const logprobs of ['full', 7] as const) {
     const viaVllm = await open([roomy.url], { logprobs });
@@ -193,7 +193,7 @@ test('--server-api sglang (/generate, logprob_start_len, top_logprobs_num) gives
       assert.deepEqual(a, b);
     }
   }
-  const other = loadLanguageModel(tinyModelDir({ hidden: 32, layers: 1, tokenizerVocab: 300, maxPositions: 256 }, 24));
+  const other = await loadModel(tinyModelDir({ hidden: 32, layers: 1, tokenizerVocab: 300, maxPositions: 256 }, 24));
   const srv = await startServer(other, { port: 0, limits: { maxLogprobs: -1 } });
   closers.push(srv.close);
   await assert.rejects(open([srv.url], { api: 'sglang' }), /encodes the probe/);

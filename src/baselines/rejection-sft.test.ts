@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { keepCorrect, runRejectionSft, temperatureChooser, type SftJob } from './rejection-sft.js';
 import { testTempDir } from '../testing/tmp.js';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { completionExample, completionSequence } from '../train/completion.js';
 import { Rng } from '../util/rng.js';
 import { tinyModelDir } from '../model/testing.js';
@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 
 const bin = fileURLToPath(new URL('../../../bin/lightreasoner.js', import.meta.url));
 
-test('rejection keeps only completions whose answer matches the gold (unfinished ones never), deduplicated on request', () => {
+test('rejection keeps only completions whose answer matches the gold (unfinished ones never), deduplicated on request', async () => {
   const comps = [[1, 2], [3], [1, 2], [4], [5]];
   const answers = ['12', '7', '12', null, '12.0'];
   assert.deepEqual(keepCorrect(comps, answers, '12', true), { kept: [[1, 2], [5]], correct: 3 });
@@ -23,9 +23,9 @@ test('rejection keeps only completions whose answer matches the gold (unfinished
   assert.deepEqual(keepCorrect(comps, answers, '99', true), { kept: [], correct: 0 });
 });
 
-test('the SFT loss masks the prompt: targets are exactly the completion tokens, end-of-turn included', () => {
+test('the SFT loss masks the prompt: targets are exactly the completion tokens, end-of-turn included', async () => {
   const dir = tinyModelDir({ hidden: 16, layers: 1 }, 3);
-  const lm = loadLanguageModel(dir);
+  const lm = await loadModel(dir);
   const messages = [{ role: 'system' as const, content: 'Please reason step by step.' }, { role: 'user' as const, content: 'Ken has 12 apples.' }, { role: 'assistant' as const, content: 'He has 12.\nThe answer is \\boxed{12}.' }];
   const e = completionExample(lm.tokenizer, messages, lm.stopIds);
   const completion = Array.from(e.completion);
@@ -41,7 +41,7 @@ test('the SFT loss masks the prompt: targets are exactly the completion tokens, 
   assert.ok(seq.targets.every((t) => t.row >= e.prompt.length - 1), 'no target inside the prompt');
 });
 
-test('temperature sampling draws in proportion to softmax(logits / T)', () => {
+test('temperature sampling draws in proportion to softmax(logits / T)', async () => {
   const rng = new Rng(5);
   const choose = temperatureChooser(0.5, rng);
   const z = Float32Array.from([0, Math.log(2) * 0.5, -50]); // softmax(z / 0.5) ∝ [1, 2, ~0]
@@ -53,7 +53,7 @@ test('temperature sampling draws in proportion to softmax(logits / T)', () => {
 
 const bundledExpert = fileURLToPath(new URL('../../../models/expert', import.meta.url));
 
-test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps exactly the matching solutions, trains an adapter', () => {
+test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps exactly the matching solutions, trains an adapter', async () => {
   const out1 = join(testTempDir('lr-sft-'), 'a'), out2 = join(testTempDir('lr-sft-'), 'b');
   const problems = generateProblems({ split: 'train', count: 6, seed: 3 });
   const base = (questions: GoldQuestion[], out: string): SftJob => ({
@@ -66,7 +66,7 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   const read = (out: string) => readFileSync(join(out, 'sft_samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
   // No gold can match: every sample is rejected and the run says so instead of training on nothing.
   const unreachable = problems.map((p, i) => ({ id: `q${i}`, line: i + 1, question: p.question, gold: '-987654' }));
-  assert.throws(() => runRejectionSft(base(unreachable, out1)), /kept no correct solution/);
+  await assert.rejects(runRejectionSft(base(unreachable, out1)), /kept no correct solution/);
   const lines = read(out1);
   assert.equal(lines.length, 6);
   assert.ok(lines.every((l) => l.answers.length === 4 && l.kept.length === 0));
@@ -76,7 +76,7 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   const questionsFile = join(testTempDir('lr-sft-'), 'q.jsonl');
   writeGsm8kJsonl(questionsFile, problems);
   let second: ReturnType<typeof spawnSync> | null = null;
-  const r = runRejectionSft({
+  const r = await runRejectionSft({
     ...base(problems.map((p, i) => ({ id: `q${i}`, line: i + 1, question: p.question, gold: golds[i]! })), out2),
     onProgress: (e) => {
       if (e.stage === 'sft train' && e.done === 1 && !second) {

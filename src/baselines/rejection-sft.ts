@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadLanguageModel, modelFingerprint } from '../model/load.js';
+import { loadModel, modelFingerprint } from '../model/load.js';
 import { generate, type TokenChooser } from '../model/generate.js';
 import { runLoraTraining, type LoraRunSettings } from '../train/train-lora.js';
 import { epochBatches } from '../train/epoch-batches.js';
@@ -122,7 +122,7 @@ export function keepCorrect(completions: number[][], answers: Array<string | nul
   return { kept, correct };
 }
 
-export function runRejectionSft(job: SftJob): SftReport {
+export async function runRejectionSft(job: SftJob): Promise<SftReport> {
   if (!(job.temperature > 0)) throw new UserError(`--temperature must be > 0 for rejection sampling, got ${job.temperature}`);
   if (!Number.isInteger(job.samplesPerQuestion) || job.samplesPerQuestion < 1) throw new UserError(`--samples-per-question must be a positive integer, got ${job.samplesPerQuestion}`);
   if (job.questions.length === 0) throw new UserError(`${job.inputPath}: no questions`);
@@ -130,13 +130,13 @@ export function runRejectionSft(job: SftJob): SftReport {
   // One writer per SFT directory, taken before the model loads.
   const lock = acquireRunLock(job.out, 'dir');
   try {
-    return sftLocked(job);
+    return await sftLocked(job);
   } finally {
     lock.release();
   }
 }
 
-function sftLocked(job: SftJob): SftReport {
+async function sftLocked(job: SftJob): Promise<SftReport> {
   const t0 = performance.now();
   const warn = job.onWarning ?? defaultWarn;
   // Stage A: rejection sampling, resumable per chunk of questions.
@@ -152,7 +152,7 @@ function sftLocked(job: SftJob): SftReport {
   } else {
     checkTrainingOutDir(job.out);
   }
-  const lm = loadLanguageModel(job.model);
+  const lm = await loadModel(job.model);
   const preset = resolvePrompt(job.prompt);
   writeManifest(manifestPath, manifest);
   const samplesPath = join(job.out, 'sft_samples.jsonl');

@@ -78,7 +78,7 @@ test('user mistakes exit with status 2 and a message that says what to do', () =
     [['--predictions', base, '--input', input, '--limit', 'ten'], /--limit must be a positive integer, got "ten"/],
     [['--predictions', jsonl('stray.jsonl', [{ id: 'p9', completion: '1' }]), '--input', input], /1 of 1 completions in stray\.jsonl match no problem in test\.jsonl/],
     [['--predictions', base, '--input', jsonl('nogold.jsonl', [{ question: 'Question 0?' }])], /have no gold answer/],
-    [['--model', 'models/x', '--input', input], /model directory not found: models\/x/],
+    [['--model', 'models/x', '--input', input], /model 'models\/x' not found: no such directory/],
     [['--model', 'models/x', '--input', input, '--prompt', 'nonsense'], /--prompt nonsense: not a preset/],
   ];
   for (const [args, message] of cases) {

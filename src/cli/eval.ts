@@ -9,12 +9,13 @@
  */
 import type { Command } from 'commander';
 import { formatComparison, formatSummary } from '../eval/grade.js';
-import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
+import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, validateEvalSettings, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
 import { UserError } from '../util/errors.js';
 import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { finiteNumber, positiveInt } from './flags.js';
 import { cliProgressCallback } from '../util/progress.js';
+import { resolvePrompt } from '../eval/prompts.js';
 import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 export interface EvalCliOptions {
@@ -62,7 +63,11 @@ async function evalWithModel(opts: EvalCliOptions & { model: string; input: stri
   if (opts.amateur === undefined && (opts.cdAlpha !== undefined || opts.cdBeta !== undefined)) {
     throw new UserError('--cd-alpha and --cd-beta need --amateur (contrastive decoding)');
   }
-  // Hub ids become snapshot directories before anything (the manifest's fingerprint included) reads them.
+  const settings = evalSettingsFromFlags(opts);
+  // Flag mistakes first (they cost nothing); then Hub ids become snapshot directories before
+  // anything (the manifest's fingerprint included) reads them.
+  validateEvalSettings(settings);
+  resolvePrompt(settings.prompt);
   opts.model = await resolveCliModel(opts.model, opts.revision);
   opts.adapter = await resolveCliAdapter(opts.adapter);
   if (opts.amateur !== undefined) opts.amateur = await resolveCliModel(opts.amateur, opts.amateurRevision);
@@ -72,7 +77,7 @@ async function evalWithModel(opts: EvalCliOptions & { model: string; input: stri
     input: opts.input,
     ...(opts.out !== undefined ? { out: opts.out } : {}),
     overwrite: opts.overwrite ?? false,
-    settings: evalSettingsFromFlags(opts),
+    settings,
     ...(opts.amateur !== undefined ? {
       contrastiveDecoding: {
         amateur: opts.amateur,

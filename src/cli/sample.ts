@@ -11,7 +11,8 @@
 import { Option, type Command } from 'commander';
 import { formatProblems, readQuestions, requireValidQuestions } from '../data/questions.js';
 import { checkSampleOutput, DEFAULT_SAMPLE_SETTINGS, lockSampleOutput, runSample, sampleManifest, type SampleSettings, type SampleStats } from '../method/sample.js';
-import { assertSameVocabulary, loadTokenizer, vocabularyFingerprint } from '../tokenizer/index.js';
+import { assertSameVocabulary, vocabularyFingerprint } from '../tokenizer/index.js';
+import { loadModel } from '../model/load.js';
 import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { cliProgressCallback } from '../util/progress.js';
@@ -107,11 +108,13 @@ export function registerSample(program: Command): void {
       if (valid.length === 0) throw new UserError(`${opts.input} has no valid question lines`);
       const questions = maxQuestions === undefined ? valid : valid.slice(0, maxQuestions);
 
-      opts.expert = await resolveCliModel(opts.expert, opts.revision);
-      opts.amateur = await resolveCliModel(opts.amateur, opts.amateurRevision);
+      opts.expert = await resolveCliModel(opts.expert, opts.revision, 'Expert model');
+      opts.amateur = await resolveCliModel(opts.amateur, opts.amateurRevision, 'Amateur model');
       opts.expertAdapter = await resolveCliAdapter(opts.expertAdapter);
       opts.amateurAdapter = await resolveCliAdapter(opts.amateurAdapter);
-      const expertTok = loadTokenizer(opts.expert), amateurTok = loadTokenizer(opts.amateur);
+      // Config and tokenizer only (the weights load below): a missing model is named as one, before any output is touched.
+      const expertTok = (await loadModel(opts.expert, { weights: false, what: 'Expert model' })).tokenizer;
+      const amateurTok = (await loadModel(opts.amateur, { weights: false, what: 'Amateur model' })).tokenizer;
       assertSameVocabulary(expertTok, amateurTok, `the expert tokenizer (${opts.expert})`, `the amateur tokenizer (${opts.amateur})`);
       const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null };
       const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null };

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tinyModelDir } from '../model/testing.js';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { packSequences } from '../model/transformer.js';
 import { parseIds, topK, type ScoreReport } from './score.js';
 
@@ -25,9 +25,9 @@ const model = tinyModelDir({ hidden: 32, layers: 2 }, 21);
 after(() => rmSync(model, { recursive: true, force: true }));
 const text = 'Ken has 12 apples. How many apples?';
 
-test('--json gives each token\'s log-probability given its prefix alone, its rank and the top-k next tokens', () => {
+test('--json gives each token\'s log-probability given its prefix alone, its rank and the top-k next tokens', async () => {
   const r = json('--model', model, '--text', text, '--top-k', '3');
-  const lm = loadLanguageModel(model);
+  const lm = await loadModel(model);
   const ids = lm.tokenizer.encode(text);
   assert.deepEqual(r.tokens.map((t) => t.id), ids);
   assert.deepEqual(r.tokens.map((t) => t.text), ids.map((id) => lm.tokenizer.decode([id])));
@@ -61,8 +61,8 @@ test('--json gives each token\'s log-probability given its prefix alone, its ran
   assert.equal(r.adapter, null);
 });
 
-test('--ids scores ids as given, --top-k at least the vocabulary lists every token (a distribution), --chat applies the chat template', () => {
-  const lm = loadLanguageModel(model);
+test('--ids scores ids as given, --top-k at least the vocabulary lists every token (a distribution), --chat applies the chat template', async () => {
+  const lm = await loadModel(model);
   const ids = lm.tokenizer.encode(text);
   const byIds = json('--model', model, '--ids', ids.join(','), '--top-k', '100000');
   const byText = json('--model', model, '--text', text, '--top-k', '100000');
@@ -79,7 +79,7 @@ test('--ids scores ids as given, --top-k at least the vocabulary lists every tok
   assert.equal(chat.tokens[0]!.text, '<|im_start|>');
 });
 
-test('the default output is a table with one row per position', () => {
+test('the default output is a table with one row per position', async () => {
   const r = cli('--model', model, '--text', text, '--top-k', '2');
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
@@ -96,7 +96,7 @@ test('the default output is a table with one row per position', () => {
   });
 });
 
-test('mistakes are refused with a message naming the option', () => {
+test('mistakes are refused with a message naming the option', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--model', model], /exactly one of --text TEXT or --ids/],
     [['--model', model, '--text', 'a', '--ids', '1'], /exactly one of --text TEXT or --ids/],
@@ -114,7 +114,7 @@ test('mistakes are refused with a message naming the option', () => {
   }
 });
 
-test('topK returns the k largest, largest first, ties by smaller id; parseIds takes commas or spaces', () => {
+test('topK returns the k largest, largest first, ties by smaller id; parseIds takes commas or spaces', async () => {
   const lp = Float32Array.from([-3, -1, -2, -1, -5]);
   assert.deepEqual(topK(lp, 5, 3), [{ id: 1, logprob: -1 }, { id: 3, logprob: -1 }, { id: 2, logprob: -2 }]);
   assert.deepEqual(topK(lp, 5, 9).map((e) => e.id), [1, 3, 2, 0, 4]);

@@ -14,7 +14,7 @@ import { logSoftmaxRow } from '../engine/ops/loss.js';
 import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { positiveInt } from './flags.js';
-import { loadModelForCli } from './models.js';
+import { loadModel } from '../model/load.js';
 import { resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 export interface NextToken {
@@ -180,7 +180,7 @@ export function registerScore(program: Command): void {
       const progress = cliProgressCallback();
       let lm: LanguageModel;
       try {
-        lm = loadModelForCli(opts.model, opts.adapter, progress);
+        lm = await loadModel(opts.model, { ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}), onProgress: progress });
       } finally {
         progress.stopAll();
       }

@@ -6,7 +6,7 @@
  *   lightreasoner serve --model models/amateur --port 8001 --max-logprobs -1
  */
 import type { Command } from 'commander';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { startServer } from '../serve/server.js';
 import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
@@ -54,7 +54,7 @@ export function registerServe(program: Command): void {
       const progress = cliProgressCallback();
       let lm;
       try {
-        lm = loadLanguageModel(opts.model, { ...(opts.adapter ? { adapter: opts.adapter } : {}), onProgress: progress });
+        lm = await loadModel(opts.model, { ...(opts.adapter ? { adapter: opts.adapter } : {}), onProgress: progress });
       } finally {
         progress.stopAll();
       }

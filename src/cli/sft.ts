@@ -52,7 +52,7 @@ export function registerSft(program: Command): void {
       const progress = cliProgressCallback({ project: ['sft sample', 'sft train'], summary: 'sft' });
       let report: SftReport;
       try {
-        report = runRejectionSft({
+        report = await runRejectionSft({
           model: s('model'), questions, inputPath: s('input'), out: s('out'), onProgress: progress,
           samplesPerQuestion: integer(s('samplesPerQuestion'), '--samples-per-question', 1), temperature: number(s('temperature'), '--temperature'),
           maxNewTokens: integer(s('maxNewTokens'), '--max-new-tokens', 1), genBatchSize: integer(s('genBatchSize'), '--gen-batch-size', 1),

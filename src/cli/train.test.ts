@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyModelDir } from '../model/testing.js';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { textOnly, writeJsonl, writeTinySamples } from '../train/testing.js';
 import { buildProgram } from './index.js';
 import { runCli } from '../testing/cli.js';
@@ -15,7 +15,7 @@ after(() => {
   rmSync(modelDir, { recursive: true, force: true });
   rmSync(root, { recursive: true, force: true });
 });
-const lm = loadLanguageModel(modelDir);
+const lm = await loadModel(modelDir);
 const samples = writeTinySamples(root, lm.tokenizer, { vocabSize: lm.model.config.vocabSize, questions: 3, stepsPerQuestion: 3 });
 
 
@@ -50,7 +50,7 @@ test('train writes a PEFT adapter, the log and a summary; --resume of a finished
   assert.equal(m.status, 0, m.stderr);
   assert.match(m.stderr, /merged 4 adapted weight matrices/);
   assert.match(m.stderr, /% of it lost to float32 rounding/);
-  assert.ok(loadLanguageModel(merged).model.config.vocabSize === lm.model.config.vocabSize);
+  assert.ok((await loadModel(merged)).model.config.vocabSize === lm.model.config.vocabSize);
 });
 
 test('train refuses a label id beyond the vocabulary with exit status 2 naming the file and line', async () => {
@@ -108,7 +108,7 @@ test('bad flag values are refused naming the flag', async () => {
   assert.ok(!existsSync(join(root, 'never', 'adapter_config.json')));
 });
 
-test('every train and merge option has a help text', () => {
+test('every train and merge option has a help text', async () => {
   for (const name of ['train', 'merge']) {
     const cmd = buildProgram().commands.find((c) => c.name() === name);
     assert.ok(cmd, `${name} is registered`);

@@ -145,7 +145,7 @@ export function registerTrain(program: Command): void {
       const progress = cliProgressCallback({ project: ['train'], summary: 'train' });
       let report: TrainReport;
       try {
-        report = trainLora({
+        report = await trainLora({
           ...settings, expert: opts.expert, samples: opts.samples, out: opts.out,
           onProgress: progress, onWarning: (m) => process.stderr.write(`lightreasoner: warning: ${m}\n`),
         });

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { defaultQuestionId, readQuestions, requireValidQuestions } from './questions.js';
+import { defaultQuestionId, promptTooLong, readQuestions, requireValidQuestions } from './questions.js';
 import { testTempDir } from '../testing/tmp.js';
 
 const dir = testTempDir('lr-questions-');
@@ -95,4 +95,39 @@ test('a broken last line of an input file is reported, not silently dropped', ()
   const read = readQuestions(file('{"question": "a"}\n{"question": "b'));
   assert.deepEqual(read.questions.map((q) => q.question), ['a']);
   assert.deepEqual(read.problems.map((x) => [x.line, x.message]), [[2, 'the last line is not complete JSON']]);
+});
+
+test('hostile fields give bounded messages: deeply nested id and answer, a huge id, a record with a million keys', () => {
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  const keys = `{${Array.from({ length: 100_000 }, (_, i) => `"k${i}":1`).join(',')}}`;
+  const read = readQuestions(file([
+    `{"id": ${deep}, "question": "q1"}`,
+    `{"question": "q2", "answer": ${deep}}`,
+    `{"id": "${'x'.repeat(1_000_000)}", "question": "q3"}`,
+    `{"id": "${'x'.repeat(1_000_000)}", "question": "q4"}`,
+    keys,
+  ].join('\n') + '\n'));
+  assert.deepEqual(read.problems.map((p) => p.line), [1, 2, 4, 5]);
+  for (const p of read.problems) assert.ok(p.message.length < 400, `line ${p.line}: ${p.message.length} characters`);
+  assert.match(read.problems[0]!.message, /field "id" must be .* got \[\[\[/);
+  assert.match(read.problems[3]!.message, /found keys "k0", .* and 99990 more/);
+});
+
+test('promptTooLong refuses a text far beyond the window without tokenizing it whole, and passes texts that may fit', () => {
+  let encoded = 0;
+  const probe = { maxTokenBytes: 8, encode: (t: string) => { encoded += t.length; return Array.from({ length: Math.ceil(t.length / 4) }, () => 1); } };
+  assert.equal(promptTooLong('a short question', probe, 512), null);
+  assert.equal(encoded, 0, 'short texts are left to the caller');
+  const huge = 'seven apples and '.repeat(1_200_000); // 20 MB
+  const why = promptTooLong(huge, probe, 32_768);
+  assert.match(why!, /at least \d+ tokens; the context window is 32768/);
+  assert.equal(encoded, 0, 'refused from its byte count alone');
+  // Long tokens make the byte bound weak: then only a prefix is tokenized.
+  const wide = { ...probe, maxTokenBytes: 4096 };
+  assert.match(promptTooLong(huge, wide, 32_768)!, /its first 524288 alone are 131072 tokens/);
+  assert.equal(encoded, 524_288);
+  assert.match(promptTooLong('x'.repeat(20_000), wide, 1024)!, /first 16384 alone are 4096 tokens; the context window is 1024/);
+  // A prefix that tokenizes into few long tokens proves nothing: the caller tokenizes the text and compares exactly.
+  const merging = { maxTokenBytes: 4096, encode: (t: string) => Array.from({ length: Math.ceil(t.length / 64) }, () => 1) };
+  assert.equal(promptTooLong('x'.repeat(20_000), merging, 1024), null);
 });

@@ -13,9 +13,9 @@
  * decides (`requireValidQuestions` turns them into one UserError).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readJsonl } from '../util/jsonl.js';
-import { UserError } from '../util/errors.js';
+import { UserError, describeValue } from '../util/errors.js';
 import { goldFromGsm8kAnswer } from '../eval/extract.js';
 
 export interface QuestionRecord {
@@ -52,6 +52,7 @@ export function defaultQuestionId(text: string): string {
  * every malformed line is returned in `problems` with its line number.
  */
 export function readQuestions(path: string): QuestionsRead {
+  requireRegularFile(path, 'question file');
   const read = readJsonl<unknown>(path, 'question file');
   const problems: QuestionProblem[] = read.problems.map((p) => ({ file: path, line: p.line, message: `not valid JSON (${p.message})` }));
   if (read.tornTail) {
@@ -80,7 +81,7 @@ export function readQuestions(path: string): QuestionsRead {
     }
     const first = idLines.get(id);
     if (first !== undefined) {
-      problems.push({ file: path, line, message: `id "${id}" was already used on line ${first}` });
+      problems.push({ file: path, line, message: `id ${describeValue(id)} was already used on line ${first}` });
       continue;
     }
     idLines.set(id, line);
@@ -106,16 +107,16 @@ function parseRecord(value: unknown): ParsedRecord | string {
   if (r.id !== undefined) {
     if (typeof r.id === 'string' && r.id.trim() !== '') out.id = r.id;
     else if (typeof r.id === 'number' && Number.isInteger(r.id)) out.id = String(r.id);
-    else return `field "id" must be a non-empty string or an integer, got ${JSON.stringify(r.id)}`;
+    else return `field "id" must be a non-empty string or an integer, got ${describeValue(r.id)}`;
   }
   for (const key of ['question', 'prompt'] as const) {
     if (r[key] === undefined) continue;
-    if (typeof r[key] !== 'string' || r[key].trim() === '') return `field "${key}" must be a non-empty string, got ${JSON.stringify(r[key])}`;
+    if (typeof r[key] !== 'string' || r[key].trim() === '') return `field "${key}" must be a non-empty string, got ${describeValue(r[key])}`;
     out[key] = r[key];
   }
   if (out.question !== undefined && out.prompt !== undefined) return 'has both "question" and "prompt"; give one (question is templated, prompt is used as is)';
   if (out.question === undefined && out.prompt === undefined) {
-    return `expected a "question" (or "prompt") string field; found keys ${Object.keys(r).map((k) => `"${k}"`).join(', ') || 'none'}`;
+    return `expected a "question" (or "prompt") string field; found keys ${foundKeys(r)}`;
   }
   if (r.answer !== undefined) {
     if (typeof r.answer === 'number' && Number.isFinite(r.answer)) out.gold = String(r.answer);
@@ -123,9 +124,20 @@ function parseRecord(value: unknown): ParsedRecord | string {
       const gold = r.answer.includes('####') ? goldFromGsm8kAnswer(r.answer)! : r.answer.trim();
       if (gold === '') return 'field "answer" has no gold answer (nothing after "####", or empty)';
       out.gold = gold;
-    } else return `field "answer" must be a string or a number, got ${JSON.stringify(r.answer)}`;
+    } else return `field "answer" must be a string or a number, got ${describeValue(r.answer)}`;
   }
   return out;
+}
+
+/** The keys of a record, for a message: at most 10, each bounded. */
+function foundKeys(r: Record<string, unknown>): string {
+  const keys: string[] = [];
+  let more = 0;
+  for (const k in r) {
+    if (keys.length < 10) keys.push(describeValue(k, 60));
+    else more++;
+  }
+  return keys.length === 0 ? 'none' : `${keys.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 /** Format problems as "file:line: message" lines, at most `max` of them plus a count of the rest. */
@@ -140,4 +152,48 @@ export function requireValidQuestions(read: QuestionsRead): QuestionRecord[] {
   if (read.problems.length === 0) return read.questions;
   const n = read.problems.length;
   throw new UserError(`${read.file} has ${n} malformed line${n === 1 ? '' : 's'}:\n${formatProblems(read.problems)}`);
+}
+
+/** Reading a FIFO or a device would block or never end: refuse anything but a regular file (a missing one is readJsonl's to report). */
+export function requireRegularFile(path: string, what: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isFile()) throw new UserError(`${what} ${path} is not a regular file`);
+}
+
+/** What promptTooLong needs of a tokenizer (HfTokenizer has it). */
+export interface LengthProbe {
+  readonly maxTokenBytes: number;
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+}
+
+/** Characters of text per context-window token below which a text is simply tokenized whole. */
+const PROBE_CHARS_PER_TOKEN = 16;
+/** Tokens by which a probed prefix must overshoot the window: the cut changes only the tokens around it. */
+const PROBE_MARGIN = 64;
+
+/**
+ * Why a question (or raw prompt) text cannot fit a context window of `window` tokens, decided
+ * without tokenizing all of it; null when it may fit (then the caller tokenizes it and compares
+ * exactly). A 20 MB question must not be tokenized whole (gigabytes of memory) only to be skipped:
+ *   1. a text of n UTF-8 bytes needs at least n / (3 × maxTokenBytes) tokens — no token covers more
+ *      than maxTokenBytes bytes, and NFC normalization shrinks text at most threefold;
+ *   2. otherwise, when the text is longer than 16 characters per window token, its first
+ *      16 × window characters are tokenized alone; if they already exceed the window by 64 tokens,
+ *      so does the whole text.
+ * The work is bounded by the window, not by the text.
+ */
+export function promptTooLong(text: string, tokenizer: LengthProbe, window: number): string | null {
+  const limit = PROBE_CHARS_PER_TOKEN * window;
+  if (text.length <= limit) return null;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const atLeast = Math.floor(bytes / (3 * tokenizer.maxTokenBytes));
+  if (atLeast >= window) return `the text has ${bytes} bytes, so at least ${atLeast} tokens; the context window is ${window}`;
+  const probe = tokenizer.encode(text.slice(0, limit), { addSpecialTokens: false }).length;
+  if (probe >= window + PROBE_MARGIN) return `the text has ${text.length} characters and its first ${limit} alone are ${probe} tokens; the context window is ${window}`;
+  return null;
 }

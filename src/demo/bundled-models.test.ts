@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { generateGreedy } from '../model/generate.js';
 import { assertSameVocabulary } from '../tokenizer/index.js';
 import { generateProblems } from '../data/synthetic/index.js';
@@ -18,8 +18,8 @@ import { extractAnswer } from '../eval/extract.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const expertDir = join(root, 'models', 'expert'), amateurDir = join(root, 'models', 'amateur');
 
-test('the bundled models load, share a tokenizer, and write well-formed boxed solutions', () => {
-  const expert = loadLanguageModel(expertDir), amateur = loadLanguageModel(amateurDir);
+test('the bundled models load, share a tokenizer, and write well-formed boxed solutions', async () => {
+  const expert = await loadModel(expertDir), amateur = await loadModel(amateurDir);
   assert.equal(expert.config.architecture, 'qwen2');
   assertSameVocabulary(expert.tokenizer, amateur.tokenizer, 'expert', 'amateur');
   for (const f of ['README.md', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {

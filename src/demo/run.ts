@@ -207,7 +207,7 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
   if (s.baselines) {
     cdEval = await evalOne('expert-cd', s.expert, { amateur: s.amateur });
     const sftDir = join(out, 'sft');
-    const sftRun = (): SftReport => {
+    const sftRun = (): Promise<SftReport> => {
       const read = readQuestions(questionsFile);
       requireValidQuestions(read);
       return runRejectionSft({
@@ -217,9 +217,9 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
         ...(onProgress ? { onProgress } : {}),
       });
     };
-    sft = await timed('sft', () => {
+    sft = await timed('sft', async () => {
       try {
-        return sftRun();
+        return await sftRun();
       } catch (e) {
         // A model that solves none of its training questions gives SFT nothing to learn from.
         if (e instanceof UserError && /kept no correct solution/.test(e.message)) {

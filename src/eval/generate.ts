@@ -19,7 +19,7 @@ export interface EvalModel {
 }
 import { generate, type TokenChooser } from '../model/generate.js';
 import type { Transformer } from '../model/transformer.js';
-import { formatProblems, type QuestionProblem, type QuestionRecord } from '../data/questions.js';
+import { formatProblems, promptTooLong, type QuestionProblem, type QuestionRecord } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import type { Prediction } from './grade.js';
 import { buildMessages, type PromptPreset } from './prompts.js';
@@ -43,15 +43,21 @@ export function evalPromptIds(lm: EvalModel, q: QuestionRecord, preset: PromptPr
  */
 export function evalPrompts(lm: EvalModel, questions: readonly QuestionRecord[], preset: PromptPreset, file: string): number[][] {
   const window = lm.backend.contextSize;
-  const prompts = questions.map((q) => evalPromptIds(lm, q, preset));
   const tooLong: QuestionProblem[] = [];
+  // A problem far beyond the window is reported without tokenizing it (promptTooLong).
+  const prompts = questions.map((q) => {
+    const why = promptTooLong(q.prompt ?? q.question!, lm.tokenizer, window);
+    if (why !== null) tooLong.push({ file, line: q.line, message: `problem "${q.id}": ${why}` });
+    return why !== null ? null : evalPromptIds(lm, q, preset);
+  });
   prompts.forEach((p, i) => {
-    if (p.length >= window) tooLong.push({ file, line: questions[i]!.line, message: `problem "${questions[i]!.id}": its prompt has ${p.length} tokens; the context window of ${lm.dir} is ${window}` });
+    if (p !== null && p.length >= window) tooLong.push({ file, line: questions[i]!.line, message: `problem "${questions[i]!.id}": its prompt has ${p.length} tokens; the context window of ${lm.dir} is ${window}` });
   });
   if (tooLong.length > 0) {
+    tooLong.sort((a, b) => a.line - b.line);
     throw new UserError(`${tooLong.length} problem(s) do not fit the model's context window:\n${formatProblems(tooLong)}\nleave them out of --input (or use a shorter --prompt)`);
   }
-  return prompts;
+  return prompts as number[][];
 }
 
 export interface CompletionOptions {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildProgram } from '../cli/index.js';
 import { saveAdapter } from '../model/adapter-dir.js';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { createLoraAdapter, type LoraWeights } from '../model/lora.js';
 import { Rng } from '../util/rng.js';
 import { runCli } from '../testing/cli.js';
@@ -23,7 +23,7 @@ const text = 'Ken has 12 apples and buys 5 more.';
 // A LoRA adapter on the Expert with non-zero B, so that it changes the scores.
 const adapterDir = testTempDir('hub-adapter-');
 {
-  const expert = loadLanguageModel(expertDir);
+  const expert = await loadModel(expertDir);
   const adapter = createLoraAdapter(expert.model, { r: 4, loraAlpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, 7);
   const rng = new Rng(8);
   for (const L of adapter.layers) for (const w of Object.values(L) as LoraWeights[]) for (let i = 0; i < w.B.length; i++) w.B[i] = rng.normal() * 0.3;
@@ -103,7 +103,7 @@ test('score --model ORG/NAME works offline from a cache written in Python\'s lay
   assert.equal(r.report!.totalLogprob, local.report!.totalLogprob);
   const missing = await score('Qwen/Qwen2.5-0.5B');
   assert.equal(missing.status, 2);
-  assert.match(missing.stderr, /model directory not found: Qwen\/Qwen2\.5-0\.5B; as a Hugging Face id .* not in the Hub cache .*HF_HUB_OFFLINE=1/);
+  assert.match(missing.stderr, /model 'Qwen\/Qwen2\.5-0\.5B' not found: no such directory; as a Hugging Face id .* not in the Hub cache .*HF_HUB_OFFLINE=1/);
   assert.doesNotMatch(missing.stderr, /tokenizer directory/);
 });
 

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { cliProgressCallback } from '../util/progress.js';
-import { resolveModelRef } from './resolve.js';
+import { resolveModelDir } from '../model/resolve.js';
 
 const REVISION_HELP = 'branch, tag or commit hash (default main); a commit hash already in the Hub cache needs no network';
 
@@ -15,11 +15,11 @@ export function addRevisionOptions(cmd: Command, what: string, amateur = false):
   return cmd;
 }
 
-/** A model directory for a --model/--expert/--amateur/--base value: itself, or the Hub snapshot of an id. */
-export async function resolveCliModel(ref: string, revision?: string): Promise<string> {
+/** A model directory for a --model/--expert/--amateur/--base value (model/resolve.ts): itself, or the Hub snapshot of an id, with a download bar. */
+export async function resolveCliModel(ref: string, revision?: string, what?: string): Promise<string> {
   const progress = cliProgressCallback();
   try {
-    return await resolveModelRef(ref, { ...(revision !== undefined ? { revision } : {}), onProgress: progress });
+    return await resolveModelDir(ref, { ...(revision !== undefined ? { revision } : {}), ...(what !== undefined ? { what } : {}), onProgress: progress });
   } finally {
     progress.stopAll();
   }
@@ -30,7 +30,7 @@ export async function resolveCliAdapter(ref: string | undefined): Promise<string
   if (ref === undefined) return undefined;
   const progress = cliProgressCallback();
   try {
-    return await resolveModelRef(ref, { kind: 'adapter', onProgress: progress });
+    return await resolveModelDir(ref, { kind: 'adapter', onProgress: progress });
   } finally {
     progress.stopAll();
   }

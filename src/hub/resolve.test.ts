@@ -139,8 +139,8 @@ test('a cache written by hand in Python\'s layout is read, offline', async () =>
 test('errors name the id and the cause: offline and not cached, 404 repo, 404 revision, 401 gated, no safetensors', async () => {
   const cache = testTempDir('hub-err-');
   await rejects(resolveModelRef('test-org/tiny-expert', { env: envFor(cache, { HF_HUB_OFFLINE: '1' }) }),
-    'model directory not found: test-org/tiny-expert', `not in the Hub cache ${cache}`, 'HF_HUB_OFFLINE=1');
-  await rejects(resolveModelRef('test-org/nothing', { env: envFor(cache) }), 'model directory not found: test-org/nothing', 'has no model repo test-org/nothing (404)');
+    "model 'test-org/tiny-expert' not found: no such directory", `not in the Hub cache ${cache}`, 'HF_HUB_OFFLINE=1');
+  await rejects(resolveModelRef('test-org/nothing', { env: envFor(cache) }), "model 'test-org/nothing' not found: no such directory", 'has no model repo test-org/nothing (404)');
   await rejects(resolveModelRef('test-org/tiny-expert', { revision: 'no-such-branch', env: envFor(cache) }), 'test-org/tiny-expert has no revision "no-such-branch"', '(404)');
   await rejects(resolveModelRef('test-org/gated', { env: envFor(cache) }), 'test-org/gated', 'gated', '(401)', 'HF_TOKEN');
   await rejects(resolveModelRef('test-org/gated', { env: envFor(cache, { HF_TOKEN: 'hf_wrong' }) }), 'test-org/gated', '(401)', 'the token given');
@@ -153,10 +153,10 @@ test('errors name the id and the cause: offline and not cached, 404 repo, 404 re
   await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((ok) => closed.close(() => ok()));
-  await rejects(resolveModelRef('test-org/tiny-expert', { env: envFor(cache, { HF_ENDPOINT: `http://127.0.0.1:${port}` }) }), 'model directory not found: test-org/tiny-expert', 'could not be reached', 'ECONNREFUSED');
+  await rejects(resolveModelRef('test-org/tiny-expert', { env: envFor(cache, { HF_ENDPOINT: `http://127.0.0.1:${port}` }) }), "model 'test-org/tiny-expert' not found: no such directory", 'could not be reached', 'ECONNREFUSED');
   // A Hub that does not answer: metadata requests give up after HF_HUB_ETAG_TIMEOUT seconds.
   const t0 = performance.now();
-  await rejects(resolveModelRef('test-org/hung', { env: envFor(cache, { HF_HUB_ETAG_TIMEOUT: '0.3' }) }), 'model directory not found: test-org/hung', 'could not be reached', 'timeout');
+  await rejects(resolveModelRef('test-org/hung', { env: envFor(cache, { HF_HUB_ETAG_TIMEOUT: '0.3' }) }), "model 'test-org/hung' not found: no such directory", 'could not be reached', 'timeout');
   assert.ok(performance.now() - t0 < 5000);
   // With HF_TOKEN the gated model comes; so it does with the token file `huggingface-cli login` writes.
   const dir = await resolveModelRef('test-org/gated', { env: envFor(cache, { HF_TOKEN: 'hf_good' }) });
@@ -167,8 +167,8 @@ test('errors name the id and the cause: offline and not cached, 404 repo, 404 re
   // A local path is itself; a revision makes no sense for it; a path that is not an id is reported as before.
   assert.equal(await resolveModelRef(expertDir), expertDir);
   await rejects(resolveModelRef(expertDir, { revision: 'main' }), 'is a local path');
-  await rejects(resolveModelRef('./no/such/dir'), 'model directory not found: ./no/such/dir');
-  await rejects(resolveModelRef('/no/such/adapter', { kind: 'adapter' }), 'adapter directory not found: /no/such/adapter');
+  await rejects(resolveModelRef('./no/such/dir'), "model './no/such/dir' not found: no such directory");
+  await rejects(resolveModelRef('/no/such/adapter', { kind: 'adapter' }), "adapter '/no/such/adapter' not found: no such directory");
 });
 
 test('a sharded model fetches its index and exactly the shards it names', async () => {

@@ -108,7 +108,7 @@ export async function resolveModelRef(ref: string, opts: ResolveModelRefOptions 
     if (opts.revision !== undefined) throw new UserError(`a revision (${opts.revision}) picks a version of a Hugging Face id, but ${ref} is a local path; drop the revision or name the Hub id`);
     return ref;
   }
-  if (!isHubId(ref)) throw new UserError(`${kind} directory not found: ${ref}`);
+  if (!isHubId(ref)) throw new UserError(`${kind} '${ref}' not found: no such directory`);
   const revision = opts.revision ?? 'main';
   const bad = checkRevision(revision);
   if (bad) throw new UserError(`revision ${JSON.stringify(revision.slice(0, 100))} of ${ref} is not usable: ${bad}`);
@@ -121,7 +121,7 @@ export async function resolveModelRef(ref: string, opts: ResolveModelRefOptions 
     if (cachedCommit && existsSync(cache.snapshotDir(cachedCommit))) {
       throw new UserError(`${ref}@${revision}: the cached snapshot ${cache.snapshotDir(cachedCommit)} lacks ${cachedMissing}, and HF_HUB_OFFLINE=1 forbids downloading it; unset HF_HUB_OFFLINE to complete it`);
     }
-    throw new UserError(`${kind} directory not found: ${ref}; as a Hugging Face id (revision ${revision}) it is not in the Hub cache ${s.cacheDir}, and HF_HUB_OFFLINE=1 forbids downloading it: unset HF_HUB_OFFLINE, or download it where there is a network (e.g. \`huggingface-cli download ${ref}\`) and set HF_HUB_CACHE to that cache`);
+    throw new UserError(`${kind} '${ref}' not found: no such directory; as a Hugging Face id (revision ${revision}) it is not in the Hub cache ${s.cacheDir}, and HF_HUB_OFFLINE=1 forbids downloading it: unset HF_HUB_OFFLINE, or download it where there is a network (e.g. \`huggingface-cli download ${ref}\`) and set HF_HUB_CACHE to that cache`);
   }
   // A pinned commit already cached needs no network (file_download.py takes the same shortcut).
   if (COMMIT_HASH.test(revision) && cachedMissing === null) return cache.snapshotDir(revision);
@@ -167,14 +167,14 @@ function hubError(ctx: Ctx, e: unknown): UserError {
     if (code === 'GatedRepo' || /gated/i.test(detail)) {
       return new UserError(`${id}: ${s.endpoint} refused access to this gated ${kind} (${status})${where}. Accept its conditions on ${s.endpoint}/${id} while logged in, then set HF_TOKEN to an access token of that account${s.token ? ' (the token given has no access to it yet)' : ''}`, { cause: e });
     }
-    return new UserError(`${kind} directory not found: ${id}; as a Hugging Face id, ${s.endpoint} refused it (${status})${where}: the repo does not exist, or it is private or gated and ${s.token ? 'the token given (HF_TOKEN) has no access to it' : 'needs HF_TOKEN set to an access token with access to it'}`, { cause: e });
+    return new UserError(`${kind} '${id}' not found: no such directory; as a Hugging Face id, ${s.endpoint} refused it (${status})${where}: the repo does not exist, or it is private or gated and ${s.token ? 'the token given (HF_TOKEN) has no access to it' : 'needs HF_TOKEN set to an access token with access to it'}`, { cause: e });
   }
   if (status === 404) {
     if (code === 'RevisionNotFound' || (code === null && !ctx.file && revision !== 'main' && /rev/i.test(detail))) {
       return new UserError(`${id} has no revision "${revision}" on ${s.endpoint} (404): give a branch, tag or commit hash of the repo`, { cause: e });
     }
     if (ctx.file) return new UserError(`${id}@${revision}: ${ctx.file} is missing on ${s.endpoint} (404) although the repo lists it`, { cause: e });
-    return new UserError(`${kind} directory not found: ${id}; as a Hugging Face id, ${s.endpoint} has no ${kind} repo ${id} (404)`, { cause: e });
+    return new UserError(`${kind} '${id}' not found: no such directory; as a Hugging Face id, ${s.endpoint} has no ${kind} repo ${id} (404)`, { cause: e });
   }
   if (status !== null) return new UserError(`${id}@${revision}: ${s.endpoint} answered ${status}${where}: ${detail}`, { cause: e });
   if (isNetworkError(e) && ctx.file) {
@@ -183,7 +183,7 @@ function hubError(ctx: Ctx, e: unknown): UserError {
   }
   if (isNetworkError(e)) {
     const cause = errorMessage((e as { cause?: unknown }).cause ?? e);
-    return new UserError(`${kind} directory not found: ${id}; as a Hugging Face id it is not (completely) in the Hub cache ${s.cacheDir}, and ${s.endpoint} could not be reached: ${cause}`, { cause: e });
+    return new UserError(`${kind} '${id}' not found: no such directory; as a Hugging Face id it is not (completely) in the Hub cache ${s.cacheDir}, and ${s.endpoint} could not be reached: ${cause}`, { cause: e });
   }
   return new UserError(`${id}@${revision}: download failed${where}: ${detail}`, { cause: e });
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyModelDir } from '../model/testing.js';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { createLoraAdapter, loraTensors } from '../model/lora.js';
 import { HF_ADAMW_DEFAULTS } from '../train/adamw.js';
 import { Trainer } from '../train/trainer.js';
@@ -19,7 +19,7 @@ after(() => {
   rmSync(modelDir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
 });
-const lm = loadLanguageModel(modelDir);
+const lm = await loadModel(modelDir);
 const samples = writeTinySamples(dataDir, lm.tokenizer, { vocabSize: lm.model.config.vocabSize, questions: 4, stepsPerQuestion: 5 });
 const set = loadTrainingSet(samples.samples, { vocabSize: lm.model.config.vocabSize, contextWindow: 512, tokenizer: lm.tokenizer, systemPrompt: 'Please reason step by step.' });
 

@@ -20,6 +20,7 @@ import type { HfTokenizer } from '../tokenizer/index.js';
 import type { LanguageModelBackend } from '../backends/backend.js';
 import type { Generation } from '../model/generate.js';
 import { modelFingerprint } from '../model/load.js';
+import { promptTooLong } from '../data/questions.js';
 import { scoreTrajectory, type ScoringTime } from './trajectory.js';
 import type { ContrastOptions } from './contrast.js';
 import { manifestPath, trajectoriesPath, type SampleRecord, type TrajectoryRecord } from './samples.js';
@@ -315,21 +316,29 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
   for (let c0 = 0; c0 < total; c0 += s.batchSize) {
     if (!questions.slice(c0, c0 + s.batchSize).every((_, k) => done.has(c0 + k))) chunkStarts.push(c0);
   }
-  const promptsOf = (c0: number): number[][] => questions.slice(c0, c0 + s.batchSize).map((q) => (q.prompt !== undefined
-    ? expert.tokenizer.encode(q.prompt, { addSpecialTokens: true })
-    : expert.tokenizer.encodeChat([
-      ...(s.systemPrompt ? [{ role: 'system', content: s.systemPrompt }] : []),
-      { role: 'user', content: q.question! },
-    ], { addGenerationPrompt: true })));
-  const decoding = new Map<number, Promise<{ prompts: number[][]; gens: Generation[]; seconds: number }>>();
+  // A question far beyond the context window is skipped before it is tokenized (promptTooLong): its prompt stays empty.
+  const promptsOf = (c0: number): { prompts: number[][]; tooLong: Array<string | null> } => {
+    const qs = questions.slice(c0, c0 + s.batchSize);
+    const tooLong = qs.map((q) => promptTooLong(q.prompt ?? q.question!, expert.tokenizer, maxContext));
+    const prompts = qs.map((q, k) => (tooLong[k] !== null ? [] : q.prompt !== undefined
+      ? expert.tokenizer.encode(q.prompt, { addSpecialTokens: true })
+      : expert.tokenizer.encodeChat([
+        ...(s.systemPrompt ? [{ role: 'system', content: s.systemPrompt }] : []),
+        { role: 'user', content: q.question! },
+      ], { addGenerationPrompt: true })));
+    return { prompts, tooLong };
+  };
+  const fitsOf = (prompts: number[][], tooLong: Array<string | null>): boolean[] => prompts.map((p, k) => tooLong[k] === null && p.length < maxContext);
+  const decoding = new Map<number, Promise<{ prompts: number[][]; tooLong: Array<string | null>; gens: Generation[]; seconds: number }>>();
   let nextChunk = 0;
   const startDecoding = (): void => {
     while (nextChunk < chunkStarts.length && decoding.size < window) {
       const c0 = chunkStarts[nextChunk++]!;
-      const prompts = promptsOf(c0);
+      const { prompts, tooLong } = promptsOf(c0);
+      const fits = fitsOf(prompts, tooLong);
       const tg = performance.now();
-      const p = expert.backend.generateGreedy(prompts.filter((pr) => pr.length < maxContext), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize })
-        .then((gens) => ({ prompts, gens, seconds: (performance.now() - tg) / 1000 }));
+      const p = expert.backend.generateGreedy(prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize })
+        .then((gens) => ({ prompts, tooLong, gens, seconds: (performance.now() - tg) / 1000 }));
       p.catch(() => undefined); // awaited in order below; this only keeps a later failure from being reported as unhandled first
       decoding.set(c0, p);
     }
@@ -338,12 +347,12 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
   try {
     for (const c0 of chunkStarts) {
       startDecoding();
-      const { prompts, gens, seconds } = await decoding.get(c0)!;
+      const { prompts, tooLong, gens, seconds } = await decoding.get(c0)!;
       decoding.delete(c0);
       startDecoding();
       genSeconds += seconds;
       const chunk = questions.slice(c0, c0 + s.batchSize).map((q, k) => ({ q, index: c0 + k }));
-      const fits = prompts.map((p) => p.length < maxContext);
+      const fits = fitsOf(prompts, tooLong);
       let g = 0;
       const genOf = fits.map((f) => (f ? gens[g++]! : null));
       const scoring = chunk.map(({ index }, k) => {
@@ -360,7 +369,7 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
         const base = { index, id: q.id, question: q.question ?? q.prompt ?? '', prompt_token_ids: prompt };
         let traj: TrajectoryRecord & { step_kl?: number[] };
         if (!gen) {
-          traj = { ...base, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
+          traj = { ...base, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: tooLong[k] ?? `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
         } else {
           genTokens += gen.tokens.length;
           const steps = await (scoring[k] ?? scoreTrajectory(expert.backend, amateur.backend, prompt, gen.tokens, contrastOpts, timing));

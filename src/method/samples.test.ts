@@ -53,3 +53,13 @@ test('readTrajectories keeps line numbers and refuses repeated indices and ids o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a deeply nested or huge "step" gives a bounded message, not a stack overflow', () => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 1_000_000; i++) deep = [deep];
+  const base = { prompt_id: 'q', prefix: '', tokens: ['a'], token_ids: [1], weights: [1], kl_divergence: 0.1 };
+  for (const step of [deep, new Array(10_000_000).fill(0), 'x'.repeat(10_000_000)]) {
+    const why = checkSample({ ...base, step }, 10);
+    assert.ok(why !== null && why.startsWith('"step" is ') && why.length < 300, why ?? 'accepted');
+  }
+});

@@ -21,7 +21,8 @@
  */
 import { existsSync } from 'node:fs';
 import { readJsonl, tornInputMessage } from '../util/jsonl.js';
-import { UserError } from '../util/errors.js';
+import { requireRegularFile } from '../data/questions.js';
+import { UserError, describeValue } from '../util/errors.js';
 
 export interface SampleRecord {
   prompt_id: string;
@@ -76,7 +77,7 @@ function isIntArray(v: unknown): v is number[] {
 export function checkSample(r: unknown, vocabSize: number): string | null {
   if (typeof r !== 'object' || r === null) return 'not a JSON object';
   const s = r as Partial<SampleRecord>;
-  if (!Number.isInteger(s.step) || s.step! < 0) return `"step" is ${JSON.stringify(s.step)}, expected an integer >= 0`;
+  if (!Number.isInteger(s.step) || s.step! < 0) return `"step" is ${describeValue(s.step)}, expected an integer >= 0`;
   if (!isIntArray(s.token_ids) || s.token_ids.length === 0) return '"token_ids" must be a non-empty list of integers';
   if (!Array.isArray(s.weights) || s.weights.length !== s.token_ids.length || !s.weights.every((w) => typeof w === 'number' && w >= 0 && Number.isFinite(w))) {
     return `"weights" must be ${s.token_ids.length} non-negative numbers (one per token id)`;
@@ -100,6 +101,7 @@ export interface SamplesRead {
 }
 
 export function readSamples(path: string, vocabSize: number): SamplesRead {
+  requireRegularFile(path, 'samples file');
   const read = readJsonl<unknown>(path, 'samples file');
   const problems: SampleProblem[] = read.problems.map((p) => ({ line: p.line, message: `not valid JSON (${p.message})` }));
   const torn = tornInputMessage(read);

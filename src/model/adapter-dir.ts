@@ -20,7 +20,7 @@ import { LINEAR_NAMES } from './params.js';
 import type { Transformer } from './transformer.js';
 import { readSafetensorsHeader, readSafetensorsWithHeader, writeSafetensors } from './safetensors.js';
 import { fmtShape, shapeEquals } from './tensor.js';
-import { UserError } from '../util/errors.js';
+import { UserError, describeValue } from '../util/errors.js';
 import { readJsonFile, writeJsonAtomic } from '../util/fsx.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
@@ -60,9 +60,9 @@ export interface AdapterConfigJson {
 
 /** Parse and check an adapter_config.json object. */
 export function parseAdapterConfig(raw: Record<string, unknown>, path: string): LoraConfig {
-  if (raw.peft_type !== 'LORA') throw new UserError(`${path}: peft_type is ${JSON.stringify(raw.peft_type)}, expected "LORA"`);
+  if (raw.peft_type !== 'LORA') throw new UserError(`${path}: peft_type is ${describeValue(raw.peft_type)}, expected "LORA"`);
   const refuse = (field: string, ok: (v: unknown) => boolean, why: string): void => {
-    if (raw[field] !== undefined && !ok(raw[field])) throw new UserError(`${path}: ${field} = ${JSON.stringify(raw[field])} is not supported (${why})`);
+    if (raw[field] !== undefined && !ok(raw[field])) throw new UserError(`${path}: ${field} = ${describeValue(raw[field])} is not supported (${why})`);
   };
   const emptyish = (v: unknown): boolean => v === null || v === false || (typeof v === 'object' && Object.keys(v as object).length === 0);
   refuse('use_dora', (v) => v === false, 'DoRA adapters are not implemented');
@@ -82,7 +82,7 @@ export function parseAdapterConfig(raw: Record<string, unknown>, path: string): 
   if (!names || names.length === 0) throw new UserError(`${path}: target_modules must be a list of module names`);
   for (const n of names) {
     if (typeof n !== 'string' || !(LINEAR_NAMES as readonly string[]).includes(n)) {
-      throw new UserError(`${path}: target module ${JSON.stringify(n)} is not supported; expected some of ${LINEAR_NAMES.join(', ')}`);
+      throw new UserError(`${path}: target module ${describeValue(n)} is not supported; expected some of ${LINEAR_NAMES.join(', ')}`);
     }
   }
   const config: LoraConfig = { r, loraAlpha: alpha, dropout, targets: LINEAR_NAMES.filter((n) => names.includes(n)) };
@@ -106,10 +106,12 @@ export function loadAdapter(dir: string, model: Transformer, weightsFile = ADAPT
   const header = readSafetensorsHeader(wPath);
   // PEFT saves without the adapter name; in-memory state dicts carry ".default". Accept both.
   const byKey = new Map(header.tensors.map((t) => [t.name.replace('.default.weight', '.weight'), t]));
-  const tensors = readSafetensorsWithHeader(header);
+  const tensors = readSafetensorsWithHeader(header, { requireFinite: true });
+  const used = new Set<string>();
   const get = (key: string, shape: number[]): Float32Array => {
     const entry = byKey.get(key);
     if (!entry) throw new UserError(`${wPath}: tensor "${key}" is missing (adapter_config.json targets ${config.targets.join(', ')})`);
+    used.add(entry.name);
     if (!shapeEquals(entry.shape, shape)) {
       throw new UserError(`${wPath}: tensor "${key}" has shape ${fmtShape(entry.shape)}, but the base model needs ${fmtShape(shape)}; is this adapter for another base model?`);
     }
@@ -132,6 +134,12 @@ export function loadAdapter(dir: string, model: Transformer, weightsFile = ADAPT
   if (loraKeys.length > expectedKeys) {
     const extra = loraKeys.find((k) => !/layers\.(\d+)\./.test(k) || Number(/layers\.(\d+)\./.exec(k)![1]) >= model.params.layers.length);
     throw new UserError(`${wPath}: holds ${loraKeys.length} LoRA matrices but the base model has room for ${expectedKeys}${extra ? ` (e.g. "${extra}")` : ''}; is this adapter for another base model?`);
+  }
+  // Every tensor is used: anything else (a module trained in full, a LoRA pair for a module that
+  // target_modules does not list) would be silently dropped.
+  const unused = header.tensors.map((t) => t.name).filter((n) => !used.has(n));
+  if (unused.length > 0) {
+    throw new UserError(`${wPath}: holds ${unused.length} tensor${unused.length === 1 ? '' : 's'} this adapter does not use (${unused.slice(0, 3).map((n) => describeValue(n)).join(', ')}${unused.length > 3 ? ', ...' : ''}); adapter_config.json targets ${config.targets.join(', ')} with r ${config.r}, and other weights are not supported`);
   }
   return { config, scale: config.loraAlpha / config.r, layers };
 }

@@ -4,7 +4,7 @@
  * scaling as the supported checkpoints use it: none (Qwen2.5, Llama 2) or `llama3` (Llama 3.x).
  * Anything else is refused with the file, the field and what was expected.
  */
-import { UserError } from '../util/errors.js';
+import { UserError, describeValue } from '../util/errors.js';
 import type { Llama3RopeScaling } from '../engine/ops/rope.js';
 
 export type Architecture = 'qwen2' | 'llama';
@@ -48,20 +48,41 @@ function num(cfg: Json, key: string, path: string, fallback?: number): number {
     if (fallback !== undefined) return fallback;
     throw new UserError(`${path}: field "${key}" is missing (expected a number)`);
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`${path}: field "${key}" is ${JSON.stringify(v)}, expected a number`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`${path}: field "${key}" is ${describeValue(v)}, expected a number`);
   return v;
 }
+
+/**
+ * Largest accepted value of each size field: far above any released checkpoint (Llama 3.1 405B has
+ * 126 layers, hidden 16384; vocabularies reach ~256k), far below what would exhaust memory before
+ * the weights are even looked at. The real guard is the check of the config against the weight
+ * files' sizes (model-dir.ts); these bound what any code may compute from a config alone.
+ */
+export const CONFIG_LIMITS: Record<string, number> = {
+  hidden_size: 1 << 17, intermediate_size: 1 << 20, num_hidden_layers: 10_000, num_attention_heads: 1 << 12,
+  num_key_value_heads: 1 << 12, head_dim: 1 << 14, vocab_size: 1 << 24, max_position_embeddings: 1 << 26,
+  original_max_position_embeddings: 1 << 26,
+};
 
 function posInt(cfg: Json, key: string, path: string, fallback?: number): number {
   const v = num(cfg, key, path, fallback);
   if (!Number.isInteger(v) || v <= 0) throw new UserError(`${path}: field "${key}" is ${v}, expected a positive integer`);
+  const max = CONFIG_LIMITS[key];
+  if (max !== undefined && v > max) throw new UserError(`${path}: field "${key}" is ${v}, larger than any model this program can load (at most ${max})`);
+  return v;
+}
+
+/** A finite number in (min, max), exclusive; `why` says what the range protects. */
+function inRange(cfg: Json, key: string, path: string, fallback: number | undefined, min: number, max: number, why: string): number {
+  const v = num(cfg, key, path, fallback);
+  if (!(v > min && v < max)) throw new UserError(`${path}: field "${key}" is ${v}, expected a number between ${min} and ${max} (exclusive): ${why}`);
   return v;
 }
 
 function bool(cfg: Json, key: string, path: string, fallback: boolean): boolean {
   const v = cfg[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean') throw new UserError(`${path}: field "${key}" is ${JSON.stringify(v)}, expected true or false`);
+  if (typeof v !== 'boolean') throw new UserError(`${path}: field "${key}" is ${describeValue(v)}, expected true or false`);
   return v;
 }
 
@@ -73,6 +94,7 @@ function idList(v: unknown): number[] {
 
 /** Parse a config.json object; `path` is used in error messages. */
 export function parseConfig(cfg: Json, path = 'config.json'): ModelConfig {
+  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new UserError(`${path}: expected a JSON object, got ${describeValue(cfg)}`);
   const archs = Array.isArray(cfg.architectures) ? (cfg.architectures as unknown[]) : [];
   const archName = typeof archs[0] === 'string' ? (archs[0] as string) : undefined;
   const modelType = typeof cfg.model_type === 'string' ? cfg.model_type : undefined;
@@ -80,7 +102,7 @@ export function parseConfig(cfg: Json, path = 'config.json'): ModelConfig {
   if (archName === 'Qwen2ForCausalLM' || (!archName && modelType === 'qwen2')) architecture = 'qwen2';
   else if (archName === 'LlamaForCausalLM' || (!archName && modelType === 'llama')) architecture = 'llama';
   else {
-    throw new UserError(`${path}: architecture ${JSON.stringify(archName ?? modelType ?? null)} is not supported (field "architectures"); expected Qwen2ForCausalLM or LlamaForCausalLM`);
+    throw new UserError(`${path}: architecture ${describeValue(archName ?? modelType ?? null)} is not supported (field "architectures"); expected Qwen2ForCausalLM or LlamaForCausalLM`);
   }
 
   const hiddenSize = posInt(cfg, 'hidden_size', path);
@@ -95,18 +117,23 @@ export function parseConfig(cfg: Json, path = 'config.json'): ModelConfig {
   let ropeScaling: Llama3RopeScaling | null = null;
   const rs = cfg.rope_scaling as Json | null | undefined;
   if (rs !== undefined && rs !== null) {
+    if (typeof rs !== 'object' || Array.isArray(rs)) throw new UserError(`${path}: field "rope_scaling" is ${describeValue(rs)}, expected an object or null`);
     const type = (rs.rope_type ?? rs.type) as unknown;
     if (type === 'default') ropeScaling = null;
     else if (type === 'llama3') {
+      const rsPath = `${path} rope_scaling`;
       ropeScaling = {
         type: 'llama3',
-        factor: num(rs, 'factor', `${path} rope_scaling`),
-        lowFreqFactor: num(rs, 'low_freq_factor', `${path} rope_scaling`),
-        highFreqFactor: num(rs, 'high_freq_factor', `${path} rope_scaling`),
+        factor: inRange(rs, 'factor', rsPath, undefined, 0, 1e6, 'wavelengths are divided by it'),
+        lowFreqFactor: inRange(rs, 'low_freq_factor', rsPath, undefined, 0, 1e6, 'it sets a wavelength threshold'),
+        highFreqFactor: inRange(rs, 'high_freq_factor', rsPath, undefined, 0, 1e6, 'it sets a wavelength threshold'),
         originalMaxPositionEmbeddings: posInt(rs, 'original_max_position_embeddings', `${path} rope_scaling`),
       };
+      if (!(ropeScaling.highFreqFactor > ropeScaling.lowFreqFactor)) {
+        throw new UserError(`${rsPath}: high_freq_factor (${ropeScaling.highFreqFactor}) must be larger than low_freq_factor (${ropeScaling.lowFreqFactor}); the interpolation between them divides by their difference`);
+      }
     } else {
-      throw new UserError(`${path}: rope_scaling type ${JSON.stringify(type)} is not supported; supported: none, "default", "llama3"`);
+      throw new UserError(`${path}: rope_scaling type ${describeValue(type)} is not supported; supported: none, "default", "llama3"`);
     }
   }
 
@@ -114,11 +141,11 @@ export function parseConfig(cfg: Json, path = 'config.json'): ModelConfig {
     throw new UserError(`${path}: use_sliding_window is true; sliding-window attention is not supported (Qwen2.5 checkpoints set it to false)`);
   }
   const hiddenAct = cfg.hidden_act ?? 'silu';
-  if (hiddenAct !== 'silu') throw new UserError(`${path}: hidden_act ${JSON.stringify(hiddenAct)} is not supported; expected "silu"`);
+  if (hiddenAct !== 'silu') throw new UserError(`${path}: hidden_act ${describeValue(hiddenAct)} is not supported; expected "silu"`);
 
   const dtypeRaw = (cfg.torch_dtype ?? cfg.dtype ?? 'float32') as unknown;
   if (dtypeRaw !== 'float32' && dtypeRaw !== 'float16' && dtypeRaw !== 'bfloat16') {
-    throw new UserError(`${path}: torch_dtype ${JSON.stringify(dtypeRaw)} is not supported; expected float32, float16 or bfloat16`);
+    throw new UserError(`${path}: torch_dtype ${describeValue(dtypeRaw)} is not supported; expected float32, float16 or bfloat16`);
   }
   const llamaAttnBias = architecture === 'llama' && bool(cfg, 'attention_bias', path, false);
   return {
@@ -130,8 +157,8 @@ export function parseConfig(cfg: Json, path = 'config.json'): ModelConfig {
     numKvHeads,
     headDim,
     vocabSize: posInt(cfg, 'vocab_size', path),
-    rmsNormEps: num(cfg, 'rms_norm_eps', path, 1e-6),
-    ropeTheta: num(cfg, 'rope_theta', path, 10000),
+    rmsNormEps: inRange(cfg, 'rms_norm_eps', path, 1e-6, 0, 1, 'RMSNorm divides by sqrt(mean(x²) + eps)'),
+    ropeTheta: inRange(cfg, 'rope_theta', path, 10000, 1, 1e12, 'rotary frequencies are rope_theta^(-2i/head_dim)'),
     ropeScaling,
     tieWordEmbeddings: bool(cfg, 'tie_word_embeddings', path, architecture === 'qwen2' ? false : false),
     maxPositionEmbeddings: posInt(cfg, 'max_position_embeddings', path, 2048),

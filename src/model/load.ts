@@ -1,61 +1,126 @@
 /**
- * One loader for a language model as the pipeline uses it: a Hugging Face directory's weights
- * (src/model/model-dir.ts), its tokenizer (src/tokenizer), and optionally a LoRA adapter applied
- * on top without merging.
+ * The one public loader for a language model: `loadModel(ref)` turns a model reference into a
+ * directory (resolveModelDir, the single place that does so), reads its config, tokenizer and
+ * generation settings, checks that the tokenizer belongs to the model, and — unless told not to —
+ * loads the weights (model-dir.ts checks them against the config and for NaN/Inf) and applies a
+ * LoRA adapter on top without merging. Every caller (CLI commands, jobs, back ends, the library)
+ * goes through it; model-dir.ts's readers are internals.
+ *
+ *   const expert = await loadModel('models/expert');
+ *   const tuned = await loadModel('models/expert', { adapter: 'runs/adapter' });
+ *   const info = await loadModel('models/expert', { weights: false }); // config + tokenizer only
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadModelDir, type LoadedModel } from './model-dir.js';
+import { basename, join } from 'node:path';
+import { loadModelDir, readGeneration, readModelConfig, type GenerationSettings, type LoadedModel } from './model-dir.js';
+import type { ModelParams } from './params.js';
 import { Transformer } from './transformer.js';
 import type { ModelConfig } from './config.js';
 import { loadAdapter } from './adapter-dir.js';
+import { resolveModelDir } from './resolve.js';
 import { ENDOFTEXT, IM_END, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
-export interface LanguageModel {
+export interface LoadModelOptions {
+  /** LoRA adapter directory (PEFT layout) or Hub id, applied on top of the weights without merging. */
+  adapter?: string;
+  /** Revision of a Hub id `ref` (branch, tag or commit; default main). */
+  revision?: string;
+  onProgress?: ProgressCallback;
+  /** What the model is, in messages ("Expert model", ...); default "model". */
+  what?: string;
+  /**
+   * Load even when the weights hold tensors the config does not use (listed in
+   * loaded.ignoredTensors). By default that is an error: it means config and weights differ.
+   */
+  allowUnusedTensors?: boolean;
+  /** false: config, tokenizer and generation settings only (a back end that runs its own copy of the weights). */
+  weights?: boolean;
+}
+
+/** What every caller needs of a model, weights aside. */
+export interface ModelInfo {
+  /** The reference as given. */
+  ref: string;
+  /** The local directory it resolved to. */
   dir: string;
   adapterDir: string | null;
-  model: Transformer;
-  tokenizer: HfTokenizer;
   config: ModelConfig;
-  loaded: LoadedModel;
+  tokenizer: HfTokenizer;
+  generation: GenerationSettings;
   /**
    * Ids that end generation: the tokenizer's and the model's EOS ids, plus ChatML's <|im_end|> and
    * <|endoftext|> when the vocabulary has them (a base Qwen model prompted in ChatML ends its turn
    * with <|im_end|> although its configured EOS is <|endoftext|>).
    */
   stopIds: number[];
+  /** modelFingerprint(dir, adapterDir): identifies the weights in run manifests. */
+  fingerprint: string;
 }
 
-export function loadLanguageModel(dir: string, opts: { adapter?: string; onProgress?: ProgressCallback } = {}): LanguageModel {
-  const loaded = loadModelDir(dir, opts.onProgress ? { onProgress: opts.onProgress } : {});
+/** A loaded model: ModelInfo plus the weights, ready to run on the engine. */
+export interface LanguageModel extends ModelInfo {
+  /** The model, with the adapter applied when one was given. */
+  model: Transformer;
+  params: ModelParams;
+  /** What was read from the directory (tensors by name, ignored tensors). */
+  loaded: LoadedModel;
+}
+
+export function loadModel(ref: string, opts?: LoadModelOptions & { weights?: true }): Promise<LanguageModel>;
+export function loadModel(ref: string, opts: LoadModelOptions & { weights: false }): Promise<ModelInfo>;
+export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promise<LanguageModel | ModelInfo> {
+  const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
+  const dir = await resolveModelDir(ref, { ...(opts.what ? { what: opts.what } : {}), ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...progress });
+  // Config and tokenizer first: both are small, and a mismatch is reported before gigabytes are read.
+  const config = readModelConfig(dir);
   const tokenizer = loadTokenizer(dir);
-  if (tokenizer.vocabSize > loaded.config.vocabSize) {
-    throw new UserError(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${loaded.config.vocabSize}; the tokenizer does not belong to this model`);
+  assertTokenizerFits(tokenizer, config, dir);
+  const adapterDir = opts.adapter === undefined ? null : await resolveModelDir(opts.adapter, { kind: 'adapter', ...progress });
+  const fingerprint = modelFingerprint(dir, adapterDir);
+  if (opts.weights === false) {
+    const generation = readGeneration(dir, config);
+    return { ref, dir, adapterDir, config, tokenizer, generation, stopIds: generationStopIds(tokenizer, generation.eosTokenIds, config.vocabSize), fingerprint };
   }
+  const loaded = loadModelDir(dir, {
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.allowUnusedTensors ? { allowUnusedTensors: true } : {}),
+  });
   const model = new Transformer(loaded.config, loaded.params);
-  if (opts.adapter) model.adapter = loadAdapter(opts.adapter, model);
+  model.name = `${dir}${adapterDir ? ` + ${adapterDir}` : ''}`;
+  if (adapterDir) model.adapter = loadAdapter(adapterDir, model);
   const stopIds = generationStopIds(tokenizer, loaded.generation.eosTokenIds, loaded.config.vocabSize);
-  return { dir, adapterDir: opts.adapter ?? null, model, tokenizer, config: loaded.config, loaded, stopIds };
+  return { ref, dir, adapterDir, config: loaded.config, tokenizer, generation: loaded.generation, stopIds, fingerprint, model, params: loaded.params, loaded };
 }
 
-/** See LanguageModel.stopIds. */
+/** The tokenizer must not produce ids the model has no row for. */
+function assertTokenizerFits(tokenizer: HfTokenizer, config: ModelConfig, dir: string): void {
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new UserError(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${config.vocabSize}; the tokenizer does not belong to this model`);
+  }
+}
+
+/** See ModelInfo.stopIds. */
 export function generationStopIds(tokenizer: HfTokenizer, modelEosIds: readonly number[], vocabSize: number): number[] {
   const chatml = [IM_END, ENDOFTEXT].map((t) => tokenizer.tokenToId(t)).filter((id): id is number => id !== undefined);
   return [...new Set([...tokenizer.eosTokenIds, ...modelEosIds, ...chatml])].filter((id) => id < vocabSize).sort((a, b) => a - b);
+}
+
+function isRegularFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
 }
 
 /**
  * A cheap identity of a model directory (and adapter) for run manifests: config.json, and for each
  * weight file its size and the hashes of its first and last MiB (which cover the safetensors
  * header). Reading whole multi-gigabyte files just to detect a swapped model would cost minutes.
+ * Takes a resolved directory (ModelInfo.fingerprint is this for a loaded model).
  */
 export function modelFingerprint(dir: string, adapterDir?: string | null): string {
   const h = createHash('sha256');
   const addFile = (path: string): void => {
-    if (!existsSync(path)) return;
+    if (!isRegularFile(path)) return; // a FIFO would block; the loader reports it
     const size = statSync(path).size;
     h.update(`${path.split('/').pop()}:${size}:`);
     const fd = openSync(path, 'r');
@@ -71,11 +136,18 @@ export function modelFingerprint(dir: string, adapterDir?: string | null): strin
     }
   };
   for (const d of [dir, adapterDir].filter((x): x is string => !!x)) {
-    for (const f of ['config.json', 'adapter_config.json', 'tokenizer.json']) if (existsSync(join(d, f))) h.update(readFileSync(join(d, f)));
+    for (const f of ['config.json', 'adapter_config.json', 'tokenizer.json']) if (isRegularFile(join(d, f))) h.update(readFileSync(join(d, f)));
     for (const f of ['model.safetensors', 'adapter_model.safetensors']) addFile(join(d, f));
     const index = join(d, 'model.safetensors.index.json');
-    if (existsSync(index)) {
-      const shards = new Set(Object.values((JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map));
+    if (isRegularFile(index)) {
+      h.update(readFileSync(index));
+      let weightMap: unknown;
+      try {
+        weightMap = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: unknown }).weight_map;
+      } catch {
+        weightMap = null; // a damaged index is reported, with its file, by the loader
+      }
+      const shards = new Set(typeof weightMap === 'object' && weightMap !== null ? Object.values(weightMap).filter((v): v is string => typeof v === 'string' && basename(v) === v && v !== '') : []);
       for (const s of [...shards].sort()) addFile(join(d, s));
     }
   }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyModelDir } from './testing.js';
-import { loadLanguageModel } from './load.js';
+import { loadModel } from './load.js';
 import { loadModelDir, saveModelDir } from './model-dir.js';
 import { createLoraAdapter, type LoraAdapter, type LoraWeights } from './lora.js';
 import { saveAdapter } from './adapter-dir.js';
@@ -35,8 +35,8 @@ function writeAdapter(model: Transformer, targets: LinearName[], scaleB: number,
 
 const seq = [[3, 17, 250, 9, 44, 101, 7, 2], [5, 6, 300, 12]];
 
-test('a merged model\'s logits equal base + adapter to 1e-5 (float32), and it loads as a standalone directory with the base\'s tokenizer', () => {
-  const base = loadLanguageModel(baseDir);
+test('a merged model\'s logits equal base + adapter to 1e-5 (float32), and it loads as a standalone directory with the base\'s tokenizer', async () => {
+  const base = await loadModel(baseDir);
   const { dir } = writeAdapter(base.model, [...LINEAR_NAMES], 0.3, 1);
   const out = fresh('merged');
   const report = mergeAdapterDir({ base: baseDir, adapter: dir, out });
@@ -45,8 +45,8 @@ test('a merged model\'s logits equal base + adapter to 1e-5 (float32), and it lo
   assert.ok(report.lostFraction < 1e-4, `float32 keeps the delta (${report.lostFraction})`);
   assert.equal(report.warning, null);
 
-  const withAdapter = loadLanguageModel(baseDir, { adapter: dir });
-  const merged = loadLanguageModel(out);
+  const withAdapter = await loadModel(baseDir, { adapter: dir });
+  const merged = await loadModel(out);
   assert.equal(merged.model.adapter, null);
   const batch = packSequences(seq);
   const a = withAdapter.model.forward(batch, { logitRows: 'all' }).logits;
@@ -63,8 +63,8 @@ test('a merged model\'s logits equal base + adapter to 1e-5 (float32), and it lo
   assert.deepEqual(merged.tokenizer.encode('12 apples'), base.tokenizer.encode('12 apples'));
 });
 
-test('storing a merge in bfloat16: the reported share of the delta lost to rounding is what the written file shows, with a warning when large', () => {
-  const base = loadLanguageModel(baseDir);
+test('storing a merge in bfloat16: the reported share of the delta lost to rounding is what the written file shows, with a warning when large', async () => {
+  const base = await loadModel(baseDir);
   const baseBf16 = fresh('base-bf16');
   saveModelDir(baseBf16, base.model.config, base.model.params, { dtype: 'bfloat16', copyFrom: baseDir });
   const roundedBase = loadModelDir(baseBf16);
@@ -104,10 +104,10 @@ test('storing a merge in bfloat16: the reported share of the delta lost to round
   }
 });
 
-test('an adapter for another base (shape mismatch) is refused naming the adapter file and the tensor; nothing is written', () => {
+test('an adapter for another base (shape mismatch) is refused naming the adapter file and the tensor; nothing is written', async () => {
   const otherDir = tinyModelDir({ hidden: 24, heads: 4, kvHeads: 2 }, 32);
   try {
-    const other = loadLanguageModel(otherDir);
+    const other = await loadModel(otherDir);
     const { dir } = writeAdapter(other.model, ['q_proj', 'v_proj'], 0.1, 3);
     const out = fresh('never');
     assert.throws(() => mergeAdapterDir({ base: baseDir, adapter: dir, out }), (e: unknown) => {
@@ -121,8 +121,8 @@ test('an adapter for another base (shape mismatch) is refused naming the adapter
   }
 });
 
-test('merge refuses a non-empty --out without force, and --out equal to the base', () => {
-  const base = loadLanguageModel(baseDir);
+test('merge refuses a non-empty --out without force, and --out equal to the base', async () => {
+  const base = await loadModel(baseDir);
   const { dir } = writeAdapter(base.model, ['q_proj'], 0.1, 5);
   const out = fresh('merged');
   mergeAdapterDir({ base: baseDir, adapter: dir, out });

@@ -117,12 +117,17 @@ test('sharded weights load through model.safetensors.index.json; unused tensors 
   const weightMap: Record<string, string> = {};
   for (const t of [...first, extra]) weightMap[t.name] = 'model-00001-of-00002.safetensors';
   for (const t of second) weightMap[t.name] = 'model-00002-of-00002.safetensors';
-  weightMap['model.unused_buffer'] = 'model-00003-of-00002.safetensors'; // a shard nobody needs may be absent
+  weightMap['model.unused_buffer'] = 'model-00003-of-00002.safetensors'; // a shard nobody needs may be absent, but its tensor is reported
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
 
-  const loaded = loadModelDir(dir);
+  // An unknown tensor is an error (config and weights disagree) unless the caller allows it.
+  throwsUser(() => loadModelDir(dir), 'model.safetensors.index.json', '1 tensor', '"model.unused_buffer"', 'does not use');
+  const loaded = loadModelDir(dir, { allowUnusedTensors: true });
   assertSameTensors(loaded.tensors, tensors);
   assert.deepEqual(loaded.ignoredTensors.sort(), ['model.layers.0.self_attn.rotary_emb.inv_freq', 'model.unused_buffer']);
+  delete weightMap['model.unused_buffer'];
+  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+  assert.deepEqual(loadModelDir(dir).ignoredTensors, ['model.layers.0.self_attn.rotary_emb.inv_freq'], 'inv_freq is an expected leftover');
   assert.equal(loaded.params.lmHead, loaded.tensors.get('lm_head.weight')!.data);
 
   const events: Array<{ done: number; total: number }> = [];
@@ -243,4 +248,52 @@ test('saveModelDir writes nothing when the destination cannot be created or the 
   const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(cfg.lightreasoner, { beta: 0.4 });
   assert.equal(cfg.torch_dtype, 'float16');
+}));
+
+test('config and weights that disagree are refused naming both: layer count, Llama config on Qwen2 weights, an unknown tensor', () => withDir((root) => {
+  const config = parseConfig(RAW);
+  const list = asList(makeTensors(config));
+  const fewer = join(root, 'fewer');
+  writeModel(fewer, { ...RAW, num_hidden_layers: 1 }, list);
+  throwsUser(() => loadModelDir(fewer), join(fewer, 'config.json'), 'num_hidden_layers is 1', 'holds 2 layers', join(fewer, 'model.safetensors'), '"model.layers.1.');
+  const more = join(root, 'more');
+  writeModel(more, { ...RAW, num_hidden_layers: 3 }, list);
+  throwsUser(() => loadModelDir(more), 'num_hidden_layers is 3', 'holds 2 layers');
+  const llama = join(root, 'llama');
+  writeModel(llama, { ...RAW, architectures: ['LlamaForCausalLM'], model_type: 'llama' }, list);
+  throwsUser(() => loadModelDir(llama), join(llama, 'model.safetensors'), 'attention biases', '"model.layers.0.self_attn.q_proj.bias"', 'LlamaForCausalLM', 'attention_bias false', join(llama, 'config.json'));
+  const extra = join(root, 'extra');
+  writeModel(extra, RAW, [...list, { name: 'model.vision_tower.weight', shape: [2], data: new Float32Array(2) }]);
+  throwsUser(() => loadModelDir(extra), '1 tensor', '"model.vision_tower.weight"', 'does not use');
+  assert.deepEqual(loadModelDir(extra, { allowUnusedTensors: true }).ignoredTensors, ['model.vision_tower.weight']);
+  const big = join(root, 'big');
+  writeModel(big, { ...RAW, hidden_size: 4096, num_attention_heads: 32, num_key_value_heads: 8 }, list);
+  throwsUser(() => loadModelDir(big), join(big, 'config.json'), 'parameters', 'does not belong to these weights');
+}));
+
+test('NaN or Inf in the weights and out-of-range config values are refused, naming the tensor or the field', () => withDir((root) => {
+  const config = parseConfig(RAW);
+  for (const [bad, label] of [[NaN, 'NaN'], [Infinity, '+Inf'], [-Infinity, '-Inf']] as const) {
+    for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+      const dir = join(root, `${label}-${dtype}`);
+      const list = asList(makeTensors(config)).map((t) => (t.name === 'model.layers.1.mlp.down_proj.weight' ? { ...t, data: t.data.map((v, i) => (i === 19 ? bad : v)) } : t));
+      writeModel(dir, RAW, list, dtype);
+      throwsUser(() => loadModelDir(dir), join(dir, 'model.safetensors'), '"model.layers.1.mlp.down_proj.weight"', label, '[1, 3]');
+    }
+  }
+  const ok = asList(makeTensors(config));
+  for (const [field, value, why] of [
+    ['rope_theta', 0, 'rope_theta'], ['rope_theta', -5, 'rope_theta'], ['rms_norm_eps', -1, 'rms_norm_eps'], ['rms_norm_eps', 0, 'rms_norm_eps'],
+    ['num_hidden_layers', 1e8, 'at most 10000'], ['hidden_size', 0, 'positive integer'], ['vocab_size', 2 ** 40, 'at most'],
+  ] as const) {
+    const dir = join(root, `${field}-${value}`);
+    writeModel(dir, { ...RAW, [field]: value }, ok);
+    throwsUser(() => loadModelDir(dir), join(dir, 'config.json'), `"${field}"`, why);
+  }
+  let deep: unknown = 8;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  const nested = join(root, 'nested');
+  mkdirSync(nested);
+  writeFileSync(join(nested, 'config.json'), JSON.stringify({ ...RAW, hidden_size: '__DEEP__' }).replace('"__DEEP__"', '['.repeat(100_000) + ']'.repeat(100_000)));
+  assert.throws(() => loadModelDir(nested), (e: unknown) => e instanceof UserError && e.message.includes('"hidden_size"') && e.message.length < 600);
 }));

@@ -9,14 +9,14 @@
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelConfig, WeightDtype } from './config.js';
-import { parseConfig } from './config.js';
+import { parameterCount, parseConfig } from './config.js';
 import type { ModelParams } from './params.js';
 import { expectedTensors, paramsFromTensors, tensorsFromParams } from './params.js';
 import type { TensorMap } from './tensor.js';
 import { fmtShape, shapeEquals } from './tensor.js';
 import type { FloatDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors.js';
 import { readSafetensorsHeader, readSafetensorsWithHeader, writeSafetensors } from './safetensors.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { UserError, describeValue, errorMessage } from '../util/errors.js';
 import { readJsonFile, writeJsonAtomic } from '../util/fsx.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -44,8 +44,9 @@ export interface LoadedModel {
   tensors: TensorMap;
   generation: GenerationSettings;
   /**
-   * Tensors in the checkpoint that this config does not use and that were not read (e.g.
-   * `rotary_emb.inv_freq`, a tied model's `lm_head.weight`). Worth a warning when not empty.
+   * Tensors in the checkpoint that this config does not use and that were not read: expected
+   * leftovers (a tied model's `lm_head.weight`, `rotary_emb.inv_freq`), or anything when
+   * `allowUnusedTensors` was given.
    */
   ignoredTensors: string[];
 }
@@ -69,8 +70,20 @@ function requireDir(dir: string, what: string): void {
 /** Where each needed tensor lives: its header entry and the header of its file. */
 interface Located { entry: SafetensorsEntry; header: SafetensorsHeader }
 
+interface LocatedWeights {
+  located: Map<string, Located>;
+  headers: SafetensorsHeader[];
+  /** Every tensor name the checkpoint declares: the index's weight_map and the headers read. */
+  allNames: Set<string>;
+  /** Bytes of every weight file present (all shards the index lists). */
+  fileBytes: number;
+  /** What to name in messages: model.safetensors, or the index. */
+  label: string;
+  source: (name: string) => string;
+}
+
 /** Headers of the weight files, and which tensors of each to read. */
-function locateWeights(dir: string, wanted: Set<string>): { located: Map<string, Located>; headers: SafetensorsHeader[]; ignored: string[]; source: (name: string) => string } {
+function locateWeights(dir: string, wanted: Set<string>): LocatedWeights {
   const single = join(dir, WEIGHTS_FILE);
   const indexPath = join(dir, WEIGHTS_INDEX_FILE);
   const located = new Map<string, Located>();
@@ -78,7 +91,7 @@ function locateWeights(dir: string, wanted: Set<string>): { located: Map<string,
   if (existsSync(single)) {
     const header = readSafetensorsHeader(single);
     for (const entry of header.tensors) if (wanted.has(entry.name)) located.set(entry.name, { entry, header });
-    return { located, headers: [header], ignored: header.tensors.map((t) => t.name).filter((n) => !wanted.has(n)), source: () => single };
+    return { located, headers: [header], allNames: new Set(header.tensors.map((t) => t.name)), fileBytes: header.fileSize, label: single, source: () => single };
   }
   if (!existsSync(indexPath)) {
     const bins = readdirSync(dir).filter((f) => f.endsWith('.bin') || f.endsWith('.pt') || f.endsWith('.gguf'));
@@ -89,9 +102,10 @@ function locateWeights(dir: string, wanted: Set<string>): { located: Map<string,
   const weightMap = isObject(index) ? index.weight_map : undefined;
   if (!isObject(weightMap)) throw new UserError(`${indexPath}: field "weight_map" is missing or not an object of tensor name to shard file`);
   const shardOf = new Map<string, string>();
-  for (const [name, shard] of Object.entries(weightMap)) {
+  for (const name in weightMap) {
+    const shard = weightMap[name];
     if (typeof shard !== 'string' || shard === '' || basename(shard) !== shard) {
-      throw new UserError(`${indexPath}: weight_map entry "${name}" is ${JSON.stringify(shard)}, expected a file name in ${dir}`);
+      throw new UserError(`${indexPath}: weight_map entry ${describeValue(name)} is ${describeValue(shard)}, expected a file name in ${dir}`);
     }
     shardOf.set(name, shard);
   }
@@ -110,22 +124,81 @@ function locateWeights(dir: string, wanted: Set<string>): { located: Map<string,
     }
   }
   const headers: SafetensorsHeader[] = [];
+  const allNames = new Set(shardOf.keys());
   for (const [shard, names] of byShard) {
     const header = readSafetensorsHeader(join(dir, shard));
     headers.push(header);
     const entries = new Map(header.tensors.map((t) => [t.name, t]));
+    for (const t of header.tensors) allNames.add(t.name);
     for (const name of names) {
       const entry = entries.get(name);
       if (!entry) throw new UserError(`${header.path}: tensor "${name}" is missing, though ${WEIGHTS_INDEX_FILE} says this shard holds it`);
       located.set(name, { entry, header });
     }
   }
+  let fileBytes = 0;
+  for (const shard of new Set(shardOf.values())) {
+    try {
+      fileBytes += statSync(join(dir, shard)).size;
+    } catch {
+      // an absent shard holds no needed tensor (checked above); it adds nothing
+    }
+  }
   return {
-    located,
-    headers,
-    ignored: [...shardOf.keys()].filter((n) => !wanted.has(n)),
+    located, headers, allNames, fileBytes, label: indexPath,
     source: (name) => (shardOf.has(name) ? join(dir, shardOf.get(name)!) : indexPath),
   };
+}
+
+/**
+ * Tensors a checkpoint may hold that no config uses, accepted without a flag (documented
+ * acceptances): a tied model's stored lm_head copy (transformers ignores it too), and the rotary
+ * `inv_freq` buffer older transformers versions saved (recomputed from rope_theta).
+ */
+export function isExpectedUnusedTensor(name: string, config: ModelConfig): boolean {
+  if (name === 'lm_head.weight' && config.tieWordEmbeddings) return true;
+  return /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/.test(name);
+}
+
+const LAYER_NAME = /^model\.layers\.(\d+)\./;
+
+/** config.json and the weights must describe the same model; say how they differ, naming both. */
+function checkConfigAgainstWeights(config: ModelConfig, configPath: string, w: LocatedWeights): void {
+  let maxLayer = -1, example = '';
+  for (const name of w.allNames) {
+    const m = LAYER_NAME.exec(name);
+    if (m && Number(m[1]) > maxLayer) {
+      maxLayer = Number(m[1]);
+      example = name;
+    }
+  }
+  if (maxLayer >= 0 && maxLayer + 1 !== config.numLayers) {
+    throw new UserError(`${configPath}: num_hidden_layers is ${config.numLayers} but ${w.label} holds ${maxLayer + 1} layers (0 to ${maxLayer}, e.g. "${example}"); the config does not belong to these weights`);
+  }
+  // At least 2 bytes a parameter (F16/BF16, the smallest dtypes loaded): a config far larger than
+  // the files is refused here, before anything is sized from it.
+  const minBytes = parameterCount(config) * 2;
+  if (minBytes > w.fileBytes) {
+    throw new UserError(`${configPath} describes a model of ${parameterCount(config)} parameters (at least ${minBytes} bytes of weights) but ${w.label === configPath ? 'the weight files hold' : `${w.label} and its shards hold`} ${w.fileBytes} bytes; the config does not belong to these weights (check hidden_size, intermediate_size, num_hidden_layers and vocab_size)`);
+  }
+}
+
+/** Tensors in the checkpoint that the config does not use: an error unless expected or allowed. */
+function checkUnusedTensors(config: ModelConfig, configPath: string, wanted: Set<string>, w: LocatedWeights, allow: boolean): string[] {
+  const unused = [...w.allNames].filter((n) => !wanted.has(n)).sort();
+  const unexpected = unused.filter((n) => !isExpectedUnusedTensor(n, config));
+  if (unexpected.length === 0 || allow) return unused;
+  const arch = describeValue(Array.isArray(config.raw.architectures) ? config.raw.architectures[0] : config.raw.model_type);
+  const first = (names: string[]): string => `${names.slice(0, 3).map((n) => describeValue(n)).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
+  const attnBias = unexpected.filter((n) => /\.self_attn\.[qkvo]_proj\.bias$/.test(n));
+  if (attnBias.length > 0) {
+    throw new UserError(`${w.label} holds attention biases (${first(attnBias)}) that ${configPath} (architecture ${arch}${config.architecture === 'llama' ? ', attention_bias false' : ''}) does not use; the config does not match the weights (Qwen2 checkpoints, with q/k/v biases, need "architectures": ["Qwen2ForCausalLM"])`);
+  }
+  const mlpBias = unexpected.filter((n) => /\.mlp\.(gate|up|down)_proj\.bias$/.test(n));
+  if (mlpBias.length > 0) {
+    throw new UserError(`${w.label} holds MLP biases (${first(mlpBias)}) that ${configPath} (architecture ${arch}, mlp_bias false) does not use; the config does not match the weights`);
+  }
+  throw new UserError(`${w.label} holds ${unexpected.length} tensor${unexpected.length === 1 ? '' : 's'} that the model ${configPath} describes (architecture ${arch}) does not use: ${first(unexpected)}; loading would silently drop them, so the config and the weights do not match`);
 }
 
 function tokenIds(v: unknown, path: string, field: string): number[] | undefined {
@@ -133,12 +206,12 @@ function tokenIds(v: unknown, path: string, field: string): number[] | undefined
   const ok = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
   if (ok(v)) return [v];
   if (Array.isArray(v) && v.every(ok)) return v;
-  throw new UserError(`${path}: field "${field}" is ${JSON.stringify(v)}, expected a token id or a list of token ids`);
+  throw new UserError(`${path}: field "${field}" is ${describeValue(v)}, expected a token id or a list of token ids`);
 }
 
 function tokenId(v: unknown, path: string, field: string): number | undefined {
   const ids = tokenIds(v, path, field);
-  if (ids && ids.length !== 1) throw new UserError(`${path}: field "${field}" is ${JSON.stringify(v)}, expected a single token id`);
+  if (ids && ids.length !== 1) throw new UserError(`${path}: field "${field}" is ${describeValue(v)}, expected a single token id`);
   return ids?.[0];
 }
 
@@ -156,22 +229,42 @@ export function readGeneration(dir: string, config: ModelConfig): GenerationSett
   return settings;
 }
 
-/**
- * Load a Hugging Face model directory. Tensors the config does not use are not read (their names
- * are returned in `ignoredTensors`); every used one is checked for presence and shape against
- * config.json from the safetensors headers before any tensor data is read.
- */
-export function loadModelDir(dir: string, opts: { onProgress?: ProgressCallback } = {}): LoadedModel {
+/** A model directory's config.json, parsed and checked. Internal: see loadModel. */
+export function readModelConfig(dir: string): ModelConfig {
   requireDir(dir, 'model directory');
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new UserError(`${dir}: config.json is missing; a Hugging Face model directory needs config.json and ${WEIGHTS_FILE}`);
   const raw = readJsonFile(configPath, 'model config');
   if (!isObject(raw)) throw new UserError(`${configPath}: expected a JSON object`);
-  const config = parseConfig(raw, configPath);
+  return parseConfig(raw, configPath);
+}
+
+export interface LoadModelDirOptions {
+  onProgress?: ProgressCallback;
+  /**
+   * Load even when the checkpoint holds tensors the config does not use (they are listed in
+   * `ignoredTensors`); by default that is an error, because it means config and weights differ.
+   */
+  allowUnusedTensors?: boolean;
+}
+
+/**
+ * Read a Hugging Face model directory's config and weights. Internal: callers load models with
+ * `loadModel` (load.ts), which also resolves the reference, reads the tokenizer and applies an
+ * adapter. Every check runs on config.json and the safetensors headers before tensor data is
+ * read: the config's values, its layer count and size against the weights, each needed tensor's
+ * presence and shape, and every tensor the files hold being used (or an expected leftover, see
+ * isExpectedUnusedTensor). Tensor data is then scanned for NaN/Inf as it is read.
+ */
+export function loadModelDir(dir: string, opts: LoadModelDirOptions = {}): LoadedModel {
+  const config = readModelConfig(dir);
+  const configPath = join(dir, 'config.json');
 
   const specs = expectedTensors(config);
   const wanted = new Set(specs.map((s) => s.name));
-  const { located, headers, ignored, source } = locateWeights(dir, wanted);
+  const weights = locateWeights(dir, wanted);
+  const { located, headers, source } = weights;
+  checkConfigAgainstWeights(config, configPath, weights);
   for (const spec of specs) {
     const loc = located.get(spec.name);
     if (!loc) throw new UserError(`${source(spec.name)}: tensor "${spec.name}" is missing (expected shape ${fmtShape(spec.shape)} from config.json)`);
@@ -179,6 +272,7 @@ export function loadModelDir(dir: string, opts: { onProgress?: ProgressCallback 
       throw new UserError(`${loc.header.path}: tensor "${spec.name}" has shape ${fmtShape(loc.entry.shape)}, expected ${fmtShape(spec.shape)} from config.json`);
     }
   }
+  const ignored = checkUnusedTensors(config, configPath, wanted, weights, opts.allowUnusedTensors === true);
 
   const tensors: TensorMap = new Map();
   const bytesOf = (h: SafetensorsHeader): number => h.tensors.reduce((s, t) => s + (located.get(t.name)?.header === h ? t.end - t.begin : 0), 0);
@@ -192,7 +286,7 @@ export function loadModelDir(dir: string, opts: { onProgress?: ProgressCallback 
       const bytes = base + (e.total > 0 ? (e.done / e.total) * shardBytes : shardBytes);
       opts.onProgress!({ ...e, done: bytes >= totalBytes ? mib(totalBytes) : Math.min(mib(bytes), mib(totalBytes)), total: mib(totalBytes) });
     });
-    const part = readSafetensorsWithHeader(header, { filter: (name) => located.get(name)?.header === header, onProgress });
+    const part = readSafetensorsWithHeader(header, { filter: (name) => located.get(name)?.header === header, onProgress, requireFinite: true });
     for (const [name, t] of part) tensors.set(name, t);
     doneBytes += shardBytes;
   }

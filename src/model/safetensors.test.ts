@@ -304,3 +304,72 @@ test('loading a 200 MB F32 file peaks at about one copy of the weights in memory
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** A file from a header object and a data section, the header built by hand (so keys may repeat). */
+function headerFile(path: string, header: string, dataBytes: number, opts: { lengthDelta?: number; pad?: boolean } = {}): void {
+  let h = header;
+  if (opts.pad !== false) h += ' '.repeat((8 - (Buffer.byteLength(h) % 8)) % 8);
+  rawFile(path, BigInt(Buffer.byteLength(h) + (opts.lengthDelta ?? 0)), Buffer.concat([Buffer.from(h), Buffer.alloc(dataBytes)]));
+}
+
+const ENTRY = (begin: number, end: number, shape = [(end - begin) / 4]): string => JSON.stringify({ dtype: 'F32', shape, data_offsets: [begin, end] });
+
+test('strict format: duplicate keys, a wrong header length, holes, trailing bytes and a start past 0 are refused, each with its own message', () => {
+  const dir = tempDir();
+  try {
+    const p = (name: string): string => join(dir, name);
+    headerFile(p('dup'), `{"w":${ENTRY(0, 8)},"w":${ENTRY(0, 8)}}`, 8);
+    throwsUser(() => readSafetensorsHeader(p('dup')), p('dup'), '"w"', 'appears twice');
+    headerFile(p('dup-meta'), `{"__metadata__":{"a":"1","a":"2"},"w":${ENTRY(0, 8)}}`, 8);
+    throwsUser(() => readSafetensorsHeader(p('dup-meta')), '"a"', 'appears twice');
+    // One byte short: the JSON still parses (a padding space is lost) but every tensor would be read one byte early.
+    headerFile(p('short-len'), `{"w":${ENTRY(0, 8)}}  `, 8, { pad: false, lengthDelta: -1 });
+    throwsUser(() => readSafetensorsHeader(p('short-len')), p('short-len'), '1 trailing byte', 'wrong header length');
+    headerFile(p('hole'), `{"a":${ENTRY(0, 8)},"b":${ENTRY(12, 16)}}`, 16);
+    throwsUser(() => readSafetensorsHeader(p('hole')), p('hole'), 'bytes 8 to 12', 'hole', '"a"', '"b"', 'contiguous');
+    headerFile(p('late-start'), `{"a":${ENTRY(4, 12)}}`, 12);
+    throwsUser(() => readSafetensorsHeader(p('late-start')), 'bytes 0 to 4', 'at the start');
+    headerFile(p('trailing'), `{"a":${ENTRY(0, 8)}}`, 9);
+    throwsUser(() => readSafetensorsHeader(p('trailing')), p('trailing'), '1 trailing byte');
+    headerFile(p('not-utf8'), '{"a\xff":1}', 0);
+    writeFileSync(p('not-utf8'), Buffer.concat([Buffer.from([16, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a'), Buffer.from([0xff]), Buffer.from('": 1}       ')]));
+    throwsUser(() => readSafetensorsHeader(p('not-utf8')), 'not valid UTF-8');
+    headerFile(p('not-object-start'), ` {"a":${ENTRY(0, 8)}}`, 8);
+    throwsUser(() => readSafetensorsHeader(p('not-object-start')), 'does not start with "{"');
+    // The writer's own files pass every rule.
+    writeSafetensors(p('ours'), [{ name: 'x', shape: [3], data: new Float32Array(3) }, { name: 'e', shape: [0], data: new Float32Array(0) }], { dtype: 'BF16', metadata: { format: 'pt' } });
+    assert.deepEqual(readSafetensorsHeader(p('ours')).tensors.map((t) => t.name), ['e', 'x']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('hostile headers end in a short UserError: deep nesting, a 50M-element shape, a huge metadata value, a FIFO', () => {
+  const dir = tempDir();
+  try {
+    const p = (name: string): string => join(dir, name);
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    for (const [name, header] of [
+      ['deep-meta', `{"__metadata__":${deep}}`],
+      ['deep-shape', `{"w":{"dtype":"F32","shape":${deep},"data_offsets":[0,4]}}`],
+      ['deep-offsets', `{"w":{"dtype":"F32","shape":[1],"data_offsets":${deep}}}`],
+      ['deep-meta-value', `{"__metadata__":{"k":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`],
+    ] as const) {
+      headerFile(p(name), header, 4);
+      assert.throws(() => readSafetensorsHeader(p(name)), (e: unknown) => e instanceof UserError && e.message.length < 500 && /nesting deeper|expected/.test(e.message), name);
+    }
+    headerFile(p('huge-shape'), `{"w":{"dtype":"F32","shape":[${new Array(25_000_000).fill(1).join(',')}],"data_offsets":[0,4]}}`, 4);
+    const t0 = Date.now();
+    assert.throws(() => readSafetensorsHeader(p('huge-shape')), (e: unknown) => e instanceof UserError && e.message.length < 500 && e.message.includes('an array longer than 1024 items'));
+    assert.ok(Date.now() - t0 < 5_000, `a 50 MB header took ${Date.now() - t0} ms`);
+    headerFile(p('meta-array'), `{"__metadata__":{"k":[${new Array(100_000).fill('"x"').join(',')}]}}`, 0);
+    assert.throws(() => readSafetensorsHeader(p('meta-array')), (e: unknown) => e instanceof UserError && e.message.length < 500 && e.message.includes('an array longer than 1024 items'));
+    headerFile(p('meta-short-array'), `{"__metadata__":{"k":["x"]}}`, 0);
+    throwsUser(() => readSafetensorsHeader(p('meta-short-array')), '"__metadata__" field "k" is ["x"], expected a string');
+    const fifo = p('model.safetensors');
+    if (spawnSync('mkfifo', [fifo]).status === 0) throwsUser(() => readSafetensorsHeader(fifo), fifo, 'not a regular file', 'FIFO');
+    throwsUser(() => readSafetensorsHeader(dir), 'not a regular file', 'a directory');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

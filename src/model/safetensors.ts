@@ -8,11 +8,13 @@
  * F32 bytes are read straight into each tensor's Float32Array, F16/BF16 go through one bounded
  * chunk buffer, and writing streams tensor by tensor into a temp file that is renamed into place.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import type { TensorMap } from './tensor.js';
 import { numel } from './tensor.js';
+import { assertFiniteTensor } from './finite.js';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './float16.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { UserError, describeValue, errorMessage } from '../util/errors.js';
+import { parseJsonStrict, StrictJsonError } from '../util/strict-json.js';
 import { writeFileAtomicStreaming } from '../util/fsx.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -45,8 +47,17 @@ export interface SafetensorsHeader {
   fileSize: number;
 }
 
-/** A header longer than this is not a weights file (real ones are well under 1 MB). */
-const MAX_HEADER_BYTES = 100_000_000;
+/** A header longer than this is refused, as the reference implementation does (real ones are well under 1 MB). */
+export const MAX_HEADER_BYTES = 100_000_000;
+/** More tensors than this in one file is refused (the largest released checkpoints hold ~10^5 in all). */
+export const MAX_TENSORS = 1_000_000;
+/** Dimensions a tensor may have; weights have at most 5. */
+export const MAX_RANK = 16;
+/** Nesting a header may have: 3 for the format, with room for extra fields other writers add. */
+const MAX_HEADER_DEPTH = 16;
+/** Longest array a header may hold: shapes have at most MAX_RANK items, data_offsets 2. */
+const MAX_HEADER_ARRAY = 1024;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Bytes per read or conversion step: bounds the memory beyond the tensors themselves. */
 const CHUNK_BYTES = 4 << 20;
 /** F32 reads go straight into the tensor; this only caps the size of one read call. */
@@ -87,84 +98,160 @@ function readFully(fd: number, dst: Uint8Array, position: number, path: string, 
   }
 }
 
+/**
+ * The tensor entries of a parsed header, checked as the reference implementation checks them
+ * (huggingface/safetensors, `Metadata::validate` and `read_metadata`): every entry is an object
+ * with a known dtype, a shape of non-negative integers and data_offsets [begin, end] whose length
+ * is exactly dtype × shape; sorted by offset, the tensors start at 0 and follow one another with no
+ * hole and no overlap, and the last one ends exactly where the file ends. Anything else is refused
+ * with a message that names the tensor and the rule, bounded in size whatever the header holds.
+ */
 function parseHeaderJson(json: Record<string, unknown>, path: string, dataOffset: number, fileSize: number): { tensors: SafetensorsEntry[]; metadata: Record<string, string> } {
   const metadata: Record<string, string> = {};
   const tensors: SafetensorsEntry[] = [];
-  for (const [name, info] of Object.entries(json)) {
+  let count = 0;
+  for (const name in json) {
+    const info = json[name];
     if (name === '__metadata__') {
       if (info === null) continue; // what a writer given no metadata may put
-      if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new UserError(`${path}: header field "__metadata__" must be an object of strings`);
-      for (const [k, v] of Object.entries(info)) {
-        if (typeof v !== 'string') throw new UserError(`${path}: header "__metadata__" field "${k}" is ${JSON.stringify(v)}, expected a string`);
+      if (typeof info !== 'object' || Array.isArray(info)) throw new UserError(`${path}: header field "__metadata__" is ${describeValue(info)}, expected an object of strings`);
+      for (const k in info as Record<string, unknown>) {
+        const v = (info as Record<string, unknown>)[k];
+        if (typeof v !== 'string') throw new UserError(`${path}: header "__metadata__" field ${describeValue(k)} is ${describeValue(v)}, expected a string`);
         metadata[k] = v;
       }
       continue;
     }
-    if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new UserError(`${path}: header entry for tensor "${name}" is not an object`);
+    if (++count > MAX_TENSORS) throw new UserError(`${path}: the header lists more than ${MAX_TENSORS} tensors; not a weights file this program can load`);
+    const tn = describeValue(name);
+    if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new UserError(`${path}: header entry for tensor ${tn} is ${describeValue(info)}, expected an object {dtype, shape, data_offsets}`);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-    if (!isDtype(dtype)) throw new UserError(`${path}: tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(DTYPE_BITS).join(', ')}`);
-    if (!Array.isArray(shape) || !shape.every(isNonNegInt)) throw new UserError(`${path}: tensor "${name}" has shape ${JSON.stringify(shape)}, expected an array of non-negative integers`);
+    if (!isDtype(dtype)) throw new UserError(`${path}: tensor ${tn} has unknown dtype ${describeValue(dtype)}; expected one of ${Object.keys(DTYPE_BITS).join(', ')}`);
+    if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every(isNonNegInt)) {
+      throw new UserError(`${path}: tensor ${tn} has shape ${describeValue(shape)}, expected an array of at most ${MAX_RANK} non-negative integers`);
+    }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt) || offsets[0] > offsets[1]) {
-      throw new UserError(`${path}: tensor "${name}" has data_offsets ${JSON.stringify(offsets)}, expected [begin, end] with 0 <= begin <= end`);
+      throw new UserError(`${path}: tensor ${tn} has data_offsets ${describeValue(offsets)}, expected [begin, end] with 0 <= begin <= end`);
     }
     const [begin, end] = offsets as [number, number];
-    const bits = numel(shape) * DTYPE_BITS[dtype];
-    if (bits % 8 !== 0 || end - begin !== bits / 8) {
-      throw new UserError(`${path}: tensor "${name}" (${dtype}, shape [${shape.join(', ')}]) needs ${bits / 8} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    let elements = 1;
+    for (const d of shape as number[]) elements *= d;
+    const bits = elements * DTYPE_BITS[dtype];
+    if (!Number.isSafeInteger(bits)) throw new UserError(`${path}: tensor ${tn} (${dtype}, shape ${describeValue(shape)}) is too large: its size overflows`);
+    if (bits % 8 !== 0) throw new UserError(`${path}: tensor ${tn} (${dtype}, shape ${describeValue(shape)}) holds ${bits} bits, not a whole number of bytes`);
+    if (end - begin !== bits / 8) {
+      throw new UserError(`${path}: tensor ${tn} (${dtype}, shape ${describeValue(shape)}) needs ${bits / 8} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
     }
-    tensors.push({ name, dtype, shape: shape.slice(), begin, end });
+    tensors.push({ name, dtype, shape: (shape as number[]).slice(), begin, end });
   }
   tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < tensors.length; i++) {
-    const prev = tensors[i - 1]!, cur = tensors[i]!;
-    if (cur.begin < prev.end) throw new UserError(`${path}: tensors "${prev.name}" and "${cur.name}" overlap (data_offsets [${prev.begin}, ${prev.end}] and [${cur.begin}, ${cur.end}])`);
+  const dataBytes = fileSize - dataOffset;
+  let at = 0;
+  for (let i = 0; i < tensors.length; i++) {
+    const prev = tensors[i - 1], cur = tensors[i]!;
+    const where = (t: SafetensorsEntry): string => `${describeValue(t.name)} (data_offsets [${t.begin}, ${t.end}])`;
+    if (cur.begin < at) throw new UserError(`${path}: tensors ${where(prev!)} and ${where(cur)} overlap`);
+    if (cur.begin > at) {
+      throw new UserError(`${path}: bytes ${at} to ${cur.begin} of the data section belong to no tensor (a hole ${prev ? `after ${where(prev)}` : 'at the start'}, before ${where(cur)}); safetensors data must be contiguous`);
+    }
+    if (cur.end > dataBytes) {
+      const expected = dataOffset + tensors[tensors.length - 1]!.end;
+      throw new UserError(`${path} is truncated: the file is ${fileSize} bytes but its header describes ${expected}; tensor ${where(cur)} (file bytes ${dataOffset + cur.begin} to ${dataOffset + cur.end}) is cut short`);
+    }
+    at = cur.end;
   }
-  const cut = tensors.find((t) => dataOffset + t.end > fileSize);
-  if (cut) {
-    const expected = dataOffset + tensors.reduce((m, t) => Math.max(m, t.end), 0);
-    throw new UserError(`${path} is truncated: the file is ${fileSize} bytes but its header describes ${expected}; tensor "${cut.name}" (file bytes ${dataOffset + cut.begin} to ${dataOffset + cut.end}) is cut short`);
+  if (at !== dataBytes) {
+    throw new UserError(`${path}: the data section holds ${dataBytes} bytes but the tensors cover ${at}: ${dataBytes - at} trailing byte(s) belong to no tensor (a wrong header length, or bytes appended to the file)`);
   }
   return { tensors, metadata };
 }
 
 /** Read and check the header of a safetensors file without touching its tensor data. */
 export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  // stat before open: opening a FIFO or a device for reading can block forever.
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'ENOENT' ? `safetensors file not found: ${path}` : `could not open ${path}: ${errorMessage(e)}`, { cause: e });
+  }
+  if (!st.isFile()) throw new UserError(`${path} is not a regular file (${fileKind(st)}); a safetensors file must be a regular file`);
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `safetensors file not found: ${path}` : `could not open ${path}: ${errorMessage(e)}`, { cause: e });
+    throw new UserError(`could not open ${path}: ${errorMessage(e)}`, { cause: e });
   }
   try {
     const fileSize = fstatSync(fd).size;
     if (fileSize < 8) throw new UserError(`${path} is not a safetensors file: it is ${fileSize} bytes long, too short for the 8-byte header length`);
     const lenBuf = Buffer.alloc(8);
     readFully(fd, lenBuf, 0, path, 'the header length');
-    const headerLen = lenBuf.readBigUInt64LE(0);
-    if (headerLen > BigInt(fileSize - 8)) throw new UserError(`${path}: header length ${headerLen} is larger than the rest of the file (${fileSize - 8} bytes); the file is truncated or not safetensors`);
-    if (headerLen > BigInt(MAX_HEADER_BYTES)) throw new UserError(`${path}: header length ${headerLen} exceeds ${MAX_HEADER_BYTES} bytes; not a safetensors file`);
-    const n = Number(headerLen);
+    const n = checkHeaderLength(lenBuf.readBigUInt64LE(0), fileSize, path);
     const headerBuf = Buffer.alloc(n);
     readFully(fd, headerBuf, 8, path, 'the header');
-    let json: unknown;
-    try {
-      json = JSON.parse(headerBuf.toString('utf8'));
-    } catch (e) {
-      throw new UserError(`${path}: header is not valid JSON (${errorMessage(e)}); the file is damaged or not safetensors`);
-    }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${path}: header is not a JSON object`);
-    const dataOffset = 8 + n;
-    return { path, ...parseHeaderJson(json as Record<string, unknown>, path, dataOffset, fileSize), dataOffset, fileSize };
+    return parseSafetensorsHeaderBytes(headerBuf, path, fileSize);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The header length field, checked against the file size and the limit before anything is allocated. */
+function checkHeaderLength(headerLen: bigint, fileSize: number, path: string): number {
+  if (headerLen > BigInt(fileSize - 8)) throw new UserError(`${path}: header length ${headerLen} is larger than the rest of the file (${fileSize - 8} bytes); the file is truncated or not safetensors`);
+  if (headerLen > BigInt(MAX_HEADER_BYTES)) throw new UserError(`${path}: header length ${headerLen} exceeds ${MAX_HEADER_BYTES} bytes (the reference implementation's limit); not a safetensors file`);
+  return Number(headerLen);
+}
+
+/**
+ * readSafetensorsHeader for a whole file already in memory (`fileSize` defaults to its length;
+ * give a larger one when `bytes` is only the file's beginning). Every rule is the same; the fuzz
+ * suite runs hundreds of thousands of files through it without touching the disk.
+ */
+export function parseSafetensorsBytes(bytes: Uint8Array, path: string, fileSize = bytes.length): SafetensorsHeader {
+  if (Math.min(fileSize, bytes.length) < 8) throw new UserError(`${path} is not a safetensors file: it is ${Math.min(fileSize, bytes.length)} bytes long, too short for the 8-byte header length`);
+  const n = checkHeaderLength(Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0), fileSize, path);
+  if (8 + n > bytes.length) throw new UserError(`${path}: only the first ${bytes.length} bytes were given, the header needs ${8 + n}`);
+  return parseSafetensorsHeaderBytes(bytes.subarray(8, 8 + n), path, fileSize);
+}
+
+/**
+ * Check a header's bytes (those after the 8-byte length) for a file of `fileSize` bytes.
+ */
+export function parseSafetensorsHeaderBytes(headerBuf: Uint8Array, path: string, fileSize: number): SafetensorsHeader {
+  const n = headerBuf.length;
+  let text: string;
+  try {
+    text = UTF8.decode(headerBuf);
+  } catch {
+    throw new UserError(`${path}: the header is not valid UTF-8; the file is damaged or not safetensors`);
+  }
+  if (!text.startsWith('{')) throw new UserError(`${path}: the header does not start with "{" (it starts ${describeValue(text.slice(0, 16))}); the file is damaged, not safetensors, or its header length is wrong`);
+  let json: unknown;
+  try {
+    json = parseJsonStrict(text, { maxDepth: MAX_HEADER_DEPTH, maxArrayItems: MAX_HEADER_ARRAY });
+  } catch (e) {
+    const kind = e instanceof StrictJsonError ? e.kind : 'syntax';
+    if (kind === 'duplicate') throw new UserError(`${path}: in the header, ${errorMessage(e)}; safetensors keys must be unique (readers disagree on which copy wins)`);
+    if (kind === 'limit') throw new UserError(`${path}: the header holds ${errorMessage(e)}; a safetensors header has nothing like it (shapes are short arrays, entries 3 levels deep)`);
+    throw new UserError(`${path}: header is not valid JSON (${errorMessage(e)}); the file is damaged or not safetensors`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${path}: header is not a JSON object`);
+  const dataOffset = 8 + n;
+  return { path, ...parseHeaderJson(json as Record<string, unknown>, path, dataOffset, fileSize), dataOffset, fileSize };
+}
+
+function fileKind(st: Stats): string {
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'not a file';
 }
 
 export interface ReadSafetensorsOptions {
   /** Read only the tensors it accepts; the others are neither read nor dtype-checked. */
   filter?: (name: string) => boolean;
   onProgress?: ProgressCallback;
+  /** Refuse a tensor holding NaN or ±Inf, naming it (model and adapter weights). */
+  requireFinite?: boolean;
 }
 
 /** Read tensors (F32, F16 or BF16 in the file) as float32, in file order. */
@@ -212,6 +299,7 @@ export function readSafetensorsWithHeader(header: SafetensorsHeader, opts: ReadS
           decode(part, data, i);
         }
       }
+      if (opts.requireFinite) assertFiniteTensor(data, t.shape, t.name, path);
       out.set(t.name, { data, shape: t.shape.slice() });
       doneBytes += t.end - t.begin;
       opts.onProgress?.({ stage: 'load', done: Math.round((doneBytes / 2 ** 20) * 10) / 10, total: Math.round(totalMiB * 10) / 10, unit: 'MiB' });
@@ -246,10 +334,10 @@ export function writeSafetensors(path: string, tensors: WriteTensor[], opts: Wri
   const itemBytes = opts.dtype === 'F32' ? 4 : 2;
   const seen = new Set<string>();
   for (const t of tensors) {
-    if (t.name === '' || t.name === '__metadata__') throw new UserError(`${path}: cannot write a tensor named ${JSON.stringify(t.name)}`);
+    if (t.name === '' || t.name === '__metadata__') throw new UserError(`${path}: cannot write a tensor named ${describeValue(t.name)}`);
     if (seen.has(t.name)) throw new UserError(`${path}: tensor "${t.name}" is given twice`);
     seen.add(t.name);
-    if (!t.shape.every(isNonNegInt)) throw new UserError(`${path}: tensor "${t.name}" has shape ${JSON.stringify(t.shape)}, expected non-negative integers`);
+    if (!t.shape.every(isNonNegInt)) throw new UserError(`${path}: tensor "${t.name}" has shape ${describeValue(t.shape)}, expected non-negative integers`);
     if (t.data.length !== numel(t.shape)) throw new UserError(`${path}: tensor "${t.name}" holds ${t.data.length} values but its shape [${t.shape.join(', ')}] needs ${numel(t.shape)}`);
   }
   const sorted = tensors.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

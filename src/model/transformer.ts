@@ -21,6 +21,7 @@ import { embeddingBackward, embeddingForward } from '../engine/ops/embedding.js'
 import { rmsnormBackward, rmsnormForward } from '../engine/ops/rmsnorm.js';
 import { linearBackward, linearForward } from '../engine/ops/linear.js';
 import { RotaryTable, applyRotary } from '../engine/ops/rope.js';
+import { firstNonFinite, nonFiniteLogit } from './finite.js';
 import { attentionBackward, attentionDecode, attentionForward } from '../engine/ops/attention.js';
 import { swigluBackward, swigluForward } from '../engine/ops/swiglu.js';
 import type { Rng } from '../util/rng.js';
@@ -125,6 +126,8 @@ export interface ModelGrads {
 
 export class Transformer {
   readonly rope: RotaryTable;
+  /** Names the model in errors (loadModel sets its directory and adapter). */
+  name = 'model';
 
   constructor(readonly config: ModelConfig, readonly params: ModelParams, public adapter: LoraAdapter | null = null) {
     this.rope = new RotaryTable(config.headDim, config.ropeTheta, config.ropeScaling);
@@ -253,6 +256,8 @@ export class Transformer {
     rmsnormForward(hF, this.params.finalNorm, P, H, c.rmsNormEps, xnF, rstdF);
     const logits = new Float32Array(P * c.vocabSize);
     linearForward(xnF, P, H, this.params.lmHead, null, c.vocabSize, logits);
+    const bad = firstNonFinite(logits);
+    if (bad >= 0) throw nonFiniteLogit(this.name, batch, positions, rows, bad, c.vocabSize, logits[bad]!);
     return {
       logits, rows,
       record: record ? { batch, positions, probsOff, layers: layerRecords, rows, hF, rstdF, xnF } : null,

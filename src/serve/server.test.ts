@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { tinyModelDir } from '../model/testing.js';
-import { loadLanguageModel, type LanguageModel } from '../model/load.js';
+import { loadModel, type LanguageModel } from '../model/load.js';
 import { generateGreedy } from '../model/generate.js';
 import { packSequences } from '../model/transformer.js';
 import { logSoftmaxRow } from '../engine/ops/loss.js';
@@ -11,7 +11,7 @@ import { startServer, type RunningServer } from './server.js';
 let lm: LanguageModel;
 let srv: RunningServer;
 before(async () => {
-  lm = loadLanguageModel(tinyModelDir({ hidden: 32, layers: 1, maxPositions: 64 }, 5));
+  lm = await loadModel(tinyModelDir({ hidden: 32, layers: 1, maxPositions: 64 }, 5));
   srv = await startServer(lm, { port: 0, limits: { maxLogprobs: -1 }, maxBodyBytes: 1 << 16 });
 });
 after(async () => { await srv.close(); });

@@ -203,3 +203,24 @@ test('chat_template.jinja is used when tokenizer_config.json has no chat_templat
   assert.equal(t.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }),
     tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }));
 });
+
+test('a malformed vocabulary says what is wrong with it: a list, string ids, an empty vocabulary, a shared id', () => {
+  const isUserError = (pattern: RegExp) => (e: unknown): boolean => e instanceof UserError && pattern.test(e.message);
+  type Vocab = Record<string, number>;
+  const withVocab = (f: (v: Vocab) => unknown, added?: unknown[]): string => copyDir((d) => editJson(d, 'tokenizer.json', (j) => {
+    const model = j.model as { vocab: Vocab; merges?: unknown };
+    j.model = { ...model, vocab: f(model.vocab), ...(added ? { merges: [] } : {}) };
+    if (added) j.added_tokens = added;
+  }));
+  assert.throws(() => loadTokenizer(withVocab((v) => Object.keys(v))), isUserError(/tokenizer\.json: model\.vocab is a list .* needs an object mapping each token to its integer id/));
+  assert.throws(() => loadTokenizer(withVocab((v) => Object.fromEntries(Object.entries(v).map(([k, id]) => [k, String(id)])))), isUserError(/the id "\d+" \(a string; ids must be JSON numbers, without quotes\)/));
+  assert.throws(() => loadTokenizer(withVocab(() => ({}), [])), isUserError(/tokenizer\.json: the vocabulary is empty/));
+  assert.throws(() => loadTokenizer(withVocab((v) => ({ ...v, zzz: 3 }))), isUserError(/gives id 3 to both .* and "zzz"/));
+  assert.throws(() => loadTokenizer(withVocab((v) => v, [{ id: 'x', content: 'a' }])), isUserError(/added_tokens\[0\] is \{"id": "x"/));
+});
+
+test('maxTokenBytes is the longest token in UTF-8 bytes', () => {
+  let longest = 0;
+  for (let id = 0; id < tok.vocabSize; id++) longest = Math.max(longest, Buffer.byteLength(tok.idToToken(id) ?? '', 'utf8'));
+  assert.equal(tok.maxTokenBytes, longest);
+});

@@ -15,7 +15,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError, errorMessage } from '../util/errors.js';
+import { UserError, describeValue, errorMessage } from '../util/errors.js';
 import { readJsonFile } from '../util/fsx.js';
 import { ChatTemplate, type ChatMessage, type ChatTemplateOptions, type SpecialTokenVariables } from './chat-template.js';
 import { IM_END } from './qwen2-format.js';
@@ -52,7 +52,7 @@ function isObject(v: unknown): v is Json {
 function tokenContent(v: unknown, label: string, file: string): string {
   if (typeof v === 'string') return v;
   if (isObject(v) && typeof v.content === 'string') return v.content;
-  throw new UserError(`${file}: ${label} is ${JSON.stringify(v)}, expected a token string or {"content": string}`);
+  throw new UserError(`${file}: ${label} is ${describeValue(v)}, expected a token string or {"content": string}`);
 }
 
 /** A special-token field (`eos_token`, ...): its token, or null when absent or null. */
@@ -75,7 +75,7 @@ function idField(cfg: Json | undefined, key: string, file: string): number[] {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : [v];
   for (const id of list) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new UserError(`${file}: field "${key}" is ${JSON.stringify(v)}, expected a token id or a list of token ids`);
+    if (!Number.isInteger(id) || (id as number) < 0) throw new UserError(`${file}: field "${key}" is ${describeValue(v)}, expected a token id or a list of token ids`);
   }
   return list as number[];
 }
@@ -130,7 +130,7 @@ export class HfTokenizer {
       const token = tokenField(cfg, key, cfgFile);
       if (token === null) return null;
       const id = inner.token_to_id(token);
-      if (id === undefined) throw new UserError(`${cfgFile}: ${key} ${JSON.stringify(token)} is not in the vocabulary of ${join(source, 'tokenizer.json')}`);
+      if (id === undefined) throw new UserError(`${cfgFile}: ${key} ${describeValue(token)} is not in the vocabulary of ${join(source, 'tokenizer.json')}`);
       return id;
     };
 
@@ -169,6 +169,7 @@ export class HfTokenizer {
     if (!isObject(files.tokenizerJson)) throw new UserError(`${tjFile}: expected a JSON object`);
     if (!isObject(files.tokenizerJson.model)) throw new UserError(`${tjFile}: field "model" is missing (expected the tokenizer model object, e.g. {"type": "BPE", ...})`);
     if (files.tokenizerJson.added_tokens !== undefined && !Array.isArray(files.tokenizerJson.added_tokens)) throw new UserError(`${tjFile}: field "added_tokens" must be a list`);
+    checkVocabulary(files.tokenizerJson, tjFile);
     if (!isObject(files.tokenizerConfig)) throw new UserError(`${cfgFile}: expected a JSON object`);
     for (const [v, f] of [[files.generationConfig, 'generation_config.json'], [files.modelConfig, 'config.json']] as const) {
       if (v !== undefined && !isObject(v)) throw new UserError(`${join(source, f)}: expected a JSON object`);
@@ -189,6 +190,22 @@ export class HfTokenizer {
       throw new UserError(`${tjFile}: could not build the tokenizer: ${errorMessage(e)}`, { cause: e });
     }
     return new HfTokenizer(inner, source, files);
+  }
+
+  private maxBytes: number | undefined;
+
+  /**
+   * UTF-8 length of the longest token string in the vocabulary (added tokens included): no token
+   * covers more text than this, so a text of n bytes needs at least about n / maxTokenBytes tokens
+   * — enough to refuse a huge input without tokenizing it (see data/questions.ts promptTooLong).
+   */
+  get maxTokenBytes(): number {
+    if (this.maxBytes === undefined) {
+      let m = 1;
+      for (const token of this.inner.get_vocab(true).keys()) m = Math.max(m, Buffer.byteLength(token, 'utf8'));
+      this.maxBytes = m;
+    }
+    return this.maxBytes;
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
@@ -224,6 +241,54 @@ export class HfTokenizer {
   }
 }
 
+/** Largest token id accepted: far above any real vocabulary (~256k), far below what would exhaust memory. */
+const MAX_TOKEN_ID = (1 << 24) - 1;
+
+/**
+ * The vocabulary as tokenizer.json must spell it, checked before the tokenizer library sees it:
+ * the library accepts a list or string ids without complaint and then returns tokens as "ids",
+ * which surfaced much later as "token id 1 is outside the vocabulary". BPE, WordPiece and
+ * WordLevel models map token → integer id; Unigram models list [token, score] pairs.
+ */
+function checkVocabulary(tj: Json, file: string): void {
+  const model = tj.model as Json;
+  const type = model.type ?? 'BPE';
+  const vocab = model.vocab;
+  const added = Array.isArray(tj.added_tokens) ? (tj.added_tokens as unknown[]) : [];
+  added.forEach((t, i) => {
+    if (!isObject(t) || typeof t.content !== 'string' || !Number.isInteger(t.id) || (t.id as number) < 0 || (t.id as number) > MAX_TOKEN_ID) {
+      throw new UserError(`${file}: added_tokens[${i}] is ${describeValue(t)}, expected {"id": integer 0..${MAX_TOKEN_ID}, "content": string, ...}`);
+    }
+  });
+  if (type === 'Unigram') {
+    if (!Array.isArray(vocab)) throw new UserError(`${file}: model.vocab of a Unigram tokenizer is ${describeValue(vocab)}, expected a list of [token, score] pairs`);
+    if (vocab.length + added.length === 0) throw new UserError(`${file}: the vocabulary is empty (model.vocab has no tokens and there are no added_tokens)`);
+    vocab.forEach((e, i) => {
+      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'number') throw new UserError(`${file}: model.vocab[${i}] is ${describeValue(e)}, expected a [token, score] pair`);
+    });
+    return;
+  }
+  if (type !== 'BPE' && type !== 'WordPiece' && type !== 'WordLevel') return; // the library names an unknown model type
+  if (Array.isArray(vocab)) {
+    throw new UserError(`${file}: model.vocab is a list (${describeValue(vocab, 80)}), but a ${describeValue(type)} tokenizer needs an object mapping each token to its integer id, e.g. {"hello": 0, "world": 1}`);
+  }
+  if (!isObject(vocab)) throw new UserError(`${file}: model.vocab is ${describeValue(vocab)}, expected an object mapping each token to its integer id`);
+  const owner = new Map<number, string>();
+  let count = 0;
+  for (const token in vocab) {
+    const id = vocab[token];
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > MAX_TOKEN_ID) {
+      const hint = typeof id === 'string' && /^\d+$/.test(id) ? ' (a string; ids must be JSON numbers, without quotes)' : '';
+      throw new UserError(`${file}: model.vocab gives token ${describeValue(token)} the id ${describeValue(id)}${hint}; expected an integer id from 0 to ${MAX_TOKEN_ID}`);
+    }
+    const other = owner.get(id);
+    if (other !== undefined) throw new UserError(`${file}: model.vocab gives id ${id} to both ${describeValue(other)} and ${describeValue(token)}; each id must name one token`);
+    owner.set(id, token);
+    count++;
+  }
+  if (count + added.length === 0) throw new UserError(`${file}: the vocabulary is empty (model.vocab has no tokens and there are no added_tokens)`);
+}
+
 function readOptionalJson(path: string): unknown {
   return existsSync(path) ? readJsonFile(path) : undefined;
 }
@@ -234,6 +299,7 @@ export function loadTokenizer(dir: string): HfTokenizer {
   const jinjaPath = join(dir, 'chat_template.jinja');
   let chatTemplateFile: string | undefined;
   if (existsSync(jinjaPath)) {
+    if (!statSync(jinjaPath).isFile()) throw new UserError(`${jinjaPath} is not a regular file`);
     try {
       chatTemplateFile = readFileSync(jinjaPath, 'utf8');
     } catch (e) {

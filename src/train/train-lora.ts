@@ -11,7 +11,7 @@
  * ε 1e-8, no weight decay, linear decay, no warmup, gradient clipping at norm 1).
  */
 import { resolve } from 'node:path';
-import { loadLanguageModel, modelFingerprint } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { createLoraAdapter, DEFAULT_LORA, type LoraConfig } from '../model/lora.js';
 import { saveAdapter } from '../model/adapter-dir.js';
 import { stepData, type BatchPlan, type KeptStep } from '../method/batches.js';
@@ -165,20 +165,20 @@ export function lockTrainingOut(out: string): RunLock {
 }
 
 /** Train a LoRA adapter on `job.samples`; see the module comment. */
-export function trainLora(job: TrainJob, lock?: RunLock): TrainReport {
+export async function trainLora(job: TrainJob, lock?: RunLock): Promise<TrainReport> {
   checkSettings(job);
   if (lock) return trainLocked(job);
   const own = lockTrainingOut(job.out);
   try {
-    return trainLocked(job);
+    return await trainLocked(job);
   } finally {
     own.release();
   }
 }
 
-function trainLocked(job: TrainJob): TrainReport {
+async function trainLocked(job: TrainJob): Promise<TrainReport> {
   const warn = (m: string): void => job.onWarning?.(m);
-  const lm = loadLanguageModel(job.expert);
+  const lm = await loadModel(job.expert, { what: 'Expert model' });
   const { model } = lm;
   const set = loadTrainingSet(job.samples, {
     vocabSize: model.config.vocabSize, contextWindow: model.config.maxPositionEmbeddings, tokenizer: lm.tokenizer,
@@ -190,7 +190,7 @@ function trainLocked(job: TrainJob): TrainReport {
   };
   const cache = new Map<number, KeptStep[]>();
   const fingerprint: Record<string, unknown> = {
-    expert: modelFingerprint(job.expert), data: set.fingerprint,
+    expert: lm.fingerprint, data: set.fingerprint,
     rank: job.lora.r, lora_alpha: job.lora.loraAlpha, lora_dropout: job.lora.dropout, target: job.lora.targets,
     lr: job.lr, batch_size: job.batchSize, grad_accum: job.gradAccum, seed: job.seed, pack: job.pack,
     shuffle: job.shuffle, warmup_steps: job.warmupSteps, schedule: job.schedule, weight_decay: job.weightDecay, max_grad_norm: job.maxGradNorm,

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyModelDir } from '../model/testing.js';
-import { loadLanguageModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { createLoraAdapter, loraTensors } from '../model/lora.js';
 import { packSequences } from '../model/transformer.js';
 import { stepData, type BatchPlan } from '../method/batches.js';
@@ -21,7 +21,7 @@ after(() => {
   rmSync(modelDir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
 });
-const lm = loadLanguageModel(modelDir);
+const lm = await loadModel(modelDir);
 const V = lm.model.config.vocabSize;
 const samples = writeTinySamples(dataDir, lm.tokenizer, { vocabSize: V, questions: 3, stepsPerQuestion: 3 });
 const set = loadTrainingSet(samples.samples, { vocabSize: V, contextWindow: 512, tokenizer: lm.tokenizer, systemPrompt: 'Please reason step by step.' });

@@ -2,7 +2,7 @@
  * Files that survive a killed process: whole files are written atomically (temp file, fsync,
  * rename), logs are appended and flushed record by record.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync, existsSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { UserError, errorMessage } from './errors.js';
 
@@ -47,6 +47,8 @@ export function writeFileAtomicStreaming(path: string, fill: (write: (bytes: Uin
 /** Read and parse a JSON file, naming the file in every error. */
 export function readJsonFile<T = unknown>(path: string, what = 'JSON file'): T {
   if (!existsSync(path)) throw new UserError(`${what} not found: ${path}`);
+  // Reading a FIFO or a device would block or never end.
+  if (!statSync(path).isFile()) throw new UserError(`${what} ${path} is not a regular file`);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       settings: { ...d.sample, beta: r.beta ?? d.sample.beta, alpha: r.alpha ?? d.sample.alpha, label: r.label ?? 'contrastive', maxNewTokens: r.sampleMaxNewTokens ?? d.sample.maxNewTokens },
     });
     const adapter = join(dir, 'adapter');
-    const train = trainLora({
+    const train = await trainLora({
       ...d.train, lr: r.lr ?? d.train.lr, maxSteps: r.steps ?? d.train.maxSteps, batchSize: r.batchSize ?? d.train.batchSize, gradAccum: r.gradAccum ?? d.train.gradAccum,
       shuffle: r.shuffle ?? d.train.shuffle, saveSteps: 0,
       lora: { r: r.rank ?? d.train.lora.r, loraAlpha: r.loraAlpha ?? d.train.lora.loraAlpha, dropout: r.dropout ?? d.train.lora.dropout, targets: (r.targets ?? d.train.lora.targets) as LinearName[] },

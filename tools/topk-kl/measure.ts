@@ -11,7 +11,7 @@
  *     --input questions.jsonl --max-questions 200 --k 5,20,100
  */
 import { parseArgs } from 'node:util';
-import { loadLanguageModel, type LanguageModel } from '../../src/model/load.js';
+import { loadModel, type LanguageModel } from '../../src/model/load.js';
 import { generateGreedy } from '../../src/model/generate.js';
 import { EngineBackend } from '../../src/backends/engine.js';
 import { contrastStep, ContrastScratch, type ContrastOptions, type StepContrast } from '../../src/method/contrast.js';
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     },
   });
   if (!values.input) throw new Error('--input <questions.jsonl> is required');
-  const expert = loadLanguageModel(values.expert!), amateur = loadLanguageModel(values.amateur!);
+  const expert = await loadModel(values.expert!), amateur = await loadModel(values.amateur!);
   const qs = requireValidQuestions(readQuestions(values.input)).slice(0, Number(values['max-questions']));
   const prompts = qs.map((q) => (q.prompt !== undefined ? expert.tokenizer.encode(q.prompt, { addSpecialTokens: true })
     : expert.tokenizer.encodeChat([...(values['system-prompt'] ? [{ role: 'system', content: values['system-prompt'] }] : []), { role: 'user', content: q.question! }], { addGenerationPrompt: true })));
