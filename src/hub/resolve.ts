@@ -21,7 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { UserError, errorMessage } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
-import { COMMIT_HASH, RepoCache, checkEtag, checkRepoPath, checkRevision, hubCacheDir, isHubId } from './cache.js';
+import { COMMIT_HASH, RepoCache, checkEtag, checkRepoPath, checkRevision, hubCacheDir, isHubId, type HubEnv } from './cache.js';
 
 /** What the reference names, which decides the files fetched and the words of errors. */
 export type ModelRefKind = 'model' | 'adapter';
@@ -34,7 +34,7 @@ export interface ResolveModelRefOptions {
   /** Default `model`. */
   kind?: ModelRefKind;
   /** Where HF_* variables are read from (default process.env). */
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: HubEnv;
 }
 
 /** Files fetched beside the weights when the repo has them: what a tokenizer and generation read. */
@@ -53,7 +53,7 @@ function isTrue(v: string | undefined): boolean {
   return v !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(v.toUpperCase());
 }
 
-function hubSettings(env: NodeJS.ProcessEnv): HubSettings {
+function hubSettings(env: HubEnv): HubSettings {
   let token = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
   if (token === undefined) {
     // The file `huggingface-cli login` writes (constants.py: HF_TOKEN_PATH, default HF_HOME/token).
