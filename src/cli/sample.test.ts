@@ -290,3 +290,20 @@ test('bad option values are refused naming the option', () => {
 after(() => {
   for (const d of [expert, amateur]) rmSync(d, { recursive: true, force: true });
 });
+
+test('a question far beyond the context window is skipped without tokenizing it whole, and its record stays small', () => {
+  // 4 MB of text: refused by its size before the tokenizer sees it; the record keeps 1,000 characters.
+  const huge = `${'Natalia sold clips to 48 of her friends. '.repeat(100_000)}How many clips?`;
+  const file = writeLines('huge.jsonl', [JSON.stringify({ id: 'huge', question: huge }), JSON.stringify({ id: 'small', question: 'Ken has 5 apples. How many apples does Ken have?' })]);
+  const out = join(work, 'huge-samples.jsonl');
+  const r = cli('sample', '--expert', expert, '--amateur', amateur, '--input', file, '--max-new-tokens', '8', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = readFileSync(trajectoriesOf(out), 'utf8').split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 2);
+  const skipped = JSON.parse(lines[0]!) as TrajectoryRecord;
+  assert.equal(skipped.finish, 'skipped');
+  assert.match(skipped.skipped!, /the context window is/);
+  assert.ok(lines[0]!.length < 2_000, `the skipped record is ${lines[0]!.length} bytes`);
+  assert.match(skipped.question, new RegExp(`… \\[${huge.length} characters in all\\]$`));
+  assert.notEqual((JSON.parse(lines[1]!) as TrajectoryRecord).finish, 'skipped');
+});

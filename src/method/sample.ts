@@ -60,6 +60,9 @@ export const DEFAULT_SAMPLE_SETTINGS: Readonly<SampleSettings> = {
   alpha: 0.2, beta: 0.4, maxNewTokens: 128, batchSize: 8, systemPrompt: DEFAULT_SAMPLING_SYSTEM_PROMPT, firstStep: 0, label: 'contrastive',
 };
 
+/** How much of a skipped question's text its trajectory record keeps. */
+const SKIPPED_QUESTION_CHARS = 1000;
+
 export interface SampleManifest {
   lightreasoner_samples: 1;
   expert: { dir: string; fingerprint: string };
@@ -369,7 +372,10 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
         const base = { index, id: q.id, question: q.question ?? q.prompt ?? '', prompt_token_ids: prompt };
         let traj: TrajectoryRecord & { step_kl?: number[] };
         if (!gen) {
-          traj = { ...base, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: tooLong[k] ?? `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
+          // A skipped question keeps no samples, so its record keeps only the start of a huge text
+          // (a 20 MB question must not become a 20 MB line); the input file still has all of it.
+          const question = base.question.length > SKIPPED_QUESTION_CHARS ? `${base.question.slice(0, SKIPPED_QUESTION_CHARS)}… [${base.question.length} characters in all]` : base.question;
+          traj = { ...base, question, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: tooLong[k] ?? `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
         } else {
           genTokens += gen.tokens.length;
           const steps = await (scoring[k] ?? scoreTrajectory(expert.backend, amateur.backend, prompt, gen.tokens, contrastOpts, timing));
