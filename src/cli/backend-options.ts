@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { BACKEND_KINDS } from '../backends/backend.js';
 import type { OpenModelOptions } from '../backends/open.js';
 import { INSTALL_HINT } from '../backends/node-llama-cpp.js';
+import { DEFAULT_LLAMA_CONTEXT } from '../backends/llama-cpp.js';
 import { UserError } from '../util/errors.js';
 import { nonNegativeInt, oneOf, option, positiveInt } from './flags.js';
 import { DEFAULT_POOL_OPTIONS } from '../backends/endpoint-pool.js';
@@ -48,7 +49,7 @@ export function addBackendOptions(cmd: Command, ggufFlags: ReadonlyArray<{ flag:
     .option('--gguf-dtype <dtype>', 'llama.cpp: weight type of GGUFs exported on the fly: f32 (same weights as the engine) or f16', 'f32')
     .option('--llama-parallel <n>', 'llama.cpp: sequences evaluated in parallel in one context', option(positiveInt, '--llama-parallel'))
     .option('--llama-threads <n>', 'llama.cpp: CPU threads (default: the physical cores minus the 1-minute load average, at least 1, with a warning when load reduced it)', option(positiveInt, '--llama-threads'))
-    .option('--llama-context <n>', 'llama.cpp: tokens per sequence, prompt + continuation (default min(max_position_embeddings, 4096))', option(positiveInt, '--llama-context'))
+    .option('--llama-context <n>', `llama.cpp: tokens per sequence, prompt + continuation (default min(max_position_embeddings, ${DEFAULT_LLAMA_CONTEXT}))`, option(positiveInt, '--llama-context'))
     .option('--kv-cache <type>', 'llama.cpp: KV cache type, f32 (matches the engine) or f16 (half the memory; moves probabilities by ~1e-3)', 'f32');
   if (urlFlags.length > 0) {
     for (const { flag, model } of urlFlags) {

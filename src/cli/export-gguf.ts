@@ -10,7 +10,7 @@ import { JSON_HELP, oneOf, printSummary } from './flags.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { existsSync } from 'node:fs';
 import { isHubId } from '../hub/cache.js';
-import { resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 /** The end-of-run summary: the file written, and the adapter merged into it (null: none). */
 export type ExportGgufSummary = ExportedGguf & { model: string; adapter: string | null };
@@ -20,7 +20,7 @@ export function formatExportGgufSummary(r: ExportGgufSummary): string {
 }
 
 export function registerExportGguf(program: Command): void {
-  program
+  const cmd = program
     .command('export-gguf')
     .description('Write a Hugging Face Qwen2/Llama model (with a LoRA adapter merged in, if given) as a GGUF file that llama.cpp, Ollama and LM Studio run, with its tokenizer and chat template.')
     .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, model.safetensors, tokenizer.json, tokenizer_config.json) — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
@@ -28,8 +28,8 @@ export function registerExportGguf(program: Command): void {
     .requiredOption('--out <file>', 'GGUF file to write (replaced atomically if it exists)')
     .option('--dtype <dtype>', 'storage type of the weight matrices: f32 (exact) or f16 (half the size); norms and biases stay f32', 'f32')
     .option('--name <name>', 'general.name written into the file (default: the model directory\'s name; NAME of a Hub id ORG/NAME)')
-    .option('--revision <rev>', '--model as a Hub id: branch, tag or commit hash (default main)')
-    .option('--json', JSON_HELP)
+    .option('--json', JSON_HELP);
+  addRevisionOptions(cmd, '--model')
     .action(async (o: { model: string; adapter?: string; out: string; dtype: string; name?: string; revision?: string; json?: boolean }) => {
       const dtype = oneOf(o.dtype, '--dtype', ['f32', 'f16'] as const);
       // A snapshot directory is named by its commit hash: name the file after the repo instead.

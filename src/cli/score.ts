@@ -15,7 +15,7 @@ import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { JSON_HELP, nonNegativeIntList, positiveInt, printSummary } from './flags.js';
 import { loadModelForCli } from './models.js';
-import { resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 export interface NextToken {
   id: number;
@@ -155,7 +155,7 @@ interface ScoreCliOptions {
 }
 
 export function registerScore(program: Command): void {
-  program
+  const cmd = program
     .command('score')
     .description('Score a token sequence with a model: the log-probability and rank of each token given the tokens before it, and the top-k next tokens after every prefix. One causal forward pass, the same one sampling and training use.')
     .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, model.safetensors, tokenizer.json) — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
@@ -165,8 +165,8 @@ export function registerScore(program: Command): void {
     .option('--top-k <n>', 'how many most likely next tokens to list after each prefix (a number >= the vocabulary size lists them all)', String(DEFAULT_SCORE_TOP_K))
     .option('--chat', 'format --text as a user message with the model\'s chat template and the assistant generation prompt, as sampling and eval prompt a model')
     .option('--system <text>', 'with --chat: the system message (without it a Qwen chat template inserts its default one)')
-    .option('--json', `${JSON_HELP}: {model, adapter, tokens: [{position, id, text, logprob, rank, next: [{id, text, logprob}]}], totalLogprob, meanLogprob, perplexity}, log-probabilities in full precision`)
-    .option('--revision <rev>', '--model as a Hub id: branch, tag or commit hash (default main)')
+    .option('--json', `${JSON_HELP}: {model, adapter, tokens: [{position, id, text, logprob, rank, next: [{id, text, logprob}]}], totalLogprob, meanLogprob, perplexity}, log-probabilities in full precision`);
+  addRevisionOptions(cmd, '--model')
     .action(async (opts: ScoreCliOptions & { revision?: string }) => {
       if ((opts.text === undefined) === (opts.ids === undefined)) throw new UserError('score needs exactly one of --text TEXT or --ids 1,2,3');
       if (opts.chat && opts.text === undefined) throw new UserError('--chat formats --text; --ids are scored as they are');

@@ -6,7 +6,7 @@ import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { requireGold } from '../eval/grade.js';
 import { DEFAULT_SFT_SETTINGS, runRejectionSft, type SftReport } from '../baselines/rejection-sft.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliModel } from '../hub/cli.js';
 import { addLoraRunOptions, loraRunSettingsFromFlags, type LoraRunFlags } from './train.js';
 import { finiteNumber, JSON_HELP, positiveInt, printSummary } from './flags.js';
 import { formatLossWindows } from '../train/loss-windows.js';
@@ -36,10 +36,9 @@ export function registerSft(program: Command): void {
     .option('--prompt <preset|file>', 'prompt for sampling and training: "qwen25-math-cot", "plain" or a template file with {question}', DEFAULT_SFT_SETTINGS.prompt)
     .option('--no-dedupe', 'keep repeated identical correct solutions of a question')
     .option('--limit <n>', 'use only the first n questions of --input');
-  addLoraRunOptions(cmd, 'trajectories')
+  addRevisionOptions(addLoraRunOptions(cmd, 'trajectories'), '--model')
     .option('--resume', 'kept for old scripts: a run in --out with the same settings is always continued')
     .option('--json', JSON_HELP)
-    .option('--revision <rev>', '--model as a Hub id: branch, tag or commit hash (default main)')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string): string => String(o[k]);
       const read = readQuestions(s('input'));

@@ -102,6 +102,9 @@ function shardsOf(indexPath: string): string[] {
  * A local directory for `ref`: the path itself when it exists, else the snapshot of the Hugging Face
  * id `ref` in the Hub cache, downloaded first when it is not there (unless HF_HUB_OFFLINE=1).
  */
+/** The revision of a Hub id when none is given. */
+export const DEFAULT_REVISION = 'main';
+
 export async function resolveModelRef(ref: string, opts: ResolveModelRefOptions = {}): Promise<string> {
   const kind = opts.kind ?? 'model';
   if (existsSync(ref)) {
@@ -109,7 +112,7 @@ export async function resolveModelRef(ref: string, opts: ResolveModelRefOptions 
     return ref;
   }
   if (!isHubId(ref)) throw new UserError(`${kind} directory not found: ${ref}`);
-  const revision = opts.revision ?? 'main';
+  const revision = opts.revision ?? DEFAULT_REVISION;
   const bad = checkRevision(revision);
   if (bad) throw new UserError(`revision ${JSON.stringify(revision.slice(0, 100))} of ${ref} is not usable: ${bad}`);
   const s = hubSettings(opts.env ?? process.env);
