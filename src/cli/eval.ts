@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { formatComparison, formatSummary } from '../eval/grade.js';
 import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
 import { UserError } from '../util/errors.js';
+import { QWEN25_MATH_COT_SYSTEM } from '../eval/prompts.js';
 import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { finiteNumber, JSON_HELP, optional, positiveInt, withDefault } from './flags.js';
@@ -126,7 +127,7 @@ export function registerEval(program: Command): void {
     .option('--overwrite', 'start --out afresh instead of continuing it')
     .option('--max-new-tokens <n>', 'most tokens generated per problem (greedy decoding stops earlier, at the model\'s end of sequence, <|im_end|> or <|endoftext|>)', String(DEFAULT_EVAL_SETTINGS.maxNewTokens))
     .option('--batch-size <n>', 'problems generated together; larger is faster until memory runs out. Problems are decoded in fixed groups of this size, so it is part of what a restart must repeat', String(DEFAULT_EVAL_SETTINGS.batchSize))
-    .option('--prompt <preset|file>', 'prompt: "qwen25-math-cot" (system "Please reason step by step, and put your final answer within \\boxed{}.", as the paper evaluates), "plain" (the question alone), or a text file with a {question} placeholder', DEFAULT_EVAL_SETTINGS.prompt)
+    .option('--prompt <preset|file>', `prompt: "qwen25-math-cot" (system "${QWEN25_MATH_COT_SYSTEM}", as the paper evaluates), "plain" (the question alone), or a text file with a {question} placeholder`, DEFAULT_EVAL_SETTINGS.prompt)
     .option('--limit <n>', 'use only the first n problems of --input')
     .option('--compare <files...>', 'compare two results files A.jsonl B.jsonl problem by problem: accuracy difference and McNemar\'s exact test')
     .option('--no-percent-scaling', 'do not accept an answer 100 times or 1/100 of the gold (the Qwen2.5-Math toolkit does, for percentages; an explicit % sign is still understood)')
