@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { formatComparison, formatSummary } from '../eval/grade.js';
 import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
 import { UserError } from '../util/errors.js';
-import { QWEN25_MATH_COT_SYSTEM } from '../eval/prompts.js';
+import { QWEN25_MATH_COT_SYSTEM, resolvePrompt } from '../eval/prompts.js';
 import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { finiteNumber, JSON_HELP, optional, positiveInt, withDefault } from './flags.js';
@@ -63,6 +63,9 @@ async function evalWithModel(opts: EvalCliOptions & { model: string; input: stri
   if (opts.amateur === undefined && (opts.cdAlpha !== undefined || opts.cdBeta !== undefined)) {
     throw new UserError('--cd-alpha and --cd-beta need --amateur (contrastive decoding)');
   }
+  const settings = evalSettingsFromFlags(opts);
+  // A --prompt that is neither a preset nor a file is refused before a model is looked up (or downloaded).
+  resolvePrompt(settings.prompt);
   // Hub ids become snapshot directories before anything (the manifest's fingerprint included) reads them.
   opts.model = await resolveCliModel(opts.model, opts.revision);
   opts.adapter = await resolveCliAdapter(opts.adapter);
@@ -73,7 +76,7 @@ async function evalWithModel(opts: EvalCliOptions & { model: string; input: stri
     input: opts.input,
     ...(opts.out !== undefined ? { out: opts.out } : {}),
     overwrite: opts.overwrite ?? false,
-    settings: evalSettingsFromFlags(opts),
+    settings,
     ...(opts.amateur !== undefined ? {
       contrastiveDecoding: {
         amateur: opts.amateur,
