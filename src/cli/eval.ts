@@ -14,7 +14,7 @@ import { UserError } from '../util/errors.js';
 import { QWEN25_MATH_COT_SYSTEM, resolvePrompt } from '../eval/prompts.js';
 import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
-import { finiteNumber, JSON_HELP, optional, positiveInt, withDefault } from './flags.js';
+import { finiteNumber, JSON_HELP, optional, positiveInt, printSummary, withDefault } from './flags.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
@@ -96,20 +96,23 @@ function backendWithServers(opts: EvalCliOptions): ReturnType<typeof backendSett
   return { ...b, ...remoteFor(b, opts.url, '--url') };
 }
 
-function printModelReport(r: ModelEvalReport, json: boolean): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-    return;
-  }
-  if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regenerate them)\n`);
+/** The text summary of `eval --model`. */
+export function formatModelEvalReport(r: ModelEvalReport): string {
   const model = `${r.adapter ? `${r.model} + adapter ${r.adapter}` : r.model}${r.amateur ? ` contrasted with ${r.amateur} (contrastive decoding)` : ''}`;
-  const head = `evaluated ${r.summary.count} of ${r.problems} problems of ${r.input} with ${model} (prompt ${r.prompt}, greedy)${r.out ? ` → ${r.out}` : ''}`;
-  process.stdout.write(`${head}\n${formatSummary(r.summary)}\n`);
+  const head = r.graded === 0 && r.resumed > 0
+    ? `nothing was left to do: all ${r.resumed} problems of ${r.input} were already graded in ${r.out} with ${model}`
+    : `evaluated ${r.summary.count} of ${r.problems} problems of ${r.input} with ${model} (prompt ${r.prompt}, greedy)${r.out ? ` → ${r.out}` : ''}`;
+  return `${head}\n${formatSummary(r.summary)}`;
+}
+
+function printModelReport(r: ModelEvalReport, json: boolean): void {
+  if (!json && r.resumed > 0 && r.graded > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regenerate them)\n`);
+  printSummary(r, json, formatModelEvalReport);
 }
 
 function printPredictionsReport(r: PredictionsReport, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    printSummary(r, json, () => '');
     return;
   }
   if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regrade)\n`);
@@ -147,7 +150,7 @@ export function registerEval(program: Command): void {
       if (opts.compare) {
         if (opts.compare.length !== 2) throw new UserError(`--compare takes exactly two results files, got ${opts.compare.length}`);
         const report = compareResultFiles(opts.compare[0]!, opts.compare[1]!);
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatComparison(report, report.a, report.b)}\n`);
+        printSummary(report, opts.json, (c) => formatComparison(c, c.a, c.b));
         return;
       }
       if (opts.adapter !== undefined && opts.model === undefined) throw new UserError('--adapter applies to --model; completions from --predictions are graded as they are');

@@ -87,9 +87,13 @@ export function registerServe(program: Command): void {
       // One line either way, so a supervisor can read it as soon as the server listens.
       process.stdout.write(`${opts.json ? JSON.stringify(startup) : formatServeStartup(startup)}\n`);
       await new Promise<void>((res) => {
-        const stop = (): void => { void server.close().then(res); };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void server.close().then(res);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
       });
     });
 }
