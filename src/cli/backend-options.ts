@@ -14,7 +14,7 @@ import type { OpenModelOptions } from '../backends/open.js';
 import { INSTALL_HINT } from '../backends/node-llama-cpp.js';
 import { DEFAULT_LLAMA_CONTEXT } from '../backends/llama-cpp.js';
 import { UserError } from '../util/errors.js';
-import { nonNegativeInt, oneOf, option, positiveInt } from './flags.js';
+import { nonNegativeInt, oneOf, option, positiveInt, wordOrPositiveInt } from './flags.js';
 import { DEFAULT_POOL_OPTIONS } from '../backends/endpoint-pool.js';
 import { SERVER_APIS } from '../backends/openai-protocol.js';
 import type { RemoteOptions } from '../backends/openai.js';
@@ -83,9 +83,7 @@ export function backendSettings(o: Record<string, unknown>): BackendSettings {
   if (typeof o.llamaContext === 'number') s.contextSize = o.llamaContext;
   if (backend === 'openai') {
     const api = oneOf(String(o.serverApi ?? 'vllm'), '--server-api', SERVER_APIS);
-    const lp = String(o.serverLogprobs ?? 'full');
-    if (lp !== 'full' && !/^[1-9]\d*$/.test(lp)) throw new UserError(`--server-logprobs must be "full" or a positive integer, got "${lp}"`);
-    const remote: Omit<RemoteOptions, 'urls'> = { api, logprobs: lp === 'full' ? 'full' : Number(lp) };
+    const remote: Omit<RemoteOptions, 'urls'> = { api, logprobs: wordOrPositiveInt(String(o.serverLogprobs ?? 'full'), '--server-logprobs', 'full') };
     if (typeof o.apiKeyEnv === 'string') {
       const key = process.env[o.apiKeyEnv];
       if (!key) throw new UserError(`--api-key-env ${o.apiKeyEnv}: that environment variable is not set or empty`);

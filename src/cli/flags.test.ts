@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commaList, extendedNumber, finiteNumber, integerAtLeast, nonEmptyList, nonNegativeInt, nonNegativeIntList, oneOf, option, optional, positiveInt } from './flags.js';
+import { commaList, extendedNumber, finiteNumber, integerAtLeast, nonEmptyList, nonNegativeInt, nonNegativeIntList, oneOf, option, optional, positiveInt, wordOrPositiveInt } from './flags.js';
 
 test('flag parsers return typed values and name the flag when the text is not one', () => {
   assert.equal(finiteNumber(' 0.25 ', '--beta'), 0.25);
@@ -31,6 +31,9 @@ test('every parser has the (value, flag) shape, and option() makes it commander-
   assert.throws(() => nonNegativeIntList(' ', '--ids'), /--ids is empty/);
   assert.equal(oneOf('f16', '--dtype', ['f32', 'f16']), 'f16');
   assert.throws(() => oneOf('q8', '--dtype', ['f32', 'f16']), /--dtype must be f32 or f16, got "q8"/);
+  assert.equal(wordOrPositiveInt('full', '--server-logprobs', 'full'), 'full');
+  assert.equal(wordOrPositiveInt('20', '--server-logprobs', 'full'), 20);
+  assert.throws(() => wordOrPositiveInt('0', '--server-logprobs', 'full'), /--server-logprobs must be "full" or a positive integer, got "0"/);
   const parse = option(positiveInt, '--threads');
   assert.equal(parse('4'), 4);
   assert.throws(() => parse('0'), /--threads must be a positive integer, got "0"/);

@@ -42,6 +42,13 @@ export const positiveInt: FlagParser<number> = (value, flag) => integerAtLeast(v
 /** An integer >= 0. */
 export const nonNegativeInt: FlagParser<number> = (value, flag) => integerAtLeast(value, flag, 0);
 
+/** The word `word`, or a positive integer (e.g. --server-logprobs full | k). */
+export function wordOrPositiveInt<W extends string>(value: string, flag: string, word: W): W | number {
+  if (value === word) return word;
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) throw new UserError(`${flag} must be "${word}" or a positive integer, got "${value}"`);
+  return Number(value);
+}
+
 /** Comma-separated entries, trimmed, empty ones dropped (may be an empty list). */
 export const commaList: FlagParser<string[]> = (value) => value.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
