@@ -5,10 +5,9 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPretrain, type Architecture } from '../train/pretrain.js';
+import { DEFAULT_PRETRAIN_SETTINGS, runPretrain, type Architecture } from '../train/pretrain.js';
 import { cliProgressCallback } from '../util/progress.js';
 import type { ScheduleKind } from '../train/schedule.js';
-import { DEFAULT_PRETRAIN_SETTINGS } from '../train/pretrain.js';
 import { commaList, extendedNumber, finiteNumber, JSON_HELP, nonNegativeInt, oneOf, option, positiveInt, printSummary } from './flags.js';
 
 /** The end-of-run summary (also written to <out>/pretrain_summary.json). */
