@@ -110,15 +110,18 @@ function printModelReport(r: ModelEvalReport, json: boolean): void {
   printSummary(r, json, formatModelEvalReport);
 }
 
-function printPredictionsReport(r: PredictionsReport, json: boolean): void {
-  if (json) {
-    printSummary(r, json, () => '');
-    return;
-  }
-  if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regrade)\n`);
-  if (r.missing > 0) process.stderr.write(`note: ${r.missing} of ${r.problems} problems have no completion in ${r.predictions}; the accuracy is over the ${r.summary.count} graded\n`);
+/** The text summary of `eval --predictions`. */
+export function formatPredictionsReport(r: PredictionsReport): string {
   const head = `graded ${r.summary.count} of ${r.problems} problems of ${r.input} with completions from ${r.predictions}${r.out ? ` → ${r.out}` : ''}`;
-  process.stdout.write(`${head}\n${formatSummary(r.summary)}\n`);
+  return `${head}\n${formatSummary(r.summary)}`;
+}
+
+function printPredictionsReport(r: PredictionsReport, json: boolean): void {
+  if (!json) {
+    if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regrade)\n`);
+    if (r.missing > 0) process.stderr.write(`note: ${r.missing} of ${r.problems} problems have no completion in ${r.predictions}; the accuracy is over the ${r.summary.count} graded\n`);
+  }
+  printSummary(r, json, formatPredictionsReport);
 }
 
 export function registerEval(program: Command): void {
