@@ -94,7 +94,6 @@ export function withDefault(help: string, value: unknown): string {
  * `--json`, the same on every command: the end-of-run summary (or report) as one JSON object on
  * stdout instead of the text. Progress and warnings stay on stderr.
  */
-export const JSON_FLAG = '--json';
 export const JSON_HELP = 'print the end-of-run summary as one JSON object on stdout instead of the text (progress and warnings stay on stderr)';
 
 /** Writes the summary: JSON on stdout with --json, else the text on `stream` (stdout by default). */

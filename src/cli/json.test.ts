@@ -18,6 +18,8 @@ import { formatTrainReport } from './train.js';
 import { formatSftReport } from './sft.js';
 import type { TrainReport } from '../train/train-lora.js';
 import type { SftReport } from '../baselines/rejection-sft.js';
+import { generateProblems, writeGsm8kJsonl } from '../data/synthetic/index.js';
+import { bundledModel } from '../util/bundled.js';
 
 const work = testTempDir('lr-cli-json-');
 const expert = tinyModelDir({ hidden: 32, layers: 1 }, 51);
@@ -110,6 +112,20 @@ test('score, export-gguf, train and merge print their summaries as JSON with --j
   assert.doesNotMatch(text, /10 steps/);
 
   summary(await runCli(['merge', '--base', expert, '--adapter', adapter, '--out', join(work, 'merged'), '--json']), ['out', 'dtype', 'baseDtype', 'files', 'warning', 'modules', 'deltaNorm', 'lostFraction'], 'merge');
+});
+
+test('sft --json prints the report on the bundled Expert; the rerun of the finished run says no step was left', async () => {
+  const input = join(work, 'sft-questions.jsonl');
+  writeGsm8kJsonl(input, generateProblems({ split: 'train', count: 6, seed: 3 }));
+  const args = ['sft', '--model', bundledModel('expert'), '--input', input, '--out', join(work, 'sft'), '--samples-per-question', '4', '--temperature', '1',
+    '--max-new-tokens', '120', '--rank', '2', '--lora-alpha', '4', '--lora-dropout', '0', '--batch-size', '2', '--max-steps', '2', '--save-steps', '0', '--seed', '1'];
+  const r = summary(await runCli([...args, '--json']), ['out', 'sampledProblems', 'sampledCompletions', 'correctCompletions', 'keptTrajectories', 'problemsWithData',
+    'tunedTokens', 'forwardTokens', 'steps', 'lossWindow', 'firstLoss', 'lastLoss', 'samplingSeconds', 'trainingSeconds', 'seconds'], 'sft');
+  assert.equal(r.steps, 2);
+  assert.equal(r.lossWindow, 1);
+  const again = await runCli(args);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /loss {14}no step left to run/);
 });
 
 test('sft summaries: a short run compares non-overlapping loss windows, a finished rerun says nothing was left', () => {
