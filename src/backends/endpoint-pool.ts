@@ -58,6 +58,9 @@ export interface PoolStats {
   removed: Array<{ url: string; error: string }>;
 }
 
+/** Per-endpoint requests in flight, request timeout and retries when not given (`--max-in-flight`, `--request-timeout`, `--retries`). */
+export const DEFAULT_POOL_OPTIONS = { maxInFlight: 4, timeoutMs: 600_000, retries: 5 } as const;
+
 export class EndpointPool {
   private readonly endpoints: Endpoint[];
   private readonly waiters: Array<() => void> = [];
@@ -67,7 +70,7 @@ export class EndpointPool {
   constructor(opts: EndpointPoolOptions) {
     if (opts.urls.length === 0) throw new UserError(`${opts.what}: no URL given`);
     this.o = {
-      maxInFlight: 4, timeoutMs: 600_000, retries: 5, backoffMs: 200, maxConsecutiveFailures: 3, maxResponseBytes: 400 << 20, ...opts,
+      ...DEFAULT_POOL_OPTIONS, backoffMs: 200, maxConsecutiveFailures: 3, maxResponseBytes: 400 << 20, ...opts,
     };
     this.endpoints = opts.urls.map((u) => {
       let url: URL;

@@ -20,6 +20,9 @@ import { defaultLlamaThreads, getLlamaRuntime, type NlcContext, type NlcLogLevel
 import type { Generation } from '../model/generate.js';
 import { UserError, errorMessage } from '../util/errors.js';
 
+/** Tokens per sequence when --llama-context is not given (capped by the model's trained context). */
+export const DEFAULT_LLAMA_CONTEXT = 4096;
+
 /** log of the smallest positive float32 (2^-149): where an underflowed probability lands. */
 export const LOG_FLOAT32_MIN = Math.log(2 ** -149);
 
@@ -93,7 +96,7 @@ export class LlamaCppBackend implements LanguageModelBackend {
     } catch (e) {
       throw new UserError(`llama.cpp could not load ${opts.gguf}: ${errorMessage(e)}`, { cause: e });
     }
-    const contextSize = Math.min(opts.contextSize ?? 4096, model.trainContextSize);
+    const contextSize = Math.min(opts.contextSize ?? DEFAULT_LLAMA_CONTEXT, model.trainContextSize);
     const kv = opts.kvCache === 'f16' ? 'F16' : 'F32';
     let context: NlcContext;
     try {

@@ -27,6 +27,7 @@ import { acquireRunLock, defaultWarn, fingerprintDifferences, openAppendLog, rea
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
+import { lossWindows } from '../train/loss-windows.js';
 
 export interface SftSettings extends LoraRunSettings {
   samplesPerQuestion: number;
@@ -38,6 +39,11 @@ export interface SftSettings extends LoraRunSettings {
   /** Drop repeated identical correct completions of one question. */
   dedupe: boolean;
 }
+
+/** The defaults of the settings SFT adds to the LoRA run's (DEFAULT_TRAIN_SETTINGS): K = 4 samples at T = 0.7. */
+export const DEFAULT_SFT_SETTINGS: Readonly<Omit<SftSettings, keyof LoraRunSettings>> = {
+  samplesPerQuestion: 4, temperature: 0.7, maxNewTokens: 512, genBatchSize: 8, prompt: 'qwen25-math-cot', dedupe: true,
+};
 
 export interface SftJob extends SftSettings {
   model: string;
@@ -78,6 +84,8 @@ export interface SftReport {
   tunedTokens: number;
   forwardTokens: number;
   steps: number;
+  /** Mean loss of the first and the last lossWindow steps of this process (src/train/loss-windows.ts). */
+  lossWindow: number;
   firstLoss: number;
   lastLoss: number;
   samplingSeconds: number;
@@ -204,7 +212,6 @@ async function sftLocked(job: SftJob): Promise<SftReport> {
     onWarning: warn,
     ...(job.onProgress ? { onProgress: job.onProgress } : {}),
   });
-  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   const report: SftReport = {
     out: job.out,
     sampledProblems: all.length,
@@ -215,8 +222,7 @@ async function sftLocked(job: SftJob): Promise<SftReport> {
     tunedTokens: loop.targets,
     forwardTokens: loop.tokens,
     steps: loop.steps.length,
-    firstLoss: mean(loop.steps.slice(0, 10).map((s) => s.loss)),
-    lastLoss: mean(loop.steps.slice(-10).map((s) => s.loss)),
+    ...lossWindows(loop.steps.map((s) => s.loss)),
     samplingSeconds,
     trainingSeconds: loop.seconds,
     seconds: (performance.now() - t0) / 1000,

@@ -4,37 +4,42 @@
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { demoSettings, runDemo } from '../demo/run.js';
-import { markdownTable } from '../demo/report.js';
+import { demoSettings, runDemo, type DemoResult } from '../demo/run.js';
+import { markdownTable, type DemoReport } from '../demo/report.js';
+import { finiteNumber, JSON_HELP, oneOf, option, positiveInt, printSummary } from './flags.js';
+import { DEFAULT_SAMPLE_SETTINGS } from '../method/sample.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
 
-function num(name: string, integer: boolean) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || (integer && (!Number.isInteger(n) || n <= 0))) throw new UserError(`${name} must be ${integer ? 'a positive integer' : 'a number'}, got "${v}"`);
-    return n;
-  };
+/** The --json summary: the demo's report (the table's rows, stages, settings) and the files written. */
+export type DemoSummary = DemoReport & { files: DemoResult['files'] };
+
+export function formatDemoSummary(s: DemoSummary): string {
+  return `\n${markdownTable(s)}\n\nwall time ${s.totalSeconds.toFixed(0)} s; written ${s.files.markdown}, ${s.files.json}, ${s.files.svg}`;
 }
 
 export function registerDemo(program: Command): void {
+  const full = demoSettings(false), quick = demoSettings(true);
+  /** "(default 500; 100 with --quick)", from the demo's own settings. */
+  const dq = (a: unknown, b: unknown): string => (a === b ? `default ${String(a)}` : `default ${String(a)}; ${String(b)} with --quick`);
   program
     .command('demo')
     .description('Run LightReasoner end to end on the bundled tiny Expert and Amateur (synthetic GSM8K-like world): evaluate both on held-out problems, sample contrastive steps, LoRA-train the Expert, merge, evaluate again, and print the table (also written as Markdown, JSON and an SVG chart). About 10 minutes on 2 cores with OpenBLAS; --quick takes about 2. Rerunning continues where a previous run stopped.')
-    .option('--quick', 'a small version (100 test problems, 40 sampled questions, 60 training steps) to check the pipeline in about 2 minutes')
-    .option('--out <dir>', 'where to write everything (default: ./lightreasoner-demo, or ./lightreasoner-demo-quick with --quick)')
+    .option('--quick', `a small version (${quick.testCount} test problems, ${quick.sampleCount} sampled questions, ${quick.train.maxSteps} training steps) to check the pipeline in about 2 minutes`)
+    .option('--out <dir>', `where to write everything (default: ./${full.out}, or ./${quick.out} with --quick)`)
     .option('--fresh', 'delete --out first instead of continuing a previous run there')
     .option('--expert <dir>', 'Expert model directory (default: the bundled models/expert)')
     .option('--amateur <dir>', 'Amateur model directory (default: the bundled models/amateur)')
-    .option('--test-count <n>', 'held-out problems to evaluate on (default 500; 100 with --quick)', num('--test-count', true))
-    .option('--sample-count <n>', 'training questions to sample (default 400; 40 with --quick)', num('--sample-count', true))
-    .option('--steps <n>', 'LoRA training steps (default 500; 60 with --quick)', num('--steps', true))
-    .option('--lr <x>', 'LoRA learning rate (default 2e-3, chosen on the dev split for these tiny models; the paper uses 5e-5 for 1.5B models)', num('--lr', false))
-    .option('--beta <x>', 'KL threshold for keeping a step (default 0.4, as the paper)', num('--beta', false))
-    .option('--label <kind>', 'soft label of kept steps: contrastive (the method) or expert (pE renormalised on the plausible set: the ablation without contrast)')
+    .option('--test-count <n>', `held-out problems to evaluate on (${dq(full.testCount, quick.testCount)})`, option(positiveInt, '--test-count'))
+    .option('--sample-count <n>', `training questions to sample (${dq(full.sampleCount, quick.sampleCount)})`, option(positiveInt, '--sample-count'))
+    .option('--steps <n>', `LoRA training steps (${dq(full.train.maxSteps, quick.train.maxSteps)})`, option(positiveInt, '--steps'))
+    .option('--lr <x>', `LoRA learning rate (default ${full.train.lr}, chosen on the dev split for these tiny models; the paper uses 5e-5 for 1.5B models)`, option(finiteNumber, '--lr'))
+    .option('--beta <x>', `KL threshold for keeping a step (default ${full.sample.beta}${full.sample.beta === DEFAULT_SAMPLE_SETTINGS.beta ? ', as the paper' : ''})`, option(finiteNumber, '--beta'))
+    .option('--label <kind>', `soft label of kept steps: contrastive (the method) or expert (pE renormalised on the plausible set: the ablation without contrast) (default ${full.sample.label})`)
     .option('--no-baselines', 'skip the baselines (contrastive decoding with the Amateur, rejection-sampling SFT)')
-    .option('--alpha <x>', 'plausibility threshold relative to the Expert\'s top probability (default 0.2, as the paper)', num('--alpha', false))
-    .action(async (o: { label?: string; baselines?: boolean; quick?: boolean; out?: string; fresh?: boolean; expert?: string; amateur?: string; testCount?: number; sampleCount?: number; steps?: number; lr?: number; beta?: number; alpha?: number }) => {
+    .option('--alpha <x>', `plausibility threshold relative to the Expert's top probability (default ${full.sample.alpha}${full.sample.alpha === DEFAULT_SAMPLE_SETTINGS.alpha ? ', as the paper' : ''})`, option(finiteNumber, '--alpha'))
+    .option('--json', JSON_HELP)
+    .action(async (o: { json?: boolean; label?: string; baselines?: boolean; quick?: boolean; out?: string; fresh?: boolean; expert?: string; amateur?: string; testCount?: number; sampleCount?: number; steps?: number; lr?: number; beta?: number; alpha?: number }) => {
       const s = demoSettings(o.quick === true, o.out);
       if (o.expert) s.expert = o.expert;
       if (o.amateur) s.amateur = o.amateur;
@@ -46,8 +51,7 @@ export function registerDemo(program: Command): void {
       if (o.alpha !== undefined) s.sample.alpha = o.alpha;
       if (o.baselines === false) s.baselines = false;
       if (o.label !== undefined) {
-        if (o.label !== 'contrastive' && o.label !== 'expert') throw new UserError(`--label must be contrastive or expert, got "${o.label}"`);
-        s.sample.label = o.label;
+        s.sample.label = oneOf(o.label, '--label', ['contrastive', 'expert'] as const);
       }
       for (const [what, dir] of [['Expert', s.expert], ['Amateur', s.amateur]] as const) {
         if (!existsSync(dir)) throw new UserError(`${what} model not found at ${dir}`);
@@ -57,6 +61,6 @@ export function registerDemo(program: Command): void {
       const command = `lightreasoner ${process.argv.slice(2).join(' ')}`;
       const { report, files } = await runDemo(s, command, progress, (l) => { process.stderr.write(`${l}\n`); });
       progress.stopAll();
-      process.stdout.write(`\n${markdownTable(report)}\n\nwall time ${report.totalSeconds.toFixed(0)} s; written ${files.markdown}, ${files.json}, ${files.svg}\n`);
+      printSummary({ ...report, files }, o.json, formatDemoSummary);
     });
 }

@@ -2,6 +2,7 @@
  * `lightreasoner doctor`: what engine this process runs on and why, so a slow run can be explained.
  */
 import type { Command } from 'commander';
+import { JSON_HELP } from './flags.js';
 import { cpus } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +41,7 @@ export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('Print the compute engine in use (OpenBLAS library, kernel family, threads), versions, and how to get the fast path if it is off.')
-    .option('--json', 'print the report as JSON')
+    .option('--json', JSON_HELP)
     .action((opts: { json?: boolean }) => {
       const r = doctorReport();
       if (opts.json) {

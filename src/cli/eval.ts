@@ -11,11 +11,11 @@ import type { Command } from 'commander';
 import { formatComparison, formatSummary } from '../eval/grade.js';
 import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, validateEvalSettings, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
 import { UserError } from '../util/errors.js';
+import { QWEN25_MATH_COT_SYSTEM, resolvePrompt } from '../eval/prompts.js';
 import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
-import { finiteNumber, positiveInt } from './flags.js';
+import { finiteNumber, JSON_HELP, optional, positiveInt, printSummary, withDefault } from './flags.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { resolvePrompt } from '../eval/prompts.js';
 import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 export interface EvalCliOptions {
@@ -26,7 +26,7 @@ export interface EvalCliOptions {
   out?: string;
   overwrite?: boolean;
   maxNewTokens: string;
-  batchSize?: string;
+  batchSize: string;
   prompt: string;
   limit?: string;
   compare?: string[];
@@ -50,10 +50,10 @@ export interface EvalCliOptions {
 /** The eval job's settings from the flags (form checked here, ranges by the job). */
 function evalSettingsFromFlags(opts: EvalCliOptions): EvalSettings {
   return {
-    maxNewTokens: positiveInt(opts.maxNewTokens, '--max-new-tokens')!,
-    batchSize: positiveInt(opts.batchSize, '--batch-size') ?? DEFAULT_EVAL_SETTINGS.batchSize,
+    maxNewTokens: positiveInt(opts.maxNewTokens, '--max-new-tokens'),
+    batchSize: positiveInt(opts.batchSize, '--batch-size'),
     prompt: opts.prompt,
-    limit: positiveInt(opts.limit, '--limit') ?? null,
+    limit: optional(positiveInt, opts.limit, '--limit') ?? null,
     percentScaling: opts.percentScaling,
   };
 }
@@ -97,26 +97,32 @@ function backendWithServers(opts: EvalCliOptions): ReturnType<typeof backendSett
   return { ...b, ...remoteFor(b, opts.url, '--url') };
 }
 
-function printModelReport(r: ModelEvalReport, json: boolean): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-    return;
-  }
-  if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regenerate them)\n`);
+/** The text summary of `eval --model`. */
+export function formatModelEvalReport(r: ModelEvalReport): string {
   const model = `${r.adapter ? `${r.model} + adapter ${r.adapter}` : r.model}${r.amateur ? ` contrasted with ${r.amateur} (contrastive decoding)` : ''}`;
-  const head = `evaluated ${r.summary.count} of ${r.problems} problems of ${r.input} with ${model} (prompt ${r.prompt}, greedy)${r.out ? ` → ${r.out}` : ''}`;
-  process.stdout.write(`${head}\n${formatSummary(r.summary)}\n`);
+  const head = r.graded === 0 && r.resumed > 0
+    ? `nothing was left to do: all ${r.resumed} problems of ${r.input} were already graded in ${r.out} with ${model}`
+    : `evaluated ${r.summary.count} of ${r.problems} problems of ${r.input} with ${model} (prompt ${r.prompt}, greedy)${r.out ? ` → ${r.out}` : ''}`;
+  return `${head}\n${formatSummary(r.summary)}`;
+}
+
+function printModelReport(r: ModelEvalReport, json: boolean): void {
+  if (!json && r.resumed > 0 && r.graded > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regenerate them)\n`);
+  printSummary(r, json, formatModelEvalReport);
+}
+
+/** The text summary of `eval --predictions`. */
+export function formatPredictionsReport(r: PredictionsReport): string {
+  const head = `graded ${r.summary.count} of ${r.problems} problems of ${r.input} with completions from ${r.predictions}${r.out ? ` → ${r.out}` : ''}`;
+  return `${head}\n${formatSummary(r.summary)}`;
 }
 
 function printPredictionsReport(r: PredictionsReport, json: boolean): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-    return;
+  if (!json) {
+    if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regrade)\n`);
+    if (r.missing > 0) process.stderr.write(`note: ${r.missing} of ${r.problems} problems have no completion in ${r.predictions}; the accuracy is over the ${r.summary.count} graded\n`);
   }
-  if (r.resumed > 0) process.stderr.write(`${r.out}: ${r.resumed} problems were already graded there and were kept (use --overwrite to regrade)\n`);
-  if (r.missing > 0) process.stderr.write(`note: ${r.missing} of ${r.problems} problems have no completion in ${r.predictions}; the accuracy is over the ${r.summary.count} graded\n`);
-  const head = `graded ${r.summary.count} of ${r.problems} problems of ${r.input} with completions from ${r.predictions}${r.out ? ` → ${r.out}` : ''}`;
-  process.stdout.write(`${head}\n${formatSummary(r.summary)}\n`);
+  printSummary(r, json, formatPredictionsReport);
 }
 
 export function registerEval(program: Command): void {
@@ -130,15 +136,15 @@ export function registerEval(program: Command): void {
     .option('--out <file>', 'results JSONL, one line per problem (id, question, completion, extracted, gold, correct, completionTokens = generated tokens including the stop token); appended to as problems are graded, and problems already in it are skipped, so a restarted run continues — with --model it writes exactly what an uninterrupted run would, and a restart with another model, --adapter, --prompt, --max-new-tokens or --batch-size is refused (they are kept in results.manifest.json beside it)')
     .option('--overwrite', 'start --out afresh instead of continuing it')
     .option('--max-new-tokens <n>', 'most tokens generated per problem (greedy decoding stops earlier, at the model\'s end of sequence, <|im_end|> or <|endoftext|>)', String(DEFAULT_EVAL_SETTINGS.maxNewTokens))
-    .option('--batch-size <n>', `problems generated together (default ${DEFAULT_EVAL_SETTINGS.batchSize}); larger is faster until memory runs out. Problems are decoded in fixed groups of this size, so it is part of what a restart must repeat`)
-    .option('--prompt <preset|file>', 'prompt: "qwen25-math-cot" (system "Please reason step by step, and put your final answer within \\boxed{}.", as the paper evaluates), "plain" (the question alone), or a text file with a {question} placeholder', DEFAULT_EVAL_SETTINGS.prompt)
+    .option('--batch-size <n>', 'problems generated together; larger is faster until memory runs out. Problems are decoded in fixed groups of this size, so it is part of what a restart must repeat', String(DEFAULT_EVAL_SETTINGS.batchSize))
+    .option('--prompt <preset|file>', `prompt: "qwen25-math-cot" (system "${QWEN25_MATH_COT_SYSTEM}", as the paper evaluates), "plain" (the question alone), or a text file with a {question} placeholder`, DEFAULT_EVAL_SETTINGS.prompt)
     .option('--limit <n>', 'use only the first n problems of --input')
     .option('--compare <files...>', 'compare two results files A.jsonl B.jsonl problem by problem: accuracy difference and McNemar\'s exact test')
     .option('--no-percent-scaling', 'do not accept an answer 100 times or 1/100 of the gold (the Qwen2.5-Math toolkit does, for percentages; an explicit % sign is still understood)')
     .option('--amateur <dir>', 'baseline: contrastive decoding (Li et al. 2022; O\'Brien & Lewis 2023) — at every step pick argmax of (1+beta)·log pE − beta·log pA over the Expert\'s plausible head {pE >= alpha·max pE}, with this model as the Amateur (same tokenizer as --model)')
-    .option('--cd-alpha <x>', `contrastive decoding plausibility threshold alpha (default ${CD_DEFAULTS.cdAlpha})`)
-    .option('--cd-beta <x>', `contrastive decoding weight beta (default ${CD_DEFAULTS.cdBeta}; 0 is plain greedy)`)
-    .option('--json', 'print the summary (or comparison) as JSON');
+    .option('--cd-alpha <x>', withDefault('contrastive decoding plausibility threshold alpha', CD_DEFAULTS.cdAlpha))
+    .option('--cd-beta <x>', withDefault('contrastive decoding weight beta (0 is plain greedy)', CD_DEFAULTS.cdBeta))
+    .option('--json', `${JSON_HELP} (with --compare: the comparison)`);
   addRevisionOptions(cmd, '--model', true);
   addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }], [{ flag: 'url', model: 'model' }]);
   cmd.action(async (opts: EvalCliOptions) => {
@@ -148,13 +154,13 @@ export function registerEval(program: Command): void {
       if (opts.compare) {
         if (opts.compare.length !== 2) throw new UserError(`--compare takes exactly two results files, got ${opts.compare.length}`);
         const report = compareResultFiles(opts.compare[0]!, opts.compare[1]!);
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatComparison(report, report.a, report.b)}\n`);
+        printSummary(report, opts.json, (c) => formatComparison(c, c.a, c.b));
         return;
       }
       if (opts.adapter !== undefined && opts.model === undefined) throw new UserError('--adapter applies to --model; completions from --predictions are graded as they are');
       if (opts.predictions) {
         if (opts.input === undefined) throw new UserError('eval --predictions needs --input (the questions JSONL with gold answers)');
-        const limit = positiveInt(opts.limit, '--limit');
+        const limit = optional(positiveInt, opts.limit, '--limit');
         const report = await evalPredictions({
           input: opts.input,
           predictions: opts.predictions,

@@ -18,6 +18,7 @@ import { registerTrain } from './train.js';
 import { registerMerge } from './merge.js';
 import { registerExportGguf } from './export-gguf.js';
 import { registerServe } from './serve.js';
+import { positiveInt } from './flags.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -28,11 +29,10 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'OpenBLAS threads (default: one per core, or OPENBLAS_NUM_THREADS). On a machine busy with other work use fewer: oversubscribed OpenBLAS threads spin and can slow matrix work several-fold')
     .hook('preAction', (cmd) => {
       const t = cmd.opts<{ threads?: string }>().threads;
-      if (t === undefined) return;
-      const n = Number(t);
-      if (!Number.isInteger(n) || n < 1) throw new UserError(`--threads must be a positive integer, got "${t}"`);
-      setBlasThreads(n);
+      if (t !== undefined) setBlasThreads(positiveInt(t, '--threads'));
     })
+    // Each subcommand's --help lists the global options (--threads) too; subcommands inherit this setting.
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerDoctor(program);

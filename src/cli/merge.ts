@@ -7,7 +7,8 @@
 import { Option, type Command } from 'commander';
 import type { WeightDtype } from '../model/config.js';
 import { mergeAdapterDir, type MergeReport } from '../model/merge.js';
-import { resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { JSON_HELP, printSummary } from './flags.js';
 
 interface MergeCliOptions {
   base: string;
@@ -28,7 +29,7 @@ export function formatMergeReport(r: MergeReport): string {
 }
 
 export function registerMerge(program: Command): void {
-  program
+  const cmd = program
     .command('merge')
     .description('Merge a LoRA adapter into its base model (W <- W + (lora_alpha/r)·B·A) and write a standalone Hugging Face model directory with the base\'s config and tokenizer files.')
     .requiredOption('--base <dir>', 'the base model directory the adapter was trained on — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
@@ -36,14 +37,13 @@ export function registerMerge(program: Command): void {
     .requiredOption('--out <dir>', 'model directory to write (written whole under a temp name, then renamed into place)')
     .addOption(new Option('--dtype <dtype>', 'storage dtype of the merged weights (default: the base\'s torch_dtype); the share of the LoRA delta lost to rounding is measured and reported').choices(['float32', 'float16', 'bfloat16']))
     .option('--force', 'replace --out if it exists and is not empty')
-    .option('--json', 'print the report (with every module\'s rounding loss) as JSON on stdout')
-    .option('--revision <rev>', '--base as a Hub id: branch, tag or commit hash (default main)')
+    .option('--json', `${JSON_HELP}, with every module's rounding loss`);
+  addRevisionOptions(cmd, '--base')
     .action(async (opts: MergeCliOptions & { revision?: string }) => {
       opts.base = await resolveCliModel(opts.base, opts.revision);
       opts.adapter = (await resolveCliAdapter(opts.adapter))!;
       const report = mergeAdapterDir({ base: opts.base, adapter: opts.adapter, out: opts.out, ...(opts.dtype ? { dtype: opts.dtype } : {}), force: opts.force === true });
       if (report.warning) process.stderr.write(`lightreasoner: warning: ${report.warning}\n`);
-      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else process.stderr.write(`${formatMergeReport(report)}\n`);
+      printSummary(report, opts.json, formatMergeReport, process.stderr);
     });
 }

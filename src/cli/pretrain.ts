@@ -5,27 +5,46 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPretrain, type Architecture } from '../train/pretrain.js';
+import { DEFAULT_PRETRAIN_SETTINGS, runPretrain, type Architecture } from '../train/pretrain.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { UserError } from '../util/errors.js';
 import type { ScheduleKind } from '../train/schedule.js';
+import { commaList, extendedNumber, finiteNumber, JSON_HELP, nonNegativeInt, oneOf, option, positiveInt, printSummary } from './flags.js';
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a non-negative integer, got "${v}"`);
-    return n;
-  };
+/** The end-of-run summary (also written to <out>/pretrain_summary.json). */
+export interface PretrainSummary {
+  out: string;
+  parameters: number;
+  examples: number;
+  /** The run's --steps, the step it continued from, and the steps this process ran. */
+  steps: number;
+  resumedFrom: number;
+  stepsRun: number;
+  tokens: number;
+  seconds: number;
+  /** Loss of the last step this process ran; null when it ran none. */
+  finalLoss: number | null;
+  /** The last dev measurement's accuracy; null without --dev (or before the first measurement). */
+  devAccuracy: number | null;
+  started: string;
+  command: string;
 }
-function num(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new UserError(`${name} must be a number, got "${v}"`);
-    return n;
-  };
+
+export function formatPretrainSummary(s: PretrainSummary): string {
+  const file = join(s.out, 'pretrain_summary.json');
+  if (s.stepsRun === 0) return `${s.out} already holds the finished run (${s.steps} steps); nothing was left to do\nwrote ${file}`;
+  return [
+    `pretrained ${s.out}: ${s.parameters} parameters on ${s.examples} conversations; steps ${s.resumedFrom > 0 ? `${s.resumedFrom + 1}-` : ''}${s.steps} (${s.stepsRun} run here${s.resumedFrom > 0 ? `, resumed from step ${s.resumedFrom}` : ''})`,
+    `loss      ${s.finalLoss === null ? '-' : s.finalLoss.toFixed(4)} at the last step`,
+    `dev       ${s.devAccuracy === null ? 'not measured (no --dev)' : `${(100 * s.devAccuracy).toFixed(1)}% greedy accuracy at the last measurement`}`,
+    `time      ${s.seconds.toFixed(1)} s; ${s.tokens} tokens through forward/backward`,
+    `wrote ${file}`,
+  ].join('\n');
 }
+
+const SCHEDULES: readonly ScheduleKind[] = ['linear', 'cosine', 'constant'];
 
 export function registerPretrain(program: Command): void {
+  const d = DEFAULT_PRETRAIN_SETTINGS;
   program
     .command('pretrain')
     .description('Train a small Qwen2ForCausalLM from scratch (all parameters) on GSM8K-format worked solutions, formatted as chat conversations with the loss on the reply. Writes a Hugging Face model directory; resumable.')
@@ -33,35 +52,35 @@ export function registerPretrain(program: Command): void {
     .requiredOption('--train <file>', 'GSM8K-format JSONL ({"question", "answer": "...\\n#### N"}) to train on')
     .requiredOption('--out <dir>', 'output model directory (checkpoints/, training_log.jsonl and dev_accuracy.jsonl go inside it too)')
     .option('--dev <file>', 'GSM8K-format JSONL to measure greedy accuracy on during training (never the test split)')
-    .option('--hidden <n>', 'hidden size', int('--hidden'), 256)
-    .option('--layers <n>', 'decoder layers', int('--layers'), 6)
-    .option('--heads <n>', 'attention heads', int('--heads'), 8)
-    .option('--kv-heads <n>', 'key/value heads (grouped-query attention when fewer than --heads)', int('--kv-heads'), 4)
-    .option('--intermediate <n>', 'MLP intermediate size', int('--intermediate'), 768)
-    .option('--max-positions <n>', 'context window (max_position_embeddings)', int('--max-positions'), 512)
-    .option('--rope-theta <x>', 'rotary base', num('--rope-theta'), 10000)
+    .option('--hidden <n>', 'hidden size', option(positiveInt, '--hidden'), d.arch.hidden)
+    .option('--layers <n>', 'decoder layers', option(positiveInt, '--layers'), d.arch.layers)
+    .option('--heads <n>', 'attention heads', option(positiveInt, '--heads'), d.arch.heads)
+    .option('--kv-heads <n>', 'key/value heads (grouped-query attention when fewer than --heads)', option(positiveInt, '--kv-heads'), d.arch.kvHeads)
+    .option('--intermediate <n>', 'MLP intermediate size', option(positiveInt, '--intermediate'), d.arch.intermediate)
+    .option('--max-positions <n>', 'context window (max_position_embeddings)', option(positiveInt, '--max-positions'), d.arch.maxPositions)
+    .option('--rope-theta <x>', 'rotary base', option(finiteNumber, '--rope-theta'), d.arch.ropeTheta)
     .option('--untied', 'separate lm_head instead of tying it to the embeddings')
-    .option('--steps <n>', 'optimiser steps', int('--steps'), 4000)
-    .option('--batch-size <n>', 'conversations per step', int('--batch-size'), 16)
-    .option('--lr <x>', 'peak learning rate', num('--lr'), 2e-3)
-    .option('--schedule <kind>', 'learning-rate schedule after warmup: linear, cosine or constant', 'cosine')
-    .option('--warmup-steps <n>', 'linear warmup steps', int('--warmup-steps'), 200)
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay', num('--weight-decay'), 0.01)
-    .option('--max-grad-norm <x>', 'clip the global gradient norm to this', num('--max-grad-norm'), 1.0)
-    .option('--seed <n>', 'seed for initialisation and data order', int('--seed'), 0)
-    .option('--save-steps <n>', 'write a resumable checkpoint every n steps (0: never)', int('--save-steps'), 500)
-    .option('--eval-steps <n>', 'measure dev accuracy every n steps (0: only at the end)', int('--eval-steps'), 1000)
-    .option('--eval-count <n>', 'dev problems per measurement', int('--eval-count'), 200)
+    .option('--steps <n>', 'optimiser steps', option(positiveInt, '--steps'), d.steps)
+    .option('--batch-size <n>', 'conversations per step', option(positiveInt, '--batch-size'), d.batchSize)
+    .option('--lr <x>', 'peak learning rate', option(finiteNumber, '--lr'), d.lr)
+    .option('--schedule <kind>', 'learning-rate schedule after warmup: linear, cosine or constant', (v: string) => oneOf(v, '--schedule', SCHEDULES), d.schedule)
+    .option('--warmup-steps <n>', 'linear warmup steps', option(nonNegativeInt, '--warmup-steps'), d.warmupSteps)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay', option(finiteNumber, '--weight-decay'), d.weightDecay)
+    .option('--max-grad-norm <x>', 'clip the global gradient norm to this', option(extendedNumber, '--max-grad-norm'), d.maxGradNorm)
+    .option('--seed <n>', 'seed for initialisation and data order', option(nonNegativeInt, '--seed'), d.seed)
+    .option('--save-steps <n>', 'write a resumable checkpoint every n steps (0: never)', option(nonNegativeInt, '--save-steps'), d.saveSteps)
+    .option('--eval-steps <n>', 'measure dev accuracy every n steps (0: only at the end)', option(nonNegativeInt, '--eval-steps'), d.evalSteps)
+    .option('--eval-count <n>', 'dev problems per measurement', option(positiveInt, '--eval-count'), d.evalCount)
     .option('--export-steps <list>', 'comma-separated steps at which to keep a standalone copy of the model in <out>/step-N (e.g. an earlier checkpoint to serve as the Amateur)', '')
     .option('--init <dir>', 'continue training from this model directory\'s weights (same tokenizer) with a fresh optimiser and schedule, instead of a random initialisation; the architecture flags are then ignored')
     .option('--resume', 'kept for old scripts: a run in --out is always continued from its last checkpoint when the arguments match (a changed one is refused, naming it)')
+    .option('--json', JSON_HELP)
     .action((o: Record<string, string | number | boolean | undefined>) => {
-      if (!['linear', 'cosine', 'constant'].includes(String(o.schedule))) throw new UserError(`--schedule must be linear, cosine or constant, got "${o.schedule}"`);
       const arch: Architecture = {
         hidden: o.hidden as number, layers: o.layers as number, heads: o.heads as number, kvHeads: o.kvHeads as number,
         intermediate: o.intermediate as number, maxPositions: o.maxPositions as number, ropeTheta: o.ropeTheta as number, tied: !o.untied,
       };
-      const exportSteps = String(o.exportSteps ?? '').split(',').filter(Boolean).map((s) => int('--export-steps')(s));
+      const exportSteps = commaList(String(o.exportSteps ?? ''), '--export-steps').map((s) => nonNegativeInt(s, '--export-steps'));
       const progress = cliProgressCallback({ project: ['pretrain'], summary: 'pretrain' });
       const started = new Date();
       const r = runPretrain({
@@ -75,13 +94,13 @@ export function registerPretrain(program: Command): void {
       });
       progress.stopAll();
       const last = r.evals.at(-1);
-      const summary = {
-        parameters: r.parameters, examples: r.examples, steps: o.steps, resumedFrom: r.loop.resumedFrom,
+      const summary: PretrainSummary = {
+        out: String(o.out), parameters: r.parameters, examples: r.examples, steps: o.steps as number, resumedFrom: r.loop.resumedFrom, stepsRun: r.loop.steps.length,
         tokens: r.loop.tokens, seconds: Number(r.loop.seconds.toFixed(1)), finalLoss: r.loop.steps.at(-1)?.loss ?? null,
         devAccuracy: last ? last.accuracy : null, started: started.toISOString(),
         command: `lightreasoner ${process.argv.slice(2).join(' ')}`,
       };
       writeFileSync(join(String(o.out), 'pretrain_summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      printSummary(summary, o.json === true, formatPretrainSummary);
     });
 }

@@ -16,7 +16,7 @@ import { loadModel } from '../model/load.js';
 import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { finiteNumber, nonNegativeInt, positiveInt } from './flags.js';
+import { finiteNumber, JSON_HELP, nonNegativeInt, optional, positiveInt, printSummary } from './flags.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { openModel } from '../backends/open.js';
 import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
@@ -40,6 +40,7 @@ interface SampleCliOptions {
   label: 'contrastive' | 'expert';
   skipBadLines?: boolean;
   statsJson?: string;
+  json?: boolean;
   expertGguf?: string;
   amateurGguf?: string;
   backend?: string;
@@ -52,13 +53,20 @@ const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(d
 /** The end-of-run summary, a few aligned lines. */
 export function formatSampleStats(st: SampleStats, s: SampleSettings, input: string): string {
   const p = st.klPercentiles, t = st.throughput;
+  const here = st.questions - st.resumedQuestions;
   const lines = [
     `sampled ${st.questions} questions of ${input} → ${st.out} (trajectories: ${st.trajectories})${st.resumedQuestions > 0 ? `; ${st.resumedQuestions} were done by an earlier run` : ''}`,
     `questions  ${st.questions - st.skipped} sampled, ${st.skipped} skipped`,
-    `steps      ${st.generatedSteps} generated, ${st.contrastedSteps} contrasted, ${st.keptSteps} kept (${(100 * st.keptFraction).toFixed(1)}%) at beta ${s.beta}`,
-    `KL(pE‖pA)  p10 ${fmt(p.p10)}  p25 ${fmt(p.p25)}  p50 ${fmt(p.p50)}  p75 ${fmt(p.p75)}  p90 ${fmt(p.p90)}  p99 ${fmt(p.p99)}  max ${fmt(p.max)} (nats, over contrasted steps)`,
-    `plausible  ${fmt(st.meanPlausibleSetSize, 2)} tokens per kept step on average (alpha ${s.alpha}, label ${s.label})`,
-    `speed      ${fmt(t.questionsPerSecond, 2)} questions/s; expert generates ${fmt(t.expertGenerationTokensPerSecond, 1)} tokens/s, scores ${fmt(t.expertScoringTokensPerSecond, 1)} tokens/s; amateur scores ${fmt(t.amateurScoringTokensPerSecond, 1)} tokens/s (this process, ${fmt(t.seconds, 1)} s)`,
+    `steps      ${st.generatedSteps} generated, ${st.contrastedSteps} contrasted, ${st.keptSteps} kept${st.contrastedSteps > 0 ? ` (${(100 * st.keptFraction).toFixed(1)}%)` : ''} at beta ${s.beta}`,
+    st.contrastedSteps > 0
+      ? `KL(pE‖pA)  p10 ${fmt(p.p10)}  p25 ${fmt(p.p25)}  p50 ${fmt(p.p50)}  p75 ${fmt(p.p75)}  p90 ${fmt(p.p90)}  p99 ${fmt(p.p99)}  max ${fmt(p.max)} (nats, over contrasted steps)`
+      : 'KL(pE‖pA)  no step was contrasted',
+    st.keptSteps > 0
+      ? `plausible  ${fmt(st.meanPlausibleSetSize, 2)} tokens per kept step on average (alpha ${s.alpha}, label ${s.label})`
+      : `plausible  no step was kept (alpha ${s.alpha}, label ${s.label})`,
+    here > 0
+      ? `speed      ${fmt(t.questionsPerSecond, 2)} questions/s; expert generates ${fmt(t.expertGenerationTokensPerSecond, 1)} tokens/s, scores ${fmt(t.expertScoringTokensPerSecond, 1)} tokens/s; amateur scores ${fmt(t.amateurScoringTokensPerSecond, 1)} tokens/s (this process, ${fmt(t.seconds, 1)} s)`
+      : `speed      nothing was left to do: all ${st.questions} questions were done by an earlier run`,
   ];
   const shown = st.skippedQuestions.slice(0, 5).map((q) => `  question ${q.index} ("${q.id}"): ${q.reason}`);
   if (shown.length > 0) lines.push('skipped:', ...shown, ...(st.skipped > 5 ? [`  ... and ${st.skipped - 5} more (see "skipped" in the trajectories file)`] : []));
@@ -84,20 +92,21 @@ export function registerSample(program: Command): void {
     .option('--system-prompt <text>', 'system message of the chat-formatted prompt ("" for none, in which case a Qwen chat template inserts its own default)', DEFAULT_SAMPLE_SETTINGS.systemPrompt)
     .option('--first-step <n>', 'first generated step to contrast (0 = the first generated token; the reference code starts at 1)', String(DEFAULT_SAMPLE_SETTINGS.firstStep))
     .addOption(new Option('--label <kind>', 'soft label of kept steps: "contrastive" (softmax of log pE - log pA on the plausible set, the method) or "expert" (pE renormalised on the plausible set, the ablation without contrast)').choices(['contrastive', 'expert']).default(DEFAULT_SAMPLE_SETTINGS.label))
-    .option('--stats-json <file>', 'also write the end-of-run statistics (counts, KL percentiles, plausible-set size, throughput) as JSON');
+    .option('--json', JSON_HELP)
+    .option('--stats-json <file>', 'also write the end-of-run statistics (the object --json prints: counts, KL percentiles, plausible-set size, throughput) to this JSON file, whatever is printed');
   addRevisionOptions(cmd, '--expert', true);
   addBackendOptions(cmd, [{ flag: 'expert-gguf', model: 'Expert' }, { flag: 'amateur-gguf', model: 'Amateur' }], [{ flag: 'expert-url', model: 'Expert' }, { flag: 'amateur-url', model: 'Amateur' }]);
   cmd.action(async (opts: SampleCliOptions) => {
       const settings: SampleSettings = {
         alpha: finiteNumber(opts.alpha, '--alpha'),
         beta: finiteNumber(opts.beta, '--beta'),
-        maxNewTokens: positiveInt(opts.maxNewTokens, '--max-new-tokens')!,
-        batchSize: positiveInt(opts.batchSize, '--batch-size')!,
+        maxNewTokens: positiveInt(opts.maxNewTokens, '--max-new-tokens'),
+        batchSize: positiveInt(opts.batchSize, '--batch-size'),
         systemPrompt: opts.systemPrompt,
         firstStep: nonNegativeInt(opts.firstStep, '--first-step'),
         label: opts.label,
       };
-      const maxQuestions = positiveInt(opts.maxQuestions, '--max-questions');
+      const maxQuestions = optional(positiveInt, opts.maxQuestions, '--max-questions');
 
       const read = readQuestions(opts.input);
       if (read.problems.length > 0 && opts.skipBadLines) {
@@ -145,6 +154,6 @@ export function registerSample(program: Command): void {
         lock.release();
       }
       if (opts.statsJson !== undefined) writeJsonAtomic(opts.statsJson, stats);
-      process.stdout.write(`${formatSampleStats(stats, settings, opts.input)}\n`);
+      printSummary(stats, opts.json, (st) => formatSampleStats(st, settings, opts.input));
     });
 }

@@ -102,7 +102,7 @@ test('mistakes are refused with a message naming the option', async () => {
     [['--model', model, '--text', 'a', '--ids', '1'], /exactly one of --text TEXT or --ids/],
     [['--model', model, '--ids', '1,2', '--chat'], /--chat formats --text/],
     [['--model', model, '--text', 'a', '--system', 'x'], /--system sets the system message of --chat/],
-    [['--model', model, '--ids', '1,x'], /--ids: "x" is not a token id/],
+    [['--model', model, '--ids', '1,x'], /--ids: "x" is not a non-negative integer/],
     [['--model', model, '--ids', '1,320'], /token id 320 is outside the vocabulary of .* \[0, 320\)/],
     [['--model', model, '--ids', Array.from({ length: 513 }, () => '5').join(',')], /the input has 513 tokens; the context window of .* is 512/],
     [['--model', model, '--text', 'a', '--top-k', '0'], /--top-k must be a positive integer, got "0"/],

@@ -13,9 +13,9 @@ import { packSequences } from '../model/transformer.js';
 import { logSoftmaxRow } from '../engine/ops/loss.js';
 import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { positiveInt } from './flags.js';
+import { JSON_HELP, nonNegativeIntList, positiveInt, printSummary } from './flags.js';
 import { loadModel } from '../model/load.js';
-import { resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
 
 export interface NextToken {
   id: number;
@@ -109,15 +109,13 @@ export function scoreReport(lm: LanguageModel, ids: readonly number[], k: number
   return { model: lm.dir, adapter: lm.adapterDir, tokens, totalLogprob, meanLogprob, perplexity: meanLogprob === null ? null : Math.exp(-meanLogprob) };
 }
 
-/** "1, 2,3" or "1 2 3" → [1, 2, 3], or a UserError naming the bad entry. */
+/** "1, 2,3" or "1 2 3" → [1, 2, 3], or a UserError naming the bad entry (cli/flags.ts). */
 export function parseIds(spec: string): number[] {
-  const parts = spec.split(/[\s,]+/).filter((p) => p !== '');
-  if (parts.length === 0) throw new UserError('--ids is empty; give token ids separated by commas, e.g. --ids 12,7,301');
-  return parts.map((p) => {
-    if (!/^\d+$/.test(p)) throw new UserError(`--ids: "${p}" is not a token id (a non-negative integer)`);
-    return Number(p);
-  });
+  return nonNegativeIntList(spec, '--ids');
 }
+
+/** Next tokens listed after each prefix when --top-k is not given. */
+export const DEFAULT_SCORE_TOP_K = 5;
 
 const show = (s: string, width: number): string => {
   const j = JSON.stringify(s);
@@ -157,23 +155,23 @@ interface ScoreCliOptions {
 }
 
 export function registerScore(program: Command): void {
-  program
+  const cmd = program
     .command('score')
     .description('Score a token sequence with a model: the log-probability and rank of each token given the tokens before it, and the top-k next tokens after every prefix. One causal forward pass, the same one sampling and training use.')
     .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, model.safetensors, tokenizer.json) — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
     .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) applied on top of --model, or a Hub id ORG/NAME')
     .option('--text <text>', 'text to tokenize and score (the tokenizer adds its special tokens, if it has any — Qwen adds none)')
     .option('--ids <list>', 'token ids to score as they are, separated by commas (e.g. a prompt + generated prefix from a trajectories file)')
-    .option('--top-k <n>', 'how many most likely next tokens to list after each prefix (a number >= the vocabulary size lists them all)', '5')
+    .option('--top-k <n>', 'how many most likely next tokens to list after each prefix (a number >= the vocabulary size lists them all)', String(DEFAULT_SCORE_TOP_K))
     .option('--chat', 'format --text as a user message with the model\'s chat template and the assistant generation prompt, as sampling and eval prompt a model')
     .option('--system <text>', 'with --chat: the system message (without it a Qwen chat template inserts its default one)')
-    .option('--json', 'print the report as JSON: {model, adapter, tokens: [{position, id, text, logprob, rank, next: [{id, text, logprob}]}], totalLogprob, meanLogprob, perplexity}, log-probabilities in full precision')
-    .option('--revision <rev>', '--model as a Hub id: branch, tag or commit hash (default main)')
+    .option('--json', `${JSON_HELP}: {model, adapter, tokens: [{position, id, text, logprob, rank, next: [{id, text, logprob}]}], totalLogprob, meanLogprob, perplexity}, log-probabilities in full precision`);
+  addRevisionOptions(cmd, '--model')
     .action(async (opts: ScoreCliOptions & { revision?: string }) => {
       if ((opts.text === undefined) === (opts.ids === undefined)) throw new UserError('score needs exactly one of --text TEXT or --ids 1,2,3');
       if (opts.chat && opts.text === undefined) throw new UserError('--chat formats --text; --ids are scored as they are');
       if (opts.system !== undefined && !opts.chat) throw new UserError('--system sets the system message of --chat; add --chat');
-      const k = positiveInt(opts.topK, '--top-k')!;
+      const k = positiveInt(opts.topK, '--top-k');
       const ids = opts.ids !== undefined ? parseIds(opts.ids) : null;
       opts.model = await resolveCliModel(opts.model, opts.revision);
       opts.adapter = await resolveCliAdapter(opts.adapter);
@@ -188,6 +186,6 @@ export function registerScore(program: Command): void {
         ? lm.tokenizer.encodeChat([...(opts.system !== undefined ? [{ role: 'system', content: opts.system }] : []), { role: 'user', content: opts.text! }], { addGenerationPrompt: true })
         : lm.tokenizer.encode(opts.text!, { addSpecialTokens: true }));
       const report = scoreReport(lm, input, k);
-      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatScoreReport(report, Math.min(k, lm.model.config.vocabSize))}\n`);
+      printSummary(report, opts.json, (r) => formatScoreReport(r, Math.min(k, lm.model.config.vocabSize)));
     });
 }

@@ -4,14 +4,12 @@
 import type { Command } from 'commander';
 import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { requireGold } from '../eval/grade.js';
-import { runRejectionSft, type SftReport, type SftSettings } from '../baselines/rejection-sft.js';
+import { DEFAULT_SFT_SETTINGS, runRejectionSft, type SftReport } from '../baselines/rejection-sft.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { resolveCliModel } from '../hub/cli.js';
-import { addLoraRunOptions, integer, loraRunSettingsFromFlags, number, type LoraRunFlags } from './train.js';
-
-export const DEFAULT_SFT: Omit<SftSettings, 'lora' | 'lr' | 'batchSize' | 'gradAccum' | 'maxSteps' | 'saveSteps' | 'seed' | 'warmupSteps' | 'schedule' | 'weightDecay' | 'maxGradNorm'> = {
-  samplesPerQuestion: 4, temperature: 0.7, maxNewTokens: 512, genBatchSize: 8, prompt: 'qwen25-math-cot', dedupe: true,
-};
+import { addRevisionOptions, resolveCliModel } from '../hub/cli.js';
+import { addLoraRunOptions, loraRunSettingsFromFlags, type LoraRunFlags } from './train.js';
+import { finiteNumber, JSON_HELP, positiveInt, printSummary } from './flags.js';
+import { formatLossWindows } from '../train/loss-windows.js';
 
 export function formatSftReport(r: SftReport): string {
   return [
@@ -19,7 +17,7 @@ export function formatSftReport(r: SftReport): string {
     `sampled problems  ${r.sampledProblems} (${r.sampledCompletions} completions, ${r.correctCompletions} correct; ${r.problemsWithData} problems with kept data)`,
     `kept trajectories ${r.keptTrajectories}`,
     `tuned tokens      ${r.tunedTokens} supervised completion tokens; ${r.forwardTokens} tokens through forward/backward`,
-    `loss              ${r.firstLoss.toFixed(4)} (first 10 steps) -> ${r.lastLoss.toFixed(4)} (last 10 steps)`,
+    `loss              ${r.steps === 0 ? `no step left to run (the run in ${r.out} had finished)` : formatLossWindows(r)}`,
     `time              ${r.seconds.toFixed(1)} s (sampling ${r.samplingSeconds.toFixed(1)} s, training ${r.trainingSeconds.toFixed(1)} s)`,
   ].join('\n');
 }
@@ -31,37 +29,36 @@ export function registerSft(program: Command): void {
     .requiredOption('--model <dir>', 'the model to tune (Hugging Face directory — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent))')
     .requiredOption('--input <file>', 'training questions with gold answers: GSM8K JSONL ({"question", "answer": "... #### N"}) or {"question", "answer"}')
     .requiredOption('--out <dir>', 'output directory: sft_samples.jsonl, the adapter (PEFT layout), training_log.jsonl, checkpoints/, sft_report.json')
-    .option('--samples-per-question <k>', 'solutions sampled per question', String(DEFAULT_SFT.samplesPerQuestion))
-    .option('--temperature <t>', 'sampling temperature (> 0)', String(DEFAULT_SFT.temperature))
-    .option('--max-new-tokens <n>', 'most tokens per sampled solution; unfinished solutions are rejected', String(DEFAULT_SFT.maxNewTokens))
-    .option('--gen-batch-size <n>', 'questions sampled together (each with K solutions); fixes the decoding batches, so a resumed run must repeat it', String(DEFAULT_SFT.genBatchSize))
-    .option('--prompt <preset|file>', 'prompt for sampling and training: "qwen25-math-cot", "plain" or a template file with {question}', DEFAULT_SFT.prompt)
+    .option('--samples-per-question <k>', 'solutions sampled per question', String(DEFAULT_SFT_SETTINGS.samplesPerQuestion))
+    .option('--temperature <t>', 'sampling temperature (> 0)', String(DEFAULT_SFT_SETTINGS.temperature))
+    .option('--max-new-tokens <n>', 'most tokens per sampled solution; unfinished solutions are rejected', String(DEFAULT_SFT_SETTINGS.maxNewTokens))
+    .option('--gen-batch-size <n>', 'questions sampled together (each with K solutions); fixes the decoding batches, so a resumed run must repeat it', String(DEFAULT_SFT_SETTINGS.genBatchSize))
+    .option('--prompt <preset|file>', 'prompt for sampling and training: "qwen25-math-cot", "plain" or a template file with {question}', DEFAULT_SFT_SETTINGS.prompt)
     .option('--no-dedupe', 'keep repeated identical correct solutions of a question')
     .option('--limit <n>', 'use only the first n questions of --input');
-  addLoraRunOptions(cmd, 'trajectories')
+  addRevisionOptions(addLoraRunOptions(cmd, 'trajectories'), '--model')
     .option('--resume', 'kept for old scripts: a run in --out with the same settings is always continued')
-    .option('--json', 'print the report as JSON')
-    .option('--revision <rev>', '--model as a Hub id: branch, tag or commit hash (default main)')
+    .option('--json', JSON_HELP)
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string): string => String(o[k]);
       const read = readQuestions(s('input'));
       requireValidQuestions(read);
       let questions = requireGold(read.questions, s('input'));
-      if (o.limit !== undefined) questions = questions.slice(0, integer(s('limit'), '--limit', 1));
+      if (o.limit !== undefined) questions = questions.slice(0, positiveInt(s('limit'), '--limit'));
       o.model = await resolveCliModel(s('model'), o.revision === undefined ? undefined : s('revision'));
       const progress = cliProgressCallback({ project: ['sft sample', 'sft train'], summary: 'sft' });
       let report: SftReport;
       try {
         report = await runRejectionSft({
           model: s('model'), questions, inputPath: s('input'), out: s('out'), onProgress: progress,
-          samplesPerQuestion: integer(s('samplesPerQuestion'), '--samples-per-question', 1), temperature: number(s('temperature'), '--temperature'),
-          maxNewTokens: integer(s('maxNewTokens'), '--max-new-tokens', 1), genBatchSize: integer(s('genBatchSize'), '--gen-batch-size', 1),
+          samplesPerQuestion: positiveInt(s('samplesPerQuestion'), '--samples-per-question'), temperature: finiteNumber(s('temperature'), '--temperature'),
+          maxNewTokens: positiveInt(s('maxNewTokens'), '--max-new-tokens'), genBatchSize: positiveInt(s('genBatchSize'), '--gen-batch-size'),
           prompt: s('prompt'), dedupe: o.dedupe !== false,
           ...loraRunSettingsFromFlags(o as unknown as LoraRunFlags),
         });
       } finally {
         progress.stopAll();
       }
-      process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatSftReport(report)}\n`);
+      printSummary(report, o.json === true, formatSftReport);
     });
 }

@@ -8,11 +8,11 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
-import { trainByteLevelBpe } from '../tokenizer/bpe-trainer.js';
+import { DEFAULT_BPE_TRAINING, trainByteLevelBpe, type BpeTrainingStats } from '../tokenizer/bpe-trainer.js';
 import { vocabularyFingerprint } from '../tokenizer/vocabulary.js';
 import { solutionToAssistant, WORLD_SYSTEM_PROMPTS } from '../data/chat-format.js';
 import { UserError } from '../util/errors.js';
-import { positiveInt } from './flags.js';
+import { JSON_HELP, nonEmptyList, positiveInt, printSummary } from './flags.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { readJsonl } from '../util/jsonl.js';
 import { cliProgressCallback } from '../util/progress.js';
@@ -38,6 +38,33 @@ export function readQuestionAnswerTexts(paths: readonly string[]): string[] {
   return texts;
 }
 
+/** The end-of-run summary. */
+export interface TrainTokenizerSummary {
+  inputs: string[];
+  out: string;
+  /** The two files written. */
+  tokenizerJson: string;
+  tokenizerConfigJson: string;
+  /** The vocabulary reached (as loaded back), and the --vocab-size asked for. */
+  vocabSize: number;
+  requestedVocabSize: number;
+  specialTokens: number;
+  fingerprint: string;
+  seconds: number;
+  stats: BpeTrainingStats;
+}
+
+export function formatTrainTokenizerSummary(r: TrainTokenizerSummary): string {
+  const s = r.stats;
+  return [
+    `trained on ${s.texts} texts from ${r.inputs.join(', ')} (${s.distinctWords} distinct pre-tokens) in ${r.seconds.toFixed(1)} s`,
+    `vocabulary ${r.vocabSize} = 256 byte symbols + ${r.vocabSize - 256 - r.specialTokens} merged tokens + ${r.specialTokens} special (${s.merges} merges)`,
+    ...(s.stoppedEarly ? [`stopped before --vocab-size ${r.requestedVocabSize}: ${s.stoppedEarly}`] : []),
+    `wrote ${r.tokenizerJson} and ${r.tokenizerConfigJson}`,
+    `fingerprint ${r.fingerprint}`,
+  ].join('\n');
+}
+
 interface TrainTokenizerFlags {
   input: string;
   vocabSize: string;
@@ -46,6 +73,7 @@ interface TrainTokenizerFlags {
   modelMaxLength: string;
   force?: boolean;
   chat?: boolean;
+  json?: boolean;
 }
 
 export function registerTrainTokenizer(program: Command): void {
@@ -55,16 +83,16 @@ export function registerTrainTokenizer(program: Command): void {
     .requiredOption('--input <files>', 'JSONL training data, one or more files separated by commas; every line needs "question" and "answer" strings')
     .requiredOption('--vocab-size <n>', 'vocabulary size the model will see: 256 byte symbols + learned merges + 3 special tokens (fewer when the data runs out of pairs seen --min-frequency times)')
     .requiredOption('--out <dir>', 'directory to write tokenizer.json and tokenizer_config.json to (created if missing)')
-    .option('--min-frequency <n>', 'never merge a pair seen fewer times than this in the data', '2')
-    .option('--model-max-length <n>', 'model_max_length written to tokenizer_config.json (the longest input, in tokens, the model is meant for)', '32768')
+    .option('--min-frequency <n>', 'never merge a pair seen fewer times than this in the data', String(DEFAULT_BPE_TRAINING.minFrequency))
+    .option('--model-max-length <n>', 'model_max_length written to tokenizer_config.json (the longest input, in tokens, the model is meant for)', String(DEFAULT_BPE_TRAINING.modelMaxLength))
     .option('--chat', 'train on the texts as the models will see them in chat form: the answer as the reply ("...The answer is \\boxed{N}."), and the system prompts of the synthetic world, so frequent scaffolding gets short encodings')
     .option('--force', 'overwrite a tokenizer.json already in --out (by default that is refused, so a model\'s tokenizer is not replaced by accident)')
+    .option('--json', JSON_HELP)
     .action((flags: TrainTokenizerFlags) => {
-      const vocabSize = positiveInt(flags.vocabSize, '--vocab-size')!;
-      const minFrequency = positiveInt(flags.minFrequency, '--min-frequency')!;
-      const modelMaxLength = positiveInt(flags.modelMaxLength, '--model-max-length')!;
-      const inputs = flags.input.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      if (inputs.length === 0) throw new UserError('--input: expected one or more JSONL files separated by commas');
+      const vocabSize = positiveInt(flags.vocabSize, '--vocab-size');
+      const minFrequency = positiveInt(flags.minFrequency, '--min-frequency');
+      const modelMaxLength = positiveInt(flags.modelMaxLength, '--model-max-length');
+      const inputs = nonEmptyList(flags.input, '--input');
       const tokenizerPath = join(flags.out, 'tokenizer.json');
       if (existsSync(tokenizerPath) && !flags.force) throw new UserError(`${tokenizerPath} already exists; pass --force to overwrite it`);
 
@@ -86,14 +114,10 @@ export function registerTrainTokenizer(program: Command): void {
       writeJsonAtomic(join(flags.out, 'tokenizer_config.json'), trained.tokenizerConfigJson);
       // Read back through the same loader the pipeline uses, so a file it cannot load never ships.
       const tok = loadTokenizer(flags.out);
-      const s = trained.stats;
-      const lines = [
-        `trained on ${s.texts} texts from ${inputs.join(', ')} (${s.distinctWords} distinct pre-tokens) in ${seconds.toFixed(1)} s`,
-        `vocabulary ${tok.vocabSize} = 256 byte symbols + ${tok.vocabSize - 256 - tok.specialTokenIds.length} merged tokens + ${tok.specialTokenIds.length} special (${s.merges} merges)`,
-        ...(s.stoppedEarly ? [`stopped before --vocab-size ${vocabSize}: ${s.stoppedEarly}`] : []),
-        `wrote ${tokenizerPath} and ${join(flags.out, 'tokenizer_config.json')}`,
-        `fingerprint ${vocabularyFingerprint(tok)}`,
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      printSummary({
+        inputs, out: flags.out, tokenizerJson: tokenizerPath, tokenizerConfigJson: join(flags.out, 'tokenizer_config.json'),
+        vocabSize: tok.vocabSize, requestedVocabSize: vocabSize, specialTokens: tok.specialTokenIds.length,
+        fingerprint: vocabularyFingerprint(tok), seconds, stats: trained.stats,
+      }, flags.json, formatTrainTokenizerSummary);
     });
 }

@@ -89,10 +89,10 @@ test('train on text-only samples prints the re-tokenisation warning', async () =
 test('bad flag values are refused naming the flag', async () => {
   const base = ['train', '--expert', modelDir, '--samples', samples.samples, '--out', join(root, 'never')];
   const cases: Array<[string[], RegExp]> = [
-    [['--rank', 'x'], /--rank must be an integer >= 1/],
+    [['--rank', 'x'], /--rank must be a positive integer, got "x"/],
     [['--lr', 'fast'], /--lr must be a number/],
     [['--lr', '-1'], /--lr must be a positive number/],
-    [['--batch-size', '0'], /--batch-size must be an integer >= 1/],
+    [['--batch-size', '0'], /--batch-size must be a positive integer/],
     [['--lora-dropout', '1'], /lora_dropout must be in \[0, 1\)/],
     [['--target', 'q_proj,attn'], /unknown LoRA target module "attn"/],
     [['--max-length', '9999'], /--max-length 9999 exceeds the model's context window/],

@@ -12,7 +12,8 @@ import { Option, type Command } from 'commander';
 import { parseTargets } from '../model/lora.js';
 import { DEFAULT_TRAIN_SETTINGS, trainLora, type LoraRunSettings, type TrainReport, type TrainSettings } from '../train/train-lora.js';
 import type { ScheduleKind } from '../train/schedule.js';
-import { UserError } from '../util/errors.js';
+import { extendedNumber, finiteNumber, JSON_HELP, nonNegativeInt, positiveInt, printSummary } from './flags.js';
+import { formatLossWindows } from '../train/loss-windows.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { addRevisionOptions, resolveCliModel } from '../hub/cli.js';
 
@@ -47,31 +48,20 @@ export interface TrainCliOptions extends LoraRunFlags {
   json?: boolean;
 }
 
-export function integer(v: string, flag: string, min: number): number {
-  if (!/^\s*\d+\s*$/.test(v) || Number(v) < min) throw new UserError(`${flag} must be an integer >= ${min}, got "${v}"`);
-  return Number(v);
-}
-
-export function number(v: string, flag: string): number {
-  const x = Number(v);
-  if (v.trim() === '' || Number.isNaN(x)) throw new UserError(`${flag} must be a number, got "${v}"`);
-  return x;
-}
-
 /** LoRA and optimisation flags → settings; every bad value names its flag. */
 export function loraRunSettingsFromFlags(o: LoraRunFlags): LoraRunSettings {
   return {
-    lora: { r: integer(o.rank, '--rank', 1), loraAlpha: number(o.loraAlpha, '--lora-alpha'), dropout: number(o.loraDropout, '--lora-dropout'), targets: parseTargets(o.target) },
-    lr: number(o.lr, '--lr'),
-    batchSize: integer(o.batchSize, '--batch-size', 1),
-    gradAccum: integer(o.gradAccum, '--grad-accum', 1),
-    maxSteps: integer(o.maxSteps, '--max-steps', 1),
-    saveSteps: integer(o.saveSteps, '--save-steps', 0),
-    seed: integer(o.seed, '--seed', 0),
-    warmupSteps: integer(o.warmupSteps, '--warmup-steps', 0),
+    lora: { r: positiveInt(o.rank, '--rank'), loraAlpha: finiteNumber(o.loraAlpha, '--lora-alpha'), dropout: finiteNumber(o.loraDropout, '--lora-dropout'), targets: parseTargets(o.target) },
+    lr: finiteNumber(o.lr, '--lr'),
+    batchSize: positiveInt(o.batchSize, '--batch-size'),
+    gradAccum: positiveInt(o.gradAccum, '--grad-accum'),
+    maxSteps: positiveInt(o.maxSteps, '--max-steps'),
+    saveSteps: nonNegativeInt(o.saveSteps, '--save-steps'),
+    seed: nonNegativeInt(o.seed, '--seed'),
+    warmupSteps: nonNegativeInt(o.warmupSteps, '--warmup-steps'),
     schedule: o.schedule,
-    weightDecay: number(o.weightDecay, '--weight-decay'),
-    maxGradNorm: number(o.maxGradNorm, '--max-grad-norm'),
+    weightDecay: finiteNumber(o.weightDecay, '--weight-decay'),
+    maxGradNorm: extendedNumber(o.maxGradNorm, '--max-grad-norm'),
   };
 }
 
@@ -105,7 +95,7 @@ export function trainSettingsFromFlags(o: TrainCliOptions): TrainSettings {
     pack: o.pack,
     shuffle: o.shuffle,
     systemPrompt: o.systemPrompt,
-    ...(o.maxLength !== undefined ? { maxLength: integer(o.maxLength, '--max-length', 1) } : {}),
+    ...(o.maxLength !== undefined ? { maxLength: positiveInt(o.maxLength, '--max-length') } : {}),
   };
 }
 
@@ -118,7 +108,7 @@ export function formatTrainReport(r: TrainReport): string {
     `data          ${d.records} records (${d.exactRecords} exact ids, ${d.retokenisedRecords} re-tokenised${d.truncatedRecords ? `, ${d.truncatedRecords} cut to --max-length` : ''}) in ${d.sequences} sequences; longest input ${d.longestInput} tokens`,
     `seen          ${r.recordsSeen} records (${f(r.epochs, 2)} epochs)`,
     `tuned tokens  ${r.supervisedPositions} supervised positions; ${r.forwardTokens} tokens through forward/backward`,
-    `loss          ${f(r.firstLoss)} (first 10 steps) -> ${f(r.lastLoss)} (last 10 steps)`,
+    `loss          ${formatLossWindows(r)}`,
     `time          ${f(r.seconds, 1)} s; ${f(r.stepsPerSecond, 3)} steps/s, ${f(r.recordsPerSecond, 1)} records/s`,
   ].join('\n');
 }
@@ -137,7 +127,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--shuffle <how>', 'data order: whole trajectories shuffled with their steps kept together (packing pays off), or records shuffled independently (as the reference)').choices(['trajectories', 'records']).default(d.shuffle))
     .option('--system-prompt <text>', 'system prompt of the chat template when re-tokenising text-only samples (as used when sampling)', d.systemPrompt)
     .option('--max-length <n>', 'cut inputs longer than n tokens from the left, keeping the target position (default: refuse inputs beyond the model\'s context window)')
-    .option('--json', 'print the summary as JSON on stdout');
+    .option('--json', JSON_HELP);
   addRevisionOptions(cmd, '--expert')
     .action(async (opts: TrainCliOptions & { revision?: string }) => {
       opts.expert = await resolveCliModel(opts.expert, opts.revision);
@@ -152,7 +142,6 @@ export function registerTrain(program: Command): void {
       } finally {
         progress.stopAll();
       }
-      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else process.stderr.write(`${formatTrainReport(report)}\n`);
+      printSummary(report, opts.json, formatTrainReport, process.stderr);
     });
 }

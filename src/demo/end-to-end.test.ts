@@ -55,4 +55,11 @@ test('demo --quick runs end to end and its table agrees with its result files; a
   assert.deepEqual(b.stages, a.stages);
   assert.deepEqual(b.train, a.train);
   assert.deepEqual(b.sft, a.sft);
+  // --json prints the same report (and the files written) as one JSON object instead of the table.
+  const asJson = spawnSync(process.execPath, [bin, 'demo', '--quick', '--out', out, '--json'], { encoding: 'utf8', env });
+  assert.equal(asJson.status, 0, asJson.stderr);
+  const j = JSON.parse(asJson.stdout) as typeof a & { files: Record<string, string>; totalSeconds: number };
+  assert.deepEqual(j.rows, a.rows);
+  assert.deepEqual(Object.keys(j.files).sort(), ['json', 'markdown', 'svg']);
+  assert.equal(typeof j.totalSeconds, 'number');
 });

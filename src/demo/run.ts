@@ -24,7 +24,7 @@ import { DEFAULT_SAMPLE_SETTINGS, runSample, type SampleSettings, type SampleSta
 import { trajectoriesPath, type TrajectoryRecord } from '../method/samples.js';
 import { trainLora, DEFAULT_TRAIN_SETTINGS, type TrainReport, type TrainSettings } from '../train/train-lora.js';
 import { mergeAdapterDir } from '../model/merge.js';
-import { runRejectionSft, type SftReport } from '../baselines/rejection-sft.js';
+import { DEFAULT_SFT_SETTINGS, runRejectionSft, type SftReport } from '../baselines/rejection-sft.js';
 import { CD_DEFAULTS, type ContrastiveDecodingOptions } from '../baselines/contrastive-decoding.js';
 import { requireGold } from '../eval/grade.js';
 import { UserError } from '../util/errors.js';
@@ -82,7 +82,7 @@ export function demoSettings(quick: boolean, out?: string): DemoSettings {
     sample: { ...DEFAULT_SAMPLE_SETTINGS, batchSize: 32 },
     train,
     baselines: true,
-    sft: { samplesPerQuestion: 4, temperature: 0.7, maxNewTokens: 192 },
+    sft: { samplesPerQuestion: DEFAULT_SFT_SETTINGS.samplesPerQuestion, temperature: DEFAULT_SFT_SETTINGS.temperature, maxNewTokens: 192 },
     cd: { ...CD_DEFAULTS },
   };
 }

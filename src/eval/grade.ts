@@ -148,6 +148,7 @@ const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
 /** A few human-readable lines for a summary. */
 export function formatSummary(s: EvalSummary): string {
+  if (s.count === 0) return 'accuracy  - (no problem was graded)';
   const lines = [
     `accuracy  ${pct(s.accuracy)} (${s.correct}/${s.count})   95% CI ${pct(s.wilson95[0])} – ${pct(s.wilson95[1])} (Wilson)`,
   ];

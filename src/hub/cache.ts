@@ -27,16 +27,16 @@ export function isHubId(ref: string): boolean {
 }
 
 /** `~` and `$VAR` expanded, as constants.py does with expanduser/expandvars. */
-/** Environment variables (process.env's shape, typed without Node's types: the shipped .d.ts files must not need them). */
-export type HubEnv = Readonly<Record<string, string | undefined>>;
-
-function expandPath(p: string, env: HubEnv): string {
+function expandPath(p: string, env: Environment): string {
   const home = p === '~' || p.startsWith('~/') ? homedir() + p.slice(1) : p;
   return home.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (m, name: string) => env[name] ?? m);
 }
 
+/** Environment variables (process.env's shape, spelled out so the shipped types need no @types/node). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 /** The Hub cache directory the environment names (see the top comment). */
-export function hubCacheDir(env: HubEnv = process.env): string {
+export function hubCacheDir(env: Environment = process.env): string {
   const hfHome = env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface');
   return expandPath(env.HF_HUB_CACHE ?? env.HUGGINGFACE_HUB_CACHE ?? join(expandPath(hfHome, env), 'hub'), env);
 }

@@ -5,8 +5,9 @@
 import type { Command } from 'commander';
 import { cliProgressCallback } from '../util/progress.js';
 import { resolveModelDir } from '../model/resolve.js';
+import { DEFAULT_REVISION } from './resolve.js';
 
-const REVISION_HELP = 'branch, tag or commit hash (default main); a commit hash already in the Hub cache needs no network';
+const REVISION_HELP = `branch, tag or commit hash (default ${DEFAULT_REVISION}); a commit hash already in the Hub cache needs no network`;
 
 /** `--revision <rev>` for the command's main model (`what`), and `--amateur-revision` when it takes an Amateur. */
 export function addRevisionOptions(cmd: Command, what: string, amateur = false): Command {

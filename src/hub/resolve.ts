@@ -21,7 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { UserError, errorMessage } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
-import { COMMIT_HASH, RepoCache, checkEtag, checkRepoPath, checkRevision, hubCacheDir, isHubId, type HubEnv } from './cache.js';
+import { COMMIT_HASH, RepoCache, checkEtag, checkRepoPath, checkRevision, hubCacheDir, isHubId, type Environment } from './cache.js';
 
 /** What the reference names, which decides the files fetched and the words of errors. */
 export type ModelRefKind = 'model' | 'adapter';
@@ -34,7 +34,7 @@ export interface ResolveModelRefOptions {
   /** Default `model`. */
   kind?: ModelRefKind;
   /** Where HF_* variables are read from (default process.env). */
-  env?: HubEnv;
+  env?: Environment;
 }
 
 /** Files fetched beside the weights when the repo has them: what a tokenizer and generation read. */
@@ -53,7 +53,7 @@ function isTrue(v: string | undefined): boolean {
   return v !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(v.toUpperCase());
 }
 
-function hubSettings(env: HubEnv): HubSettings {
+function hubSettings(env: Environment): HubSettings {
   let token = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
   if (token === undefined) {
     // The file `huggingface-cli login` writes (constants.py: HF_TOKEN_PATH, default HF_HOME/token).
@@ -102,6 +102,9 @@ function shardsOf(indexPath: string): string[] {
  * A local directory for `ref`: the path itself when it exists, else the snapshot of the Hugging Face
  * id `ref` in the Hub cache, downloaded first when it is not there (unless HF_HUB_OFFLINE=1).
  */
+/** The revision of a Hub id when none is given. */
+export const DEFAULT_REVISION = 'main';
+
 export async function resolveModelRef(ref: string, opts: ResolveModelRefOptions = {}): Promise<string> {
   const kind = opts.kind ?? 'model';
   if (existsSync(ref)) {
@@ -109,7 +112,7 @@ export async function resolveModelRef(ref: string, opts: ResolveModelRefOptions 
     return ref;
   }
   if (!isHubId(ref)) throw new UserError(`${kind} '${ref}' not found: no such directory`);
-  const revision = opts.revision ?? 'main';
+  const revision = opts.revision ?? DEFAULT_REVISION;
   const bad = checkRevision(revision);
   if (bad) throw new UserError(`revision ${JSON.stringify(revision.slice(0, 100))} of ${ref} is not usable: ${bad}`);
   const s = hubSettings(opts.env ?? process.env);

@@ -43,6 +43,9 @@ export interface ServeOptions {
   log?: boolean;
 }
 
+/** Where and how much `serve` serves when not told: the loopback, vLLM's port, and the batch limits below. */
+export const DEFAULT_SERVE_OPTIONS = { host: '127.0.0.1', port: 8000, maxBatch: 64, maxQueue: 1024 } as const;
+
 export interface ServeStats {
   requests: number;
   errors: number;
@@ -71,8 +74,8 @@ export function startServer(lm: LanguageModel, opts: ServeOptions = {}): Promise
   const modelName = opts.modelName ?? basename(resolve(lm.dir));
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const maxBody = opts.maxBodyBytes ?? 16 << 20;
-  const maxBatch = opts.maxBatch ?? 64;
-  const maxQueue = opts.maxQueue ?? 1024;
+  const maxBatch = opts.maxBatch ?? DEFAULT_SERVE_OPTIONS.maxBatch;
+  const maxQueue = opts.maxQueue ?? DEFAULT_SERVE_OPTIONS.maxQueue;
   const V = lm.config.vocabSize, contextSize = lm.config.maxPositionEmbeddings;
   const created = Math.floor(Date.now() / 1000);
   const stats: ServeStats = { requests: 0, errors: 0, batches: 0, largestBatchRequests: 0 };

@@ -37,6 +37,9 @@ export interface BpeTrainingOptions {
   onProgress?: ProgressCallback;
 }
 
+/** The defaults of the optional training settings (`train-tokenizer --min-frequency`, `--model-max-length`). */
+export const DEFAULT_BPE_TRAINING = { minFrequency: 2, modelMaxLength: 32768 } as const;
+
 export interface BpeTrainingStats {
   texts: number;
   /** Distinct pre-tokens (words) the merges were learned from. */
@@ -115,9 +118,9 @@ function checkOptions(options: BpeTrainingOptions): Required<Omit<BpeTrainingOpt
   if (!Number.isInteger(vocabSize) || vocabSize < floor || vocabSize >= ID_LIMIT) {
     throw new UserError(`vocabSize is ${vocabSize}; expected an integer from ${floor} (256 byte symbols + ${specialTokens.length} special tokens) to ${ID_LIMIT - 1}`);
   }
-  const minFrequency = options.minFrequency ?? 2;
+  const minFrequency = options.minFrequency ?? DEFAULT_BPE_TRAINING.minFrequency;
   if (!Number.isInteger(minFrequency) || minFrequency < 1) throw new UserError(`minFrequency is ${minFrequency}; expected an integer >= 1`);
-  const modelMaxLength = options.modelMaxLength ?? 32768;
+  const modelMaxLength = options.modelMaxLength ?? DEFAULT_BPE_TRAINING.modelMaxLength;
   if (!Number.isInteger(modelMaxLength) || modelMaxLength < 1) throw new UserError(`modelMaxLength is ${modelMaxLength}; expected a positive integer`);
   return { vocabSize, specialTokens, minFrequency, modelMaxLength };
 }

@@ -67,6 +67,13 @@ export interface PretrainOptions {
   lock?: RunLock;
 }
 
+/** The defaults of `lightreasoner pretrain` (the bundled Expert's architecture; its model card gives the flags it was made with). */
+export const DEFAULT_PRETRAIN_SETTINGS: Readonly<Pick<PretrainOptions, 'arch' | 'steps' | 'batchSize' | 'lr' | 'schedule' | 'warmupSteps' | 'weightDecay' | 'maxGradNorm' | 'seed' | 'saveSteps' | 'evalSteps' | 'evalCount'>> = {
+  arch: { hidden: 256, layers: 6, heads: 8, kvHeads: 4, intermediate: 768, maxPositions: 512, ropeTheta: 10000, tied: true },
+  steps: 4000, batchSize: 16, lr: 2e-3, schedule: 'cosine', warmupSteps: 200, weightDecay: 0.01, maxGradNorm: 1.0,
+  seed: 0, saveSteps: 500, evalSteps: 1000, evalCount: 200,
+};
+
 export interface PretrainResult {
   config: ModelConfig;
   parameters: number;

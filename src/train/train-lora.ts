@@ -26,6 +26,7 @@ import { loadTrainingSet, type TrainingSetStats } from './training-set.js';
 import { UserError } from '../util/errors.js';
 import { acquireRunLock, type RunLock } from '../util/run-dir.js';
 import type { ProgressCallback } from '../util/progress.js';
+import { lossWindows } from './loss-windows.js';
 
 /** What every LoRA training run is configured with (LightReasoner's `train`, and the SFT baseline). */
 export interface LoraRunSettings {
@@ -86,7 +87,8 @@ export interface TrainReport {
   supervisedPositions: number;
   /** Tokens run through forward and backward by this process. */
   forwardTokens: number;
-  /** Mean loss of the first and the last (up to) 10 steps of this process. */
+  /** Mean loss of the first and the last lossWindow steps of this process (src/train/loss-windows.ts). */
+  lossWindow: number;
   firstLoss: number;
   lastLoss: number;
   seconds: number;
@@ -202,7 +204,6 @@ async function trainLocked(job: TrainJob): Promise<TrainReport> {
     ...(job.onWarning ? { onWarning: job.onWarning } : {}),
   });
   const steps = r.steps.length;
-  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   return {
     out: job.out,
     data: set.stats,
@@ -213,8 +214,7 @@ async function trainLocked(job: TrainJob): Promise<TrainReport> {
     epochs: r.targets / set.stats.records,
     supervisedPositions: r.targets,
     forwardTokens: r.tokens,
-    firstLoss: mean(r.steps.slice(0, 10).map((s) => s.loss)),
-    lastLoss: mean(r.steps.slice(-10).map((s) => s.loss)),
+    ...lossWindows(r.steps.map((s) => s.loss)),
     seconds: r.seconds,
     stepsPerSecond: steps / Math.max(r.seconds, 1e-9),
     recordsPerSecond: r.targets / Math.max(r.seconds, 1e-9),

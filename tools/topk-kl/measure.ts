@@ -18,6 +18,7 @@ import { contrastStep, ContrastScratch, type ContrastOptions, type StepContrast 
 import { logSoftmaxRow } from '../../src/engine/ops/loss.js';
 import { fillLogprobRow } from '../../src/backends/openai.js';
 import { readQuestions, requireValidQuestions } from '../../src/data/questions.js';
+import { DEFAULT_SAMPLE_SETTINGS } from '../../src/method/sample.js';
 
 export interface TopKRow {
   k: number;
@@ -116,12 +117,13 @@ export async function measureTopK(expert: LanguageModel, amateur: LanguageModel,
 }
 
 async function main(): Promise<void> {
+  const d = DEFAULT_SAMPLE_SETTINGS;
   const { values } = parseArgs({
     options: {
       expert: { type: 'string', default: 'models/expert' }, amateur: { type: 'string', default: 'models/amateur' },
       input: { type: 'string' }, 'max-questions': { type: 'string', default: '200' }, k: { type: 'string', default: '5,20,100' },
-      'max-new-tokens': { type: 'string', default: '128' }, alpha: { type: 'string', default: '0.2' }, beta: { type: 'string', default: '0.4' },
-      'batch-size': { type: 'string', default: '32' }, 'system-prompt': { type: 'string', default: 'Please reason step by step.' },
+      'max-new-tokens': { type: 'string', default: String(d.maxNewTokens) }, alpha: { type: 'string', default: String(d.alpha) }, beta: { type: 'string', default: String(d.beta) },
+      'batch-size': { type: 'string', default: '32' }, 'system-prompt': { type: 'string', default: d.systemPrompt },
     },
   });
   if (!values.input) throw new Error('--input <questions.jsonl> is required');

@@ -40,6 +40,9 @@ export interface GenerateOptions {
 /** Draws in a row that may yield nothing new before the settings are judged exhausted. */
 const MAX_BARREN_DRAWS = 50_000;
 
+/** The seed `make-data` uses when none is given. */
+export const DEFAULT_SEED = 1;
+
 export function generateProblems(options: GenerateOptions): SyntheticProblem[] {
   const { split, count, seed } = options;
   if (!SPLITS.includes(split)) throw new UserError(`split must be one of ${SPLITS.join(', ')}, got ${JSON.stringify(split)}`);
