@@ -1,0 +1,77 @@
+/**
+ * The import graph of src/ keeps to the layers in layers.ts: no import runs up a layer or across
+ * peers, and there is no cycle between files or between directories. A failure prints the imports
+ * to cut. The rules themselves are pinned on small made-up graphs first, so the check cannot pass
+ * by checking nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import {
+  LAYERS, cycles, directoryOf, edgesWithin, folderOf, layerViolations, productionGraph, readImportGraph, type ImportGraph,
+} from './layers.js';
+
+// dist/tools/layers/layers.test.js → the repository root.
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+const show = (edges: readonly { from: string; to: string }[]): string => edges.map((e) => `  ${e.from} -> ${e.to}`).join('\n');
+
+test('an import up a layer, across peers, into a test helper or an unlisted folder is a violation', () => {
+  const graph: ImportGraph = {
+    files: ['src/data/a.ts', 'src/eval/b.ts', 'src/engine/c.ts', 'src/tokenizer/d.ts', 'src/cli/e.ts', 'src/nowhere/f.ts', 'src/testing/tmp.ts', 'src/util/x.test.ts'],
+    edges: [
+      { from: 'src/data/a.ts', to: 'src/eval/b.ts' }, // up
+      { from: 'src/eval/b.ts', to: 'src/data/a.ts' }, // down: fine
+      { from: 'src/engine/c.ts', to: 'src/tokenizer/d.ts' }, // peers
+      { from: 'src/cli/e.ts', to: 'src/nowhere/f.ts' }, // unlisted
+      { from: 'src/cli/e.ts', to: 'src/testing/tmp.ts' }, // test helper
+      { from: 'src/util/x.test.ts', to: 'src/cli/e.ts' }, // a test may drive its code from above
+    ],
+  };
+  const found = layerViolations(graph).map((v) => `${v.edge.from} -> ${v.edge.to}`);
+  assert.deepEqual(found, [
+    'src/data/a.ts -> src/eval/b.ts',
+    'src/engine/c.ts -> src/tokenizer/d.ts',
+    'src/cli/e.ts -> src/nowhere/f.ts',
+    'src/cli/e.ts -> src/testing/tmp.ts',
+  ]);
+});
+
+test('cycles are found between files, including a file importing itself, and not in a chain', () => {
+  const edges = [
+    { from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'a' }, // a cycle of three
+    { from: 'c', to: 'd' }, { from: 'd', to: 'e' }, // a chain out of it
+    { from: 'f', to: 'f' },
+  ];
+  const found = cycles(['a', 'b', 'c', 'd', 'e', 'f'], edges);
+  assert.deepEqual(found, [['a', 'b', 'c'], ['f']]);
+  assert.deepEqual(edgesWithin(['a', 'b', 'c'], edges).length, 3);
+  assert.deepEqual(cycles(['d', 'e'], [{ from: 'd', to: 'e' }]), []);
+});
+
+test('every folder of src/ has a layer', () => {
+  const graph = readImportGraph(root);
+  const listed = new Set(LAYERS.flat().map((l) => l.folder));
+  const folders = new Set(productionGraph(graph).files.map((f) => folderOf(f)));
+  assert.deepEqual([...folders].filter((f) => !listed.has(f)), [], 'add the folder to LAYERS in tools/layers/layers.ts');
+});
+
+test('no import in src/ runs up a layer or across peers', () => {
+  const violations = layerViolations(readImportGraph(root));
+  assert.equal(violations.length, 0, `imports against the layers:\n${violations.map((v) => `  ${v.edge.from} -> ${v.edge.to}  (${v.reason})`).join('\n')}`);
+});
+
+test('no cycle between files of src/', () => {
+  const graph = productionGraph(readImportGraph(root));
+  const found = cycles(graph.files, graph.edges);
+  assert.equal(found.length, 0, found.map((c) => `cycle of ${c.length} files:\n${show(edgesWithin(c, graph.edges))}`).join('\n'));
+});
+
+test('no cycle between directories of src/', () => {
+  const graph = productionGraph(readImportGraph(root));
+  const dirEdges = graph.edges.map((e) => ({ from: directoryOf(e.from), to: directoryOf(e.to), file: e }))
+    .filter((e) => e.from !== e.to);
+  const dirs = [...new Set(graph.files.map(directoryOf))].sort();
+  const found = cycles(dirs, dirEdges);
+  assert.equal(found.length, 0, found.map((c) => `cycle between ${c.join(', ')}:\n${show(edgesWithin(c, dirEdges).map((e) => e.file))}`).join('\n'));
+});
