@@ -17,7 +17,7 @@
  * layer rule does not apply to them, but production code must not import them.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, posix, relative, sep } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
 import ts from 'typescript';
 
 /**
@@ -108,9 +108,6 @@ export function folderOf(file: string, srcDir = 'src'): string {
   const parts = relative(srcDir, file).split(/[\\/]/);
   return parts.length > 1 ? parts[0]! : '(root)';
 }
-
-/** The directory of a file, e.g. 'src/data/synthetic/templates' (for the directory-level cycles). */
-export const directoryOf = (file: string): string => toPosix(dirname(file));
 
 const layerRank = new Map<string, number>(LAYERS.flatMap((row, i) => row.map((l) => [l.folder, LAYERS.length - i] as const)));
 
