@@ -1,6 +1,7 @@
 /**
- * Prompt presets for evaluation. They return chat messages; the tokenizer layer applies the model's
- * chat template (ChatML for Qwen) and the generation prompt.
+ * Prompt presets for evaluation and the paper's system prompt, which the chat formats of training
+ * data share (so they live here, below both). They return chat messages; the tokenizer layer applies
+ * the model's chat template (ChatML for Qwen) and the generation prompt.
  *   qwen25-math-cot  the Qwen2.5-Math toolkit's zero-shot CoT prompt, as the paper evaluates with
  *   plain            the question alone, as the user message
  *   FILE             a text file whose `{question}` placeholders are replaced by the question (one
