@@ -6,7 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importsMarkdown } from './graph.js';
 import {
   LAYERS, cycles, edgesWithin, folderOf, layerViolations, productionGraph, readImportGraph, type ImportGraph,
 } from './layers.js';
@@ -77,4 +80,9 @@ test('no cycle between folders of src/', () => {
   const folders = [...new Set(graph.files.map((f) => folderOf(f)))].sort();
   const found = cycles(folders, folderEdges);
   assert.equal(found.length, 0, found.map((c) => `cycle between ${c.join(', ')}:\n${show(edgesWithin(c, folderEdges).map((e) => e.file))}`).join('\n'));
+});
+
+test('docs/imports.md is the graph of today\'s sources', () => {
+  const committed = readFileSync(join(root, 'docs/imports.md'), 'utf8');
+  assert.ok(committed === importsMarkdown(root), 'docs/imports.md is out of date: run `npm run build && node dist/tools/layers/graph.js > docs/imports.md`');
 });
