@@ -9,8 +9,9 @@
  *
  * Example: buildMessages(resolvePrompt('plain'), 'What is 2+2?') → [{ role: 'user', content: 'What is 2+2?' }].
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { UserError, errorMessage } from '../util/errors.js';
+import { existsSync } from 'node:fs';
+import { UserError } from '../util/errors.js';
+import { readTextFile } from '../util/fsx.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -34,13 +35,8 @@ export function resolvePrompt(spec: string): PromptPreset {
   if (!existsSync(spec)) {
     throw new UserError(`--prompt ${spec}: not a preset (${PROMPT_PRESETS.join(', ')}) and no such template file`);
   }
-  let template: string;
-  try {
-    // The newline an editor puts at the end of a file is not part of the prompt.
-    template = readFileSync(spec, 'utf8').replace(/\r?\n$/, '');
-  } catch (e) {
-    throw new UserError(`could not read prompt template ${spec}: ${errorMessage(e)}`);
-  }
+  // The newline an editor puts at the end of a file is not part of the prompt.
+  const template = readTextFile(spec, 'prompt template').replace(/\r?\n$/, '');
   if (!template.includes(PLACEHOLDER)) {
     throw new UserError(`prompt template ${spec} has no ${PLACEHOLDER} placeholder; put it where the question goes`);
   }
