@@ -27,10 +27,10 @@ export function importsMarkdown(root: string): string {
   lines.push('fails on an import up a layer or across peers, on a cycle, and when this page is out of date.');
   lines.push('Test files and test helpers are left out. An arrow `a --> b` labelled n: n imports from files of a into files of b.');
   lines.push('');
-  lines.push('| layer (top first) | folders (production files) |');
-  lines.push('|---|---|');
+  lines.push('| layer (top first) | folder | production files | job files (on top of their folder) | why here |');
+  lines.push('|---|---|---|---|---|');
   LAYERS.forEach((row, i) => {
-    lines.push(`| ${i + 1} | ${row.map((l) => `${nodeLabel(l.folder)} (${filesPer.get(l.folder) ?? 0})`).join(', ')} |`);
+    for (const l of row) lines.push(`| ${i + 1} | ${nodeLabel(l.folder)} | ${filesPer.get(l.folder) ?? 0} | ${(l.jobs ?? []).join(', ')} | ${l.why} |`);
   });
   lines.push('');
   lines.push('```mermaid');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importsMarkdown } from './graph.js';
 import {
-  LAYERS, cycles, edgesWithin, folderOf, layerViolations, productionGraph, readImportGraph, type ImportGraph,
+  LAYERS, cycles, edgesWithin, jobViolations, folderOf, layerViolations, productionGraph, readImportGraph, type ImportGraph,
 } from './layers.js';
 
 // dist/tools/layers/layers.test.js → the repository root.
@@ -40,6 +40,18 @@ test('an import up a layer, across peers, into a test helper or an unlisted fold
   ]);
 });
 
+test('a file of a folder importing that folder\'s job is a violation; the job importing its folder is not', () => {
+  const graph: ImportGraph = {
+    files: ['src/eval/run.ts', 'src/eval/grade.ts', 'src/eval/run.test.ts'],
+    edges: [
+      { from: 'src/eval/run.ts', to: 'src/eval/grade.ts' },
+      { from: 'src/eval/grade.ts', to: 'src/eval/run.ts' },
+      { from: 'src/eval/run.test.ts', to: 'src/eval/run.ts' },
+    ],
+  };
+  assert.deepEqual(jobViolations(graph).map((v) => `${v.edge.from} -> ${v.edge.to}`), ['src/eval/grade.ts -> src/eval/run.ts']);
+});
+
 test('cycles are found between files, including a file importing itself, and not in a chain', () => {
   const edges = [
     { from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'a' }, // a cycle of three
@@ -62,6 +74,17 @@ test('every folder of src/ has a layer', () => {
 test('no import in src/ runs up a layer or across peers', () => {
   const violations = layerViolations(readImportGraph(root));
   assert.equal(violations.length, 0, `imports against the layers:\n${violations.map((v) => `  ${v.edge.from} -> ${v.edge.to}  (${v.reason})`).join('\n')}`);
+});
+
+test('inside a folder that also holds a job, no other file imports the job', () => {
+  const violations = jobViolations(readImportGraph(root));
+  assert.equal(violations.length, 0, `imports of a job from below it:\n${violations.map((v) => `  ${v.edge.from} -> ${v.edge.to}  (${v.reason})`).join('\n')}`);
+});
+
+test('every job file named in the layer table exists', () => {
+  const files = new Set(readImportGraph(root).files);
+  const missing = LAYERS.flat().flatMap((l) => (l.jobs ?? []).map((j) => `src/${l.folder}/${j}`)).filter((f) => !files.has(f));
+  assert.deepEqual(missing, []);
 });
 
 test('no cycle between files of src/', () => {

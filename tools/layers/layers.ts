@@ -21,22 +21,35 @@ import { join, posix, relative, sep } from 'node:path';
 import ts from 'typescript';
 
 /**
+ * One folder of src/ in the layer table. `jobs` names the folder's job files when the folder holds
+ * two roles: a job (typed settings, defaults, validation, the run) and the library that job and
+ * others use. The guide's order is CLI → jobs → method → model → engine; the jobs live beside the
+ * code they own (runEval in eval/, trainLora in train/, runSample in method/), so inside such a
+ * folder the job files sit on top: no other file of the folder imports them.
+ */
+export interface LayerFolder {
+  folder: string;
+  why: string;
+  jobs?: readonly string[];
+}
+
+/**
  * The layers, top first. One line of reason per folder; docs/layout.md shows the same order.
  * '(root)' is src/index.ts, the library's façade, which re-exports every job.
  */
-export const LAYERS: readonly (readonly { folder: string; why: string }[])[] = [
+export const LAYERS: readonly (readonly LayerFolder[])[] = [
   [
     { folder: '(root)', why: 'index.ts: the library façade, re-exports the jobs and what they need' },
     { folder: 'cli', why: 'parses flags into typed settings and calls one job per command' },
   ],
-  [{ folder: 'demo', why: 'runDemo: the job that chains the other jobs (data, sample, train, eval, sft)' }],
+  [{ folder: 'demo', why: 'runDemo: the job that chains the other jobs (data, sample, train, eval, sft)', jobs: ['run.ts'] }],
   [
-    { folder: 'eval', why: 'runEval: generation (plain or contrastive decoding) and grading of a model' },
-    { folder: 'serve', why: 'lightreasoner serve: an OpenAI-compatible HTTP server over a back end' },
+    { folder: 'eval', why: 'runEval: generation (plain or contrastive decoding) and grading of a model', jobs: ['run.ts'] },
+    { folder: 'serve', why: 'lightreasoner serve: an OpenAI-compatible HTTP server over a back end', jobs: ['server.ts'] },
   ],
-  [{ folder: 'baselines', why: 'runSft (rejection-sampling SFT, on the LoRA job) and the contrastive-decoding chooser' }],
-  [{ folder: 'train', why: 'runTraining (LoRA on kept steps), pretraining, AdamW, the loop, checkpoints' }],
-  [{ folder: 'method', why: 'LightReasoner stage 1: runSample, contrast (KL, plausible set, soft label), trajectory scoring' }],
+  [{ folder: 'baselines', why: 'runRejectionSft (on the LoRA job) and the contrastive-decoding chooser that eval uses', jobs: ['rejection-sft.ts'] }],
+  [{ folder: 'train', why: 'trainLora on kept steps and runPretrain; the batches, AdamW, the loop, checkpoints they share', jobs: ['train-lora.ts', 'pretrain.ts'] }],
+  [{ folder: 'method', why: 'LightReasoner stage 1: runSample on contrast (KL, plausible set, soft label) and trajectory scoring', jobs: ['sample.ts'] }],
   [{ folder: 'backends', why: 'the engine, llama.cpp and OpenAI back ends that method and eval drive' }],
   [
     { folder: 'export', why: 'GGUF writer and reader (the llama.cpp back end converts through it)' },
@@ -138,6 +151,19 @@ export function layerViolations(graph: ImportGraph, srcDir = 'src'): Violation[]
     } else if (rb === ra) {
       out.push({ edge, reason: `${a} imports ${b}, a peer in the same layer` });
     }
+  }
+  return out;
+}
+
+/** Imports inside a folder from a non-job file into one of the folder's job files (LayerFolder.jobs). */
+export function jobViolations(graph: ImportGraph, srcDir = 'src'): Violation[] {
+  const jobFiles = new Set(LAYERS.flat().flatMap((l) => (l.jobs ?? []).map((j) => `${srcDir}/${l.folder}/${j}`)));
+  const out: Violation[] = [];
+  for (const edge of graph.edges) {
+    if (isTestOnly(edge.from) || jobFiles.has(edge.from) || !jobFiles.has(edge.to)) continue;
+    if (ALLOWED_EXCEPTIONS.has(`${edge.from} -> ${edge.to}`)) continue;
+    if (folderOf(edge.from, srcDir) !== folderOf(edge.to, srcDir)) continue; // across folders the layer rule applies
+    out.push({ edge, reason: `${edge.to} is a job of ${folderOf(edge.to, srcDir)}/; the folder's other files sit below it` });
   }
   return out;
 }
