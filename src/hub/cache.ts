@@ -26,14 +26,20 @@ export function isHubId(ref: string): boolean {
   return HUB_ID.test(ref) && !ref.includes('--') && !ref.includes('..') && !ref.endsWith('.');
 }
 
+/**
+ * The environment variables read here. Not NodeJS.ProcessEnv: hubCacheDir is exported, and the
+ * shipped type files must compile without @types/node (package.slow.test.ts).
+ */
+type Environment = Readonly<Record<string, string | undefined>>;
+
 /** `~` and `$VAR` expanded, as constants.py does with expanduser/expandvars. */
-function expandPath(p: string, env: NodeJS.ProcessEnv): string {
+function expandPath(p: string, env: Environment): string {
   const home = p === '~' || p.startsWith('~/') ? homedir() + p.slice(1) : p;
   return home.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (m, name: string) => env[name] ?? m);
 }
 
 /** The Hub cache directory the environment names (see the top comment). */
-export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function hubCacheDir(env: Environment = process.env): string {
   const hfHome = env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface');
   return expandPath(env.HF_HUB_CACHE ?? env.HUGGINGFACE_HUB_CACHE ?? join(expandPath(hfHome, env), 'hub'), env);
 }
