@@ -67,11 +67,11 @@ export { mergeAdapterDir, mergeLora, type MergeJob, type MergeReport } from './m
 
 // ── Eval: greedy accuracy on a question file (optionally with contrastive decoding), grading, statistics ──
 export { runEval, evalPredictions, compareResultFiles, loadGoldQuestions, DEFAULT_EVAL_SETTINGS, validateEvalSettings, type EvalJob, type EvalSettings, type ModelEvalReport, type PredictionsReport, type CompareReport } from './eval/run.js';
-export { extractAnswer, type Extraction } from './eval/extract.js';
-export { isEquivalent, explainEquivalence } from './eval/equivalence.js';
+export { extractAnswer, type Extraction } from './data/extract.js';
+export { isEquivalent, explainEquivalence } from './data/equivalence.js';
 export { readResults } from './eval/results.js';
 export { type EvalResult, type EvalSummary, type Comparison } from './eval/grade.js';
-export { resolvePrompt, buildMessages, PROMPT_PRESETS, QWEN25_MATH_COT_SYSTEM, type PromptPreset } from './eval/prompts.js';
+export { resolvePrompt, buildMessages, PROMPT_PRESETS, QWEN25_MATH_COT_SYSTEM, type PromptPreset } from './data/prompts.js';
 export { wilsonInterval, mcnemarExact } from './eval/stats.js';
 
 // ── Baselines: rejection-sampling SFT, and contrastive decoding (a TokenChooser for generate) ──

@@ -8,7 +8,7 @@ import { loadModel } from '../model/load.js';
 import { completionExample, completionSequence } from '../train/completion.js';
 import { Rng } from '../util/rng.js';
 import { tinyModelDir } from '../model/testing.js';
-import type { GoldQuestion } from '../eval/grade.js';
+import type { GoldQuestion } from '../data/questions.js';
 import { fileURLToPath } from 'node:url';
 import { generateProblems, writeGsm8kJsonl } from '../data/synthetic/index.js';
 import { spawnSync } from 'node:child_process';

@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineInfo } from '../engine/blas.js';
-import { VERSION } from './index.js';
+import { VERSION } from './version.js';
 
 export interface DoctorReport {
   lightreasoner: string;

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { formatComparison, formatSummary } from '../eval/grade.js';
 import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, validateEvalSettings, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
 import { UserError } from '../util/errors.js';
-import { QWEN25_MATH_COT_SYSTEM, resolvePrompt } from '../eval/prompts.js';
+import { QWEN25_MATH_COT_SYSTEM, resolvePrompt } from '../data/prompts.js';
 import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { finiteNumber, JSON_HELP, optional, positiveInt, printSummary, withDefault } from './flags.js';

@@ -2,7 +2,6 @@
  * `lightreasoner` command line. Each command lives in its own file and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { setBlasThreads } from '../engine/blas.js';
 import { registerDoctor } from './doctor.js';
@@ -19,8 +18,7 @@ import { registerMerge } from './merge.js';
 import { registerExportGguf } from './export-gguf.js';
 import { registerServe } from './serve.js';
 import { positiveInt } from './flags.js';
-
-export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('lightreasoner')

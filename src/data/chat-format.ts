@@ -6,8 +6,8 @@
  *
  *   solutionToAssistant("He has 3 + 4 = 7 pens.\n#### 7") === "He has 3 + 4 = 7 pens.\nThe answer is \\boxed{7}."
  */
-import { QWEN25_MATH_COT_SYSTEM, type ChatMessage } from '../eval/prompts.js';
-import { stripCalculatorAnnotations } from '../eval/extract.js';
+import { QWEN25_MATH_COT_SYSTEM, type ChatMessage } from './prompts.js';
+import { stripCalculatorAnnotations } from './extract.js';
 import { UserError } from '../util/errors.js';
 
 export const SAMPLING_SYSTEM_PROMPT = 'Please reason step by step.';

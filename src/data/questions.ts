@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { readJsonl } from '../util/jsonl.js';
 import { UserError, describeValue } from '../util/errors.js';
-import { goldFromGsm8kAnswer } from '../eval/extract.js';
+import { goldFromGsm8kAnswer } from './extract.js';
 
 export interface QuestionRecord {
   id: string;
@@ -29,6 +29,9 @@ export interface QuestionRecord {
   /** Gold answer, when the record has one. */
   gold?: string;
 }
+
+/** A question that can be graded: it has a gold answer. */
+export type GoldQuestion = QuestionRecord & { gold: string };
 
 export interface QuestionProblem {
   file: string;

@@ -12,8 +12,8 @@ import { loadModel } from '../model/load.js';
 import { generateGreedy } from '../model/generate.js';
 import { assertSameVocabulary } from '../tokenizer/index.js';
 import { generateProblems } from '../data/synthetic/index.js';
-import { buildMessages, resolvePrompt } from '../eval/prompts.js';
-import { extractAnswer } from '../eval/extract.js';
+import { buildMessages, resolvePrompt } from '../data/prompts.js';
+import { extractAnswer } from '../data/extract.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const expertDir = join(root, 'models', 'expert'), amateurDir = join(root, 'models', 'amateur');

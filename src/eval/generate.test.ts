@@ -7,7 +7,7 @@ import { generateGreedy } from '../model/generate.js';
 import type { QuestionRecord } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import { evalPrompts, generateCompletions } from './generate.js';
-import { resolvePrompt } from './prompts.js';
+import { resolvePrompt } from '../data/prompts.js';
 
 const dir = tinyModelDir({ hidden: 32, layers: 2, maxPositions: 160 }, 41);
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -22,7 +22,7 @@ import type { Transformer } from '../model/transformer.js';
 import { formatProblems, promptTooLong, type QuestionProblem, type QuestionRecord } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import type { Prediction } from './grade.js';
-import { buildMessages, type PromptPreset } from './prompts.js';
+import { buildMessages, type PromptPreset } from '../data/prompts.js';
 
 /**
  * Ids that end a completion: the model's own (its EOS ids, `<|im_end|>` for ChatML templates) and

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
-import { compareResults, formatComparison, formatSummary, gradePrediction, requireGold, summarizeResults, type GoldQuestion } from './grade.js';
+import { compareResults, formatComparison, formatSummary, gradePrediction, requireGold, summarizeResults } from './grade.js';
+import type { GoldQuestion } from '../data/questions.js';
 
 // ---------------------------------------------------------------------------------------------
 // The grader on every real GSM8K test answer

@@ -3,11 +3,11 @@
  * results are summarised (accuracy with a Wilson 95% interval) and two runs on the same problems
  * can be compared pair by pair (McNemar's exact test). Pure functions; files are in results.ts.
  */
-import type { QuestionRecord } from '../data/questions.js';
+import type { GoldQuestion, QuestionRecord } from '../data/questions.js';
 import { formatProblems } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
-import { explainEquivalence, type EquivalenceOptions } from './equivalence.js';
-import { extractAnswer, type ExtractionRule } from './extract.js';
+import { explainEquivalence, type EquivalenceOptions } from '../data/equivalence.js';
+import { extractAnswer, type ExtractionRule } from '../data/extract.js';
 import { mcnemarExact, wilsonInterval } from './stats.js';
 
 /** What a generator (our engine, vLLM, llama.cpp, an API) hands over for one problem. */
@@ -17,9 +17,6 @@ export interface Prediction {
   /** Tokens in the completion, when the generator counted them. */
   completionTokens?: number;
 }
-
-/** A question that can be graded: it has a gold answer. */
-export type GoldQuestion = QuestionRecord & { gold: string };
 
 /** One line of a results file. */
 export interface EvalResult {

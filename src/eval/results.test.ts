@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../util/errors.js';
 import type { ProgressEvent } from '../util/progress.js';
-import type { GoldQuestion, Prediction } from './grade.js';
+import type { GoldQuestion } from '../data/questions.js';
+import type { Prediction } from './grade.js';
 import { readDoneIds, readResults, runGrading } from './results.js';
 import { testTempDir } from '../testing/tmp.js';
 

@@ -14,9 +14,10 @@ import { writeFileAtomic } from '../util/fsx.js';
 import { readJsonl, type JsonlAppender } from '../util/jsonl.js';
 import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
 import type { ProgressCallback } from '../util/progress.js';
-import type { EquivalenceOptions } from './equivalence.js';
-import type { ExtractionRule } from './extract.js';
-import { gradePrediction, summarizeResults, type EvalResult, type EvalSummary, type GoldQuestion, type Prediction } from './grade.js';
+import type { EquivalenceOptions } from '../data/equivalence.js';
+import type { ExtractionRule } from '../data/extract.js';
+import { gradePrediction, summarizeResults, type EvalResult, type EvalSummary, type Prediction } from './grade.js';
+import type { GoldQuestion } from '../data/questions.js';
 
 const RULES: ReadonlyArray<ExtractionRule | null> = ['boxed', 'answer-is', 'last-number', null];
 

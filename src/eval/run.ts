@@ -12,10 +12,10 @@
  *   const report = await runEval({ model: 'models/expert', input: 'test.jsonl', out: 'results.jsonl', settings: { maxNewTokens: 256 } });
  */
 import { resolve } from 'node:path';
-import { readQuestions, requireValidQuestions } from '../data/questions.js';
-import { requireGold, compareResults, type Comparison, type EvalSummary, type GoldQuestion } from './grade.js';
+import { readQuestions, requireValidQuestions, type GoldQuestion } from '../data/questions.js';
+import { requireGold, compareResults, type Comparison, type EvalSummary } from './grade.js';
 import { readPredictions } from './predictions.js';
-import { resolvePrompt } from './prompts.js';
+import { resolvePrompt } from '../data/prompts.js';
 import { readDoneIds, readResults, runGrading } from './results.js';
 import { evalPrompts, generateCompletions } from './generate.js';
 import { checkResultsFile, lockResultsFile, writeEvalManifest, type EvalManifest } from './manifest.js';

@@ -26,14 +26,17 @@ export function isHubId(ref: string): boolean {
   return HUB_ID.test(ref) && !ref.includes('--') && !ref.includes('..') && !ref.endsWith('.');
 }
 
+/**
+ * The environment variables read here. Not NodeJS.ProcessEnv: hubCacheDir is exported, and the
+ * shipped type files must compile without @types/node (package.slow.test.ts).
+ */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 /** `~` and `$VAR` expanded, as constants.py does with expanduser/expandvars. */
 function expandPath(p: string, env: Environment): string {
   const home = p === '~' || p.startsWith('~/') ? homedir() + p.slice(1) : p;
   return home.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (m, name: string) => env[name] ?? m);
 }
-
-/** Environment variables (process.env's shape, spelled out so the shipped types need no @types/node). */
-export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** The Hub cache directory the environment names (see the top comment). */
 export function hubCacheDir(env: Environment = process.env): string {

@@ -13,7 +13,7 @@ import { createLoraAdapter, type LoraWeights } from '../model/lora.js';
 import { Rng } from '../util/rng.js';
 import { runCli } from '../testing/cli.js';
 import { testTempDir } from '../testing/tmp.js';
-import { etagOf, startFakeHub, type FakeHub } from './test-server.js';
+import { etagOf, startFakeHub, type FakeHub } from './testing.js';
 
 const expertDir = new URL('../../../models/expert/', import.meta.url).pathname;
 const files = new Map(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']

@@ -9,7 +9,7 @@ import { UserError } from '../util/errors.js';
 import type { ProgressEvent } from '../util/progress.js';
 import { hubCacheDir, isHubId } from './cache.js';
 import { resolveModelRef } from './resolve.js';
-import { etagOf, gitBlobSha1, sha256, startFakeHub, type FakeHub } from './test-server.js';
+import { etagOf, gitBlobSha1, sha256, startFakeHub, type FakeHub } from './testing.js';
 
 // The bundled tiny Expert, served as a Hub repo (README.md is in the repo but not needed by a model).
 const expertDir = new URL('../../../models/expert/', import.meta.url).pathname;

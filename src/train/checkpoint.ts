@@ -5,7 +5,7 @@
  *   + the artifact at that point (an adapter or a model directory), usable as is.
  * Each checkpoint is written under a temp name and renamed into place, so a killed process leaves
  * only whole checkpoints. Resuming restores parameters and optimiser state bit for bit; the data
- * order is a function of the step (src/method/batches.ts), so nothing else is needed.
+ * order is a function of the step (src/train/batches.ts), so nothing else is needed.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -4,7 +4,7 @@
  * assistant's reply and the end-of-turn token that closes it are predicted (one-hot targets of
  * the shared soft-target objective, i.e. token-level cross-entropy).
  */
-import type { ChatMessage } from '../eval/prompts.js';
+import type { ChatMessage } from '../data/prompts.js';
 import type { HfTokenizer } from '../tokenizer/index.js';
 import type { TrainSequence } from './trainer.js';
 import { UserError } from '../util/errors.js';

@@ -2,7 +2,7 @@
  * The data order of training on whole examples (pretraining conversations, SFT trajectories): an
  * endless stream of seeded epoch permutations, cut into steps of `gradAccum` micro-batches of
  * `batchSize`. Step s is a pure function of s, so a resumed run sees exactly the data it would
- * have. (LightReasoner's own steps have their own plan, src/method/batches.ts.)
+ * have. (LightReasoner's own steps have their own plan, src/train/batches.ts.)
  */
 import type { StepData, TrainSequence } from './trainer.js';
 import { Rng } from '../util/rng.js';

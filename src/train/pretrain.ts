@@ -19,7 +19,7 @@ import { epochBatches } from './epoch-batches.js';
 import { HF_ADAMW_DEFAULTS } from './adamw.js';
 import { checkTrainingOutDir, runTraining, type LoopResult } from './loop.js';
 import type { ScheduleKind } from './schedule.js';
-import { greedyAccuracy, type AccuracyReport } from '../eval/accuracy.js';
+import { greedyAccuracy, type AccuracyReport } from './accuracy.js';
 import { readJsonl, tornInputMessage } from '../util/jsonl.js';
 import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
 import { UserError } from '../util/errors.js';

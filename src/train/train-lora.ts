@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { loadModel } from '../model/load.js';
 import { createLoraAdapter, DEFAULT_LORA, type LoraConfig } from '../model/lora.js';
 import { saveAdapter } from '../model/adapter-dir.js';
-import { stepData, type BatchPlan, type KeptStep } from '../method/batches.js';
+import { stepData, type BatchPlan, type KeptStep } from './batches.js';
 import { DEFAULT_SAMPLING_SYSTEM_PROMPT } from '../method/sample.js';
 import { HF_ADAMW_DEFAULTS } from './adamw.js';
 import { checkTrainingOutDir, runTraining, type LoopResult } from './loop.js';

@@ -7,7 +7,7 @@ import { tinyModelDir } from '../model/testing.js';
 import { loadModel } from '../model/load.js';
 import { createLoraAdapter, loraTensors } from '../model/lora.js';
 import { packSequences } from '../model/transformer.js';
-import { stepData, type BatchPlan } from '../method/batches.js';
+import { stepData, type BatchPlan } from './batches.js';
 import { checkGradient } from '../testing/gradcheck.js';
 import { Rng } from '../util/rng.js';
 import { HF_ADAMW_DEFAULTS } from './adamw.js';

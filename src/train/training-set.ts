@@ -15,14 +15,14 @@
  *    during generation (prompt ids, then its own tokens); the reference tokenises their
  *    concatenated text, which can merge characters across the boundary (e.g. "\n" + "\n").
  *
- * Records of one trajectory share a sequence (packing in src/method/batches.ts): ours by
+ * Records of one trajectory share a sequence (packing in src/train/batches.ts): ours by
  * construction, text-only records of one prompt_id when their token ids are prefixes of one another.
  * A record longer than the context window is refused, or with `maxLength` cut from the left so
  * that the target position stays the last token (it then gets a sequence of its own).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { KeptStep } from '../method/batches.js';
+import type { KeptStep } from './batches.js';
 import { readSamples, readTrajectories, requireValidSamples, trajectoriesPath, type SampleProblem, type TrajectoryLine } from '../method/samples.js';
 import type { HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';

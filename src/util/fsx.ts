@@ -44,17 +44,21 @@ export function writeFileAtomicStreaming(path: string, fill: (write: (bytes: Uin
   }
 }
 
-/** Read and parse a JSON file, naming the file in every error. */
-export function readJsonFile<T = unknown>(path: string, what = 'JSON file'): T {
+/** Read a UTF-8 text file; a missing or unreadable file is a UserError naming it as `what` and its path. */
+export function readTextFile(path: string, what: string): string {
   if (!existsSync(path)) throw new UserError(`${what} not found: ${path}`);
   // Reading a FIFO or a device would block or never end.
   if (!statSync(path).isFile()) throw new UserError(`${what} ${path} is not a regular file`);
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (e) {
     throw new UserError(`could not read ${what} ${path}: ${errorMessage(e)}`);
   }
+}
+
+/** Read and parse a JSON file, naming the file in every error. */
+export function readJsonFile<T = unknown>(path: string, what = 'JSON file'): T {
+  const text = readTextFile(path, what);
   try {
     return JSON.parse(text) as T;
   } catch (e) {

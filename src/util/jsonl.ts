@@ -3,8 +3,9 @@
  * whether to skip or stop); appending writes one whole line per call and flushes it, so a killed
  * process loses at most the record it was writing, and `readJsonl` ignores a torn last line.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
 import { UserError, errorMessage } from './errors.js';
+import { readTextFile } from './fsx.js';
 
 export interface JsonlLine<T> {
   /** 1-based line number in the file. */
@@ -36,13 +37,7 @@ export function tornInputMessage(read: JsonlRead<unknown>): string | null {
 
 /** Parse every line of a JSONL file. Blank lines are skipped; bad lines go to `problems`. */
 export function readJsonl<T = unknown>(path: string, what = 'JSONL file'): JsonlRead<T> {
-  if (!existsSync(path)) throw new UserError(`${what} not found: ${path}`);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`could not read ${what} ${path}: ${errorMessage(e)}`);
-  }
+  const text = readTextFile(path, what);
   const lines = text.split('\n');
   const records: JsonlLine<T>[] = [];
   const problems: JsonlProblem[] = [];

@@ -8,7 +8,7 @@ import { timeGeneration, timeScoring } from '../../src/backends/bench.js';
 import { scoreTrajectory } from '../../src/method/trajectory.js';
 import { sgemm } from '../../src/engine/blas.js';
 import { logSoftmaxRow, softTargetLoss } from '../../src/engine/ops/loss.js';
-import { microBatch, type KeptStep } from '../../src/method/batches.js';
+import { microBatch, type KeptStep } from '../../src/train/batches.js';
 import { parseConfig } from '../../src/model/config.js';
 import { generateGreedy } from '../../src/model/generate.js';
 import { initParams } from '../../src/model/init.js';
@@ -60,7 +60,7 @@ type TrainSpec = Extract<RowSpec, { kind: 'train-lightreasoner' }>;
 /**
  * The optimiser steps of a train-lightreasoner row, per repetition window: the records in their
  * listed order cut into windows of `recordsPerRepetition`, each into steps of R = batch × gradAccum
- * records (a window's last step may have fewer), micro-batches built by src/method/batches.ts
+ * records (a window's last step may have fewer), micro-batches built by src/train/batches.ts
  * (`pack` true: one sequence per trajectory of a micro-batch, up to its longest record; false: one
  * sequence per record).
  */

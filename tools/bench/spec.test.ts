@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { streamSlice } from '../../src/method/batches.js';
+import { streamSlice } from '../../src/train/batches.js';
 import { parseConfig, parameterCount } from '../../src/model/config.js';
 import { BENCH_AMATEUR_CONFIG, BENCH_MODEL_CONFIG, ROWS, benchPrompts, lightReasonerData, lightReasonerPlan, type RowSpec } from './spec.js';
 

@@ -3,7 +3,7 @@
  * sent to the baselines (tools/bench/torch_bench.py receives it verbatim). Shapes and data live
  * here only.
  */
-import { streamSlice, type BatchPlan, type KeptStep } from '../../src/method/batches.js';
+import { streamSlice, type BatchPlan, type KeptStep } from '../../src/train/batches.js';
 import { Rng } from '../../src/util/rng.js';
 import type { LoraConfig } from '../../src/model/lora.js';
 
@@ -141,7 +141,7 @@ export interface LightReasonerDataOptions {
   /** Plausible tokens per soft label. */
   labelSize: number;
   vocab: number;
-  /** Micro-batch and accumulation of the stream order (src/method/batches.ts). */
+  /** Micro-batch and accumulation of the stream order (src/train/batches.ts). */
   batch: number;
   gradAccum: number;
   seed: number;

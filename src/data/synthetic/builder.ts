@@ -8,8 +8,26 @@
  *   const boxes = b.given(3), per = b.given(12);
  *   const total = b.step('mul', boxes, per, (eq) => `Tom has ${eq} apples.`);  // "Tom has 3 * 12 = 36 apples."
  */
-import type { Difficulty } from './difficulty.js';
 import { applyOp, OP_SYMBOL, type OpKind, type Operand, type Program, type ProgramStep } from './program.js';
+
+/**
+ * The limits every number and step of a problem keeps: the part of `Difficulty` (difficulty.ts) that
+ * the builder and the templates read. It lives here, below the templates, so that difficulty.ts can
+ * list the template registry for its defaults without an import cycle.
+ */
+export interface NumberLimits {
+  /**
+   * Every number written in the question is below 10^maxDigits, and so is the larger factor of every
+   * product and the quotient of every division.
+   */
+  maxDigits: number;
+  /** The smaller factor of every product, and every divisor, is at most this. */
+  maxMultiplier: number;
+  /** Every intermediate and final result is at most this. */
+  maxResult: number;
+  /** The operations problems may use. */
+  ops: OpKind[];
+}
 
 /** A random draw broke a constraint; not an error, the caller draws again. */
 export class Reject extends Error {
@@ -37,7 +55,7 @@ export class ProgramBuilder {
   private readonly steps: ProgramStep[] = [];
   private readonly lines: string[] = [];
 
-  constructor(readonly difficulty: Difficulty) {}
+  constructor(readonly difficulty: NumberLimits) {}
 
   /** The largest number a question may state. */
   get maxGiven(): number {

@@ -5,25 +5,16 @@
  * above 999 (short answers keep a whole chat-formatted problem near 100-150 tokens).
  */
 import { UserError } from '../../util/errors.js';
-import { OP_KINDS, type OpKind } from './program.js';
+import type { NumberLimits } from './builder.js';
+import { OP_KINDS } from './program.js';
 import { TEMPLATE_IDS } from './templates/index.js';
 
-export interface Difficulty {
+/** The limits on numbers and operations (NumberLimits, in builder.ts), plus how many steps and which stories. */
+export interface Difficulty extends NumberLimits {
   /** Fewest operations (solution steps) per problem. */
   minOps: number;
   /** Most operations per problem; each problem draws its count uniformly from [minOps, maxOps]. */
   maxOps: number;
-  /**
-   * Every number written in the question is below 10^maxDigits, and so is the larger factor of every
-   * product and the quotient of every division.
-   */
-  maxDigits: number;
-  /** The smaller factor of every product, and every divisor, is at most this. */
-  maxMultiplier: number;
-  /** Every intermediate and final result is at most this. */
-  maxResult: number;
-  /** The operations problems may use. */
-  ops: OpKind[];
   /** The story templates problems are drawn from (ids from TEMPLATE_IDS). */
   templates: string[];
 }

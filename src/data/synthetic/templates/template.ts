@@ -3,14 +3,13 @@
  * one problem with exactly `ctx.ops` steps from the allowed operations, or returns null when it has
  * no story of that length and kind; an unlucky draw throws `Reject` (from the builder).
  */
-import { ProgramBuilder, Reject, type Draft } from '../builder.js';
-import type { Difficulty } from '../difficulty.js';
+import { ProgramBuilder, Reject, type Draft, type NumberLimits } from '../builder.js';
 import type { OpKind } from '../program.js';
 import type { Rng } from '../rng.js';
 
 export interface TemplateContext {
   rng: Rng;
-  difficulty: Difficulty;
+  difficulty: NumberLimits;
   /** Exactly this many steps. */
   ops: number;
 }

@@ -14,7 +14,7 @@
  * uniformly, as Hugging Face's Trainer would. Optimiser step s takes records
  * [s·R, (s+1)·R) of the stream, R = batchSize × gradAccum; a resumed run needs only s.
  */
-import type { StepData, TrainSequence } from '../train/trainer.js';
+import type { StepData, TrainSequence } from './trainer.js';
 import { Rng } from '../util/rng.js';
 
 /** A kept step: train position (length − 1) of trajectory `group`'s first `length` tokens toward (ids, weights). */

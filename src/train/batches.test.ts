@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { tinyModelDir } from '../model/testing.js';
 import { loadModel } from '../model/load.js';
 import { createLoraAdapter, loraTensors } from '../model/lora.js';
-import { HF_ADAMW_DEFAULTS } from '../train/adamw.js';
-import { Trainer } from '../train/trainer.js';
-import { loadTrainingSet } from '../train/training-set.js';
-import { writeTinySamples } from '../train/testing.js';
+import { HF_ADAMW_DEFAULTS } from './adamw.js';
+import { Trainer } from './trainer.js';
+import { loadTrainingSet } from './training-set.js';
+import { writeTinySamples } from './testing.js';
 import { Rng } from '../util/rng.js';
 import { microBatch, stepData, streamSlice, type BatchPlan, type KeptStep } from './batches.js';
 

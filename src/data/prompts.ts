@@ -1,6 +1,7 @@
 /**
- * Prompt presets for evaluation. They return chat messages; the tokenizer layer applies the model's
- * chat template (ChatML for Qwen) and the generation prompt.
+ * Prompt presets for evaluation and the paper's system prompt, which the chat formats of training
+ * data share (so they live here, below both). They return chat messages; the tokenizer layer applies
+ * the model's chat template (ChatML for Qwen) and the generation prompt.
  *   qwen25-math-cot  the Qwen2.5-Math toolkit's zero-shot CoT prompt, as the paper evaluates with
  *   plain            the question alone, as the user message
  *   FILE             a text file whose `{question}` placeholders are replaced by the question (one
@@ -8,8 +9,9 @@
  *
  * Example: buildMessages(resolvePrompt('plain'), 'What is 2+2?') → [{ role: 'user', content: 'What is 2+2?' }].
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { UserError, errorMessage } from '../util/errors.js';
+import { existsSync } from 'node:fs';
+import { UserError } from '../util/errors.js';
+import { readTextFile } from '../util/fsx.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -33,13 +35,8 @@ export function resolvePrompt(spec: string): PromptPreset {
   if (!existsSync(spec)) {
     throw new UserError(`--prompt ${spec}: not a preset (${PROMPT_PRESETS.join(', ')}) and no such template file`);
   }
-  let template: string;
-  try {
-    // The newline an editor puts at the end of a file is not part of the prompt.
-    template = readFileSync(spec, 'utf8').replace(/\r?\n$/, '');
-  } catch (e) {
-    throw new UserError(`could not read prompt template ${spec}: ${errorMessage(e)}`);
-  }
+  // The newline an editor puts at the end of a file is not part of the prompt.
+  const template = readTextFile(spec, 'prompt template').replace(/\r?\n$/, '');
   if (!template.includes(PLACEHOLDER)) {
     throw new UserError(`prompt template ${spec} has no ${PLACEHOLDER} placeholder; put it where the question goes`);
   }

@@ -6,9 +6,9 @@
 import type { Transformer } from '../model/transformer.js';
 import type { HfTokenizer } from '../tokenizer/index.js';
 import { generateGreedy } from '../model/generate.js';
-import { buildMessages, resolvePrompt } from './prompts.js';
-import { extractAnswer, goldFromGsm8kAnswer } from './extract.js';
-import { isEquivalent } from './equivalence.js';
+import { buildMessages, resolvePrompt } from '../data/prompts.js';
+import { extractAnswer, goldFromGsm8kAnswer } from '../data/extract.js';
+import { isEquivalent } from '../data/equivalence.js';
 
 export interface AccuracyReport {
   count: number;
