@@ -16,7 +16,7 @@ import { CD_DEFAULTS } from '../baselines/contrastive-decoding.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { finiteNumber, JSON_HELP, optional, positiveInt, printSummary, withDefault } from './flags.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from './hub-options.js';
 
 export interface EvalCliOptions {
   input?: string;

@@ -10,7 +10,7 @@ import { JSON_HELP, oneOf, printSummary } from './flags.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { existsSync } from 'node:fs';
 import { isHubId } from '../hub/cache.js';
-import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from './hub-options.js';
 
 /** The end-of-run summary: the file written, and the adapter merged into it (null: none). */
 export type ExportGgufSummary = ExportedGguf & { model: string; adapter: string | null };

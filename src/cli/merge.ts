@@ -7,7 +7,7 @@
 import { Option, type Command } from 'commander';
 import type { WeightDtype } from '../model/config.js';
 import { mergeAdapterDir, type MergeReport } from '../model/merge.js';
-import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from './hub-options.js';
 import { JSON_HELP, printSummary } from './flags.js';
 
 interface MergeCliOptions {

@@ -19,7 +19,7 @@ import { cliProgressCallback } from '../util/progress.js';
 import { finiteNumber, JSON_HELP, nonNegativeInt, optional, positiveInt, printSummary } from './flags.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
 import { openModel } from '../backends/open.js';
-import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from './hub-options.js';
 
 interface SampleCliOptions {
   expert: string;

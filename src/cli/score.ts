@@ -15,7 +15,7 @@ import { UserError } from '../util/errors.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { JSON_HELP, nonNegativeIntList, positiveInt, printSummary } from './flags.js';
 import { loadModel } from '../model/load.js';
-import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from './hub-options.js';
 
 export interface NextToken {
   id: number;

@@ -6,7 +6,7 @@ import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { requireGold } from '../eval/grade.js';
 import { DEFAULT_SFT_SETTINGS, runRejectionSft, type SftReport } from '../baselines/rejection-sft.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { addRevisionOptions, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliModel } from './hub-options.js';
 import { addLoraRunOptions, loraRunSettingsFromFlags, type LoraRunFlags } from './train.js';
 import { finiteNumber, JSON_HELP, positiveInt, printSummary } from './flags.js';
 import { formatLossWindows } from '../train/loss-windows.js';

@@ -15,7 +15,7 @@ import type { ScheduleKind } from '../train/schedule.js';
 import { extendedNumber, finiteNumber, JSON_HELP, nonNegativeInt, positiveInt, printSummary } from './flags.js';
 import { formatLossWindows } from '../train/loss-windows.js';
 import { cliProgressCallback } from '../util/progress.js';
-import { addRevisionOptions, resolveCliModel } from '../hub/cli.js';
+import { addRevisionOptions, resolveCliModel } from './hub-options.js';
 
 /** The flags addLoraRunOptions adds, as commander parses them. */
 export interface LoraRunFlags {

@@ -51,15 +51,13 @@ export const LAYERS: readonly (readonly LayerFolder[])[] = [
   [{ folder: 'train', why: 'trainLora on kept steps and runPretrain; the batches, AdamW, the loop, checkpoints they share', jobs: ['train-lora.ts', 'pretrain.ts'] }],
   [{ folder: 'method', why: 'LightReasoner stage 1: runSample on contrast (KL, plausible set, soft label) and trajectory scoring', jobs: ['sample.ts'] }],
   [{ folder: 'backends', why: 'the engine, llama.cpp and OpenAI back ends that method and eval drive' }],
-  [
-    { folder: 'export', why: 'GGUF writer and reader (the llama.cpp back end converts through it)' },
-    { folder: 'hub', why: 'Hugging Face Hub ids: cache layout and downloads' },
-  ],
+  [{ folder: 'export', why: 'GGUF writer and reader (the llama.cpp back end converts through it)' }],
   [{ folder: 'model', why: 'config, safetensors, model directories, the decoder, LoRA, generation, merge' }],
   [
     { folder: 'engine', why: 'sgemm tiers, the addon loader, ops with forward and backward' },
     { folder: 'tokenizer', why: 'tokenizer.json, chat templates, the BPE trainer' },
     { folder: 'data', why: 'question files, the paper\'s prompts, answer extraction and equivalence, the synthetic world' },
+    { folder: 'hub', why: 'Hugging Face Hub ids to cached files (cache layout, downloads): model/resolve.ts turns references into directories through it' },
   ],
   [{ folder: 'util', why: 'errors, JSONL, atomic files, run directories, progress, RNG: no project knowledge' }],
 ];

@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildProgram } from '../cli/index.js';
+import { buildProgram } from './index.js';
 import { saveAdapter } from '../model/adapter-dir.js';
 import { loadModel } from '../model/load.js';
 import { createLoraAdapter, type LoraWeights } from '../model/lora.js';
 import { Rng } from '../util/rng.js';
 import { runCli } from '../testing/cli.js';
 import { testTempDir } from '../testing/tmp.js';
-import { etagOf, startFakeHub, type FakeHub } from './testing.js';
+import { etagOf, startFakeHub, type FakeHub } from '../hub/testing.js';
 
 const expertDir = new URL('../../../models/expert/', import.meta.url).pathname;
 const files = new Map(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { cliProgressCallback } from '../util/progress.js';
 import { resolveModelDir } from '../model/resolve.js';
-import { DEFAULT_REVISION } from './resolve.js';
+import { DEFAULT_REVISION } from '../hub/resolve.js';
 
 const REVISION_HELP = `branch, tag or commit hash (default ${DEFAULT_REVISION}); a commit hash already in the Hub cache needs no network`;
 
