@@ -24,6 +24,7 @@ const SLOW = new Map([
   ['src/backends/llama-cpp.test', 'llama.cpp runs: GGUF export and both back ends on five models'],
   ['src/backends/sample-llama-cpp.test', 'llama.cpp runs: sampling 20 questions on both back ends'],
   ['tools/bench/llama-baseline.test', 'llama.cpp runs: the bench\'s back-end rows'],
+  ['src/package.slow.test', 'npm pack, an offline install into a temp project (compiling the addon) and the README Library examples'],
 ]);
 
 const args = process.argv.slice(2);

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HfTokenizer } from '../tokenizer/index.js';
 import { trajectoriesPath, type SampleRecord, type TrajectoryRecord } from '../method/samples.js';
-import { DEFAULT_SAMPLING_SYSTEM_PROMPT } from '../method/sample.js';
+import { SAMPLING_SYSTEM_PROMPT } from '../data/chat-format.js';
 import { Rng } from '../util/rng.js';
 
 export interface TinySamplesOptions {
@@ -58,7 +58,7 @@ export function writeTinySamples(dir: string, tokenizer: HfTokenizer, o: TinySam
   const trajectories: TrajectoryRecord[] = [];
   for (let q = 0; q < (o.questions ?? 4); q++) {
     const { question, answer } = problem(q);
-    const prompt = tokenizer.encodeChat([{ role: 'system', content: DEFAULT_SAMPLING_SYSTEM_PROMPT }, { role: 'user', content: question }], { addGenerationPrompt: true });
+    const prompt = tokenizer.encodeChat([{ role: 'system', content: SAMPLING_SYSTEM_PROMPT }, { role: 'user', content: question }], { addGenerationPrompt: true });
     const generated = tokenizer.encode(answer, { addSpecialTokens: false });
     const candidates = Array.from({ length: generated.length - 1 }, (_, i) => i + 1);
     const steps = rng.shuffle(candidates).slice(0, o.stepsPerQuestion ?? 5).sort((a, b) => a - b);

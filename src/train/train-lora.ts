@@ -15,7 +15,7 @@ import { loadModel } from '../model/load.js';
 import { createLoraAdapter, DEFAULT_LORA, type LoraConfig } from '../model/lora.js';
 import { saveAdapter } from '../model/adapter-dir.js';
 import { stepData, type BatchPlan, type KeptStep } from './batches.js';
-import { DEFAULT_SAMPLING_SYSTEM_PROMPT } from '../method/sample.js';
+import { SAMPLING_SYSTEM_PROMPT } from '../data/chat-format.js';
 import { HF_ADAMW_DEFAULTS } from './adamw.js';
 import { checkTrainingOutDir, runTraining, type LoopResult } from './loop.js';
 import type { Transformer } from '../model/transformer.js';
@@ -59,7 +59,7 @@ export interface TrainSettings extends LoraRunSettings {
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   lora: DEFAULT_LORA, lr: 5e-5, batchSize: 8, gradAccum: 2, maxSteps: 1000, saveSteps: 200, seed: 0, pack: true,
   shuffle: 'trajectories', warmupSteps: 0, schedule: 'linear', weightDecay: HF_ADAMW_DEFAULTS.weightDecay, maxGradNorm: 1.0,
-  systemPrompt: DEFAULT_SAMPLING_SYSTEM_PROMPT,
+  systemPrompt: SAMPLING_SYSTEM_PROMPT,
 };
 
 export interface TrainJob extends TrainSettings {
