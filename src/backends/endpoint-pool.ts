@@ -96,12 +96,25 @@ export class EndpointPool {
     return this.endpoints.map((e) => e.url.href);
   }
 
+  /** Where the next pick starts looking: ties go round the endpoints, not always to the first. */
+  private nextStart = 0;
+
+  /**
+   * The healthy endpoint with the fewest requests in flight; among equals, the next in turn. Without
+   * the turn, a client whose requests rarely overlap would send every one to the first endpoint, and
+   * the others (a failed one included) would never be tried.
+   */
   private pick(): Endpoint | null {
     let best: Endpoint | null = null;
-    for (const e of this.endpoints) {
+    let bestIndex = -1;
+    const n = this.endpoints.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.nextStart + k) % n;
+      const e = this.endpoints[i]!;
       if (!e.healthy || e.inFlight >= this.o.maxInFlight) continue;
-      if (!best || e.inFlight < best.inFlight) best = e;
+      if (!best || e.inFlight < best.inFlight) { best = e; bestIndex = i; }
     }
+    if (best) this.nextStart = (bestIndex + 1) % n;
     return best;
   }
 
