@@ -56,6 +56,7 @@ test('paper rows: every id once, stage 1 against PyTorch single-pass and per-ste
   assert.deepEqual(sample.baselines.map((b) => [(b.spec as { reference?: string }).reference, b.reps]), [['single-pass', 2], ['per-step', 1]]);
   const gen = rows.find((r) => r.id === 'paper-generate-b32')!.spec as Extract<RowSpec, { kind: 'generate' }>;
   assert.deepEqual([gen.batch, gen.newTokens, gen.prompt], [32, 8, DEFAULT_PAPER_SIZES.generatePrompt]);
+  assert.deepEqual(rows.filter((r) => r.id.startsWith('paper-generate')).map((r) => [r.reps, r.baselines[0]!.reps]), [[2, 2], [1, 1]]);
   assert.equal(rows.find((r) => r.id === 'paper-score')!.model, 'amateur');
   const lora = rows.find((r) => r.id === 'paper-lora')!;
   assert.deepEqual(lora.baselines.map((b) => (b.spec as { reference?: string }).reference), ['packed', 'per-record']);
