@@ -62,6 +62,13 @@ test('paper rows: every id once, stage 1 against PyTorch single-pass and per-ste
   assert.deepEqual(lora.baselines.map((b) => (b.spec as { reference?: string }).reference), ['packed', 'per-record']);
 });
 
+test('--paper-slow-reps 0 leaves out the authors\' baselines (per-step stage 1, per-record LoRA) and keeps one repetition of generation at batch 32', () => {
+  const fast = paperRows({ ...DEFAULT_PAPER_SIZES, slowReps: 0 }, prompts, packedForTorch);
+  assert.deepEqual(fast.find((r) => r.id === 'paper-sample')!.baselines.map((b) => b.label), ['PyTorch single-pass']);
+  assert.deepEqual(fast.find((r) => r.id === 'paper-lora')!.baselines.map((b) => b.label), ['PyTorch packed']);
+  assert.equal(fast.find((r) => r.id === 'paper-generate-b32')!.reps, 1);
+});
+
 test('the LoRA row trains one optimiser step of 8 × 2 records per repetition, and PyTorch\'s packed variant gets exactly our packed sequences', () => {
   const lora = rows.find((r) => r.id === 'paper-lora')!;
   const spec = lora.spec as Extract<RowSpec, { kind: 'train-lightreasoner' }>;

@@ -200,7 +200,7 @@ export function buildProgram(): Command {
     .option('--paper', 'run the paper-shape rows instead (Qwen2.5-Math-1.5B Expert, Qwen2.5-0.5B Amateur, random weights, real Qwen tokenizer; long: see tools/bench/README.md)', false)
     .option('--paper-rows <ids>', `with --paper: comma-separated rows (default all): ${PAPER_ROW_IDS.join(', ')}`)
     .option('--paper-reps <n>', 'with --paper: timed repetitions per side', positiveInt('--paper-reps'), DEFAULT_PAPER_SIZES.reps)
-    .option('--paper-slow-reps <n>', 'with --paper: timed repetitions of the slowest work: the authors\' per-step stage 1 and per-record LoRA, generation at batch 32 (default: --paper-reps)', positiveInt('--paper-slow-reps'))
+    .option('--paper-slow-reps <n>', 'with --paper: timed repetitions of the slowest work: the authors\' per-step stage 1 and per-record LoRA, generation at batch 32 (default: --paper-reps; 0 leaves the two authors\' baselines out)', positiveInt('--paper-slow-reps', true))
     .option('--paper-warmup <n>', 'with --paper: untimed repetitions per side first', positiveInt('--paper-warmup', true), DEFAULT_PAPER_SIZES.warmup)
     .option('--paper-new-tokens <n>', 'with --paper: stage-1 new tokens per question (the paper: 128)', positiveInt('--paper-new-tokens'), DEFAULT_PAPER_SIZES.sampleNewTokens)
     .option('--paper-gen-tokens <n>', 'with --paper: new tokens per sequence of the generation rows', positiveInt('--paper-gen-tokens'), DEFAULT_PAPER_SIZES.generateNewTokens)
