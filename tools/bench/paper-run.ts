@@ -16,7 +16,7 @@ import { writeJsonAtomic } from '../../src/util/fsx.js';
 import { median, sampleValue } from './compare.js';
 import { lightReasonerWindows } from './ours.js';
 import {
-  PAPER_ROW_IDS, QWEN25_0_5B_CONFIG, QWEN25_MATH_1_5B_CONFIG, paperPrompts, paperRows, projectPaperRun, qwenTokenizerDir, selectPaperRows, writePaperModelDir,
+  PAPER_ROW_IDS, QWEN25_0_5B_CONFIG, QWEN25_MATH_1_5B_CONFIG, paperPrompts, paperRows, projectPaperRun, projectStage1FromPhases, qwenTokenizerDir, selectPaperRows, writePaperModelDir,
   type PaperRow, type PaperSizes, type Projection,
 } from './paper.js';
 import type { WorkerReply, WorkerRequest } from './paper-worker.js';
@@ -200,6 +200,12 @@ export async function runPaper(o: PaperRunOptions): Promise<void> {
         const p = projectPaperRun({ sampleSeconds: s.median, sampleQuestions: q, sampleNewTokens: nt, loraStepSeconds: l.median });
         projections[label] = p;
         out.push(`  ${label}: ${p.formula}`);
+      }
+      if (sample.phases && !lora.ours.error) {
+        const meanPrompt = sample.row.spec.prompts.reduce((a, p) => a + p.length, 0) / q;
+        const f = projectStage1FromPhases({ phases: sample.phases, questions: q, newTokens: nt, meanPrompt });
+        projections['ours, from the phase split'] = { stage1Seconds: f.stage1Seconds, stage2Seconds: 1000 * lora.ours.median, totalSeconds: f.stage1Seconds + 1000 * lora.ours.median, formula: f.formula };
+        out.push(`  ours, stage 1 from the phase split (the prompts' share not multiplied): ${f.formula}; with stage 2, ${((f.stage1Seconds + 1000 * lora.ours.median) / 3600).toFixed(2)} h`);
       }
     }
     process.stdout.write(`${out.join('\n')}\n`);

@@ -9,7 +9,7 @@ import { UserError } from '../../src/util/errors.js';
 import { packedForTorch } from './paper-run.js';
 import {
   DEFAULT_PAPER_SIZES, GSM8K_LIKE_QUESTIONS, PAPER_ROW_IDS, QWEN25_0_5B_CONFIG, QWEN25_MATH_1_5B_CONFIG, paperModel, paperPrompts, paperRows, projectPaperRun,
-  qwenTokenizerDir, selectPaperRows, writePaperModelDir,
+  projectStage1FromPhases, qwenTokenizerDir, selectPaperRows, writePaperModelDir,
 } from './paper.js';
 import type { RowSpec } from './spec.js';
 
@@ -117,4 +117,15 @@ test('paper models draw transformers-scale random weights: unit norms, zero bias
   assert.ok(Math.abs(std - 0.02) < 0.002, `std ${std}`);
   assert.notDeepEqual(Array.from(L.q_proj.weight.subarray(0, 8)), Array.from(L.k_proj.weight.subarray(0, 8)));
   assert.deepEqual(Array.from(paperModel(cfg, 1).params.embed.subarray(0, 16)), Array.from(w.subarray(0, 16)));
+});
+
+test('the phase projection keeps the prefill once, scales decode steps by 128 ÷ T and teacher-forced scoring by prompt + new ids', () => {
+  // P̄ 64, T 16: the re-score's prompt share is 64/80 of 20 s = 16 s of prefill; decode steps 30 − 16 = 14 s.
+  const phases = { 'Expert decode': 30, 'Expert re-score': 20, 'Amateur score': 8, 'contrast + records': 2 };
+  const p = projectStage1FromPhases({ phases, questions: 8, newTokens: 16, meanPrompt: 64 });
+  const chunk = 16 + 14 * 8 + 30 * (192 / 80);
+  assert.ok(Math.abs(p.stage1Seconds - 125 * chunk) < 1e-6, `${p.stage1Seconds}`);
+  // At the paper's own T nothing is scaled.
+  const same = projectStage1FromPhases({ phases, questions: 8, newTokens: 128, meanPrompt: 64 });
+  assert.ok(Math.abs(same.stage1Seconds - 125 * 60) < 1e-6);
 });

@@ -264,3 +264,26 @@ export function paperModel(hfConfig: Record<string, unknown>, seed: number): Tra
   return new Transformer(config, paramsFromTensors(config, tensors, 'paperModel'));
 }
 
+
+/**
+ * A finer projection of Stage 1 from our phase split, for rows run at fewer new tokens than the
+ * paper's: the teacher-forced phases (Expert re-score, Amateur score, contrast) process prompt +
+ * new ids, so they scale by (P̄ + 128) ÷ (P̄ + T); the decode phase is the prompts' prefill, which
+ * does not grow with T, plus T batched steps, which scale by 128 ÷ T. The prefill is estimated as
+ * the Expert re-score's prompt share, P̄ ÷ (P̄ + T) of it (the same model over the same prompt
+ * ids, teacher-forced), so decode steps = decode − that. P̄: mean prompt length.
+ */
+export function projectStage1FromPhases(r: { phases: Record<string, number>; questions: number; newTokens: number; meanPrompt: number }, run = PAPER_RUN): { stage1Seconds: number; formula: string } {
+  const decode = r.phases['Expert decode'] ?? 0, rescore = r.phases['Expert re-score'] ?? 0;
+  const scoring = rescore + (r.phases['Amateur score'] ?? 0) + (r.phases['contrast + records'] ?? 0);
+  const P = r.meanPrompt, T = r.newTokens, N = run.newTokens;
+  const prefill = Math.min(decode, rescore * (P / (P + T)));
+  const steps = decode - prefill;
+  const perChunk = prefill + steps * (N / T) + scoring * ((P + N) / (P + T));
+  const stage1Seconds = (run.questions / r.questions) * perChunk;
+  return {
+    stage1Seconds,
+    formula: `${run.questions} q ÷ ${r.questions} q × [prefill ${prefill.toFixed(1)} s + decode steps ${steps.toFixed(1)} s × (${N} ÷ ${T}) + scoring ${scoring.toFixed(1)} s × (${P.toFixed(0)} + ${N}) ÷ (${P.toFixed(0)} + ${T})]`
+      + ` = ${(stage1Seconds / 3600).toFixed(2)} h`,
+  };
+}
