@@ -40,7 +40,18 @@ interface SideResult {
   median: number;
   peakRssKb: number | null;
   loadavg: [number, number];
+  /** Medians per phase, where the side splits its time. */
+  phases: Record<string, number> | null;
   error?: string;
+}
+
+/** Medians of each phase over the samples that report phases, or null. */
+function medianPhases(samples: readonly Sample[]): Record<string, number> | null {
+  const withPhases = samples.filter((s) => s.phases);
+  if (withPhases.length === 0) return null;
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(withPhases[0]!.phases!)) out[k] = median(withPhases.map((s) => s.phases![k]!));
+  return out;
 }
 
 interface PaperRowResult {
@@ -71,7 +82,7 @@ function summarizeSide(label: string, metric: PaperRow['metric'], samples: Sampl
   const peaks = samples.map((s) => s.peakRssKb).filter((x): x is number => typeof x === 'number');
   return {
     label, samples, median: samples.length > 0 ? median(samples.map((s) => sampleValue(metric, s))) : NaN,
-    peakRssKb: peaks.length > 0 ? Math.max(...peaks) : null, loadavg: [load0, loadavg()[0]!], ...(error ? { error } : {}),
+    peakRssKb: peaks.length > 0 ? Math.max(...peaks) : null, loadavg: [load0, loadavg()[0]!], phases: medianPhases(samples), ...(error ? { error } : {}),
   };
 }
 
@@ -115,13 +126,7 @@ async function runRow(row: PaperRow, dirs: Record<PaperRow['model'], string>, o:
       baselines.push(s);
     }
   }
-  let phases: Record<string, number> | null = null;
-  const withPhases = ours.samples.filter((s) => s.phases);
-  if (withPhases.length > 0) {
-    phases = {};
-    for (const k of Object.keys(withPhases[0]!.phases!)) phases[k] = median(withPhases.map((s) => s.phases![k]!));
-  }
-  return { row, ours, baselines, phases };
+  return { row, ours, baselines, phases: ours.phases };
 }
 
 /** ours/baseline of times (lower is better) or of rates (higher is better), as the other tables. */
@@ -184,6 +189,7 @@ export async function runPaper(o: PaperRunOptions): Promise<void> {
       out.push('', `${r.row.id} repetitions: ours ${r.ours.samples.map((s) => s.seconds.toFixed(2)).join(', ')} s (load ${r.ours.loadavg.map((x) => x.toFixed(1)).join(' → ')})`
         + r.baselines.map((b) => `; ${b.label} ${b.samples.map((s) => s.seconds.toFixed(2)).join(', ')} s (load ${b.loadavg.map((x) => x.toFixed(1)).join(' → ')})`).join(''));
       if (r.phases && r.row.spec.kind === 'sample') out.push(`${r.row.id} where our time goes (medians): ${formatPhases(r.phases, r.row.spec.prompts.length)}`);
+      for (const b of r.baselines) if (b.phases && r.row.spec.kind === 'sample') out.push(`${r.row.id} where ${b.label}'s time goes (medians): ${formatPhases(b.phases, r.row.spec.prompts.length)}`);
     }
     const sample = results.find((r) => r.row.id === 'paper-sample'), lora = results.find((r) => r.row.id === 'paper-lora');
     const projections: Record<string, Projection> = {};

@@ -52,6 +52,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch_reference as ref  # noqa: E402  (the reference models, imported without side effects)
 
 Runner = Callable[[], Tuple[float, int]]  # one timed repetition -> (seconds, units of work)
+# Seconds per phase of the last repetition, where a row splits its time (the sample row): sent with its reply.
+LAST_PHASES: Dict[str, float] = {}
 
 
 # =============================================================================================
@@ -262,14 +264,22 @@ def row_sample(spec: dict, hf_config: dict) -> Runner:
         with torch.inference_mode():
             scores: List[torch.Tensor] = []
             generated = greedy_generate(expert, prompts, n_new, None if single_pass else scores, pad)
+            t_gen = time.perf_counter()
             if single_pass:
+                t_e = t_a = 0.0
                 for b, p in enumerate(prompt_list):
                     seq = torch.cat([torch.tensor(p, dtype=torch.int64), generated[b]]).unsqueeze(0)
                     rows = slice(len(p) - 1 + first, len(p) - 1 + n_new)  # the row before generated id t predicts it
+                    t1 = time.perf_counter()
                     logits_e = expert(seq, torch.ones_like(seq))[0, rows]
+                    t2 = time.perf_counter()
                     logits_a = amateur(seq, torch.ones_like(seq))[0, rows]
+                    t_e, t_a = t_e + t2 - t1, t_a + time.perf_counter() - t2
                     for k, tok, w, kl in contrast_step(logits_e, logits_a, spec["alpha"], spec["beta"]):
                         records.append({"question": b, "step": first + k, "token_ids": tok, "weights": w, "kl_divergence": kl})
+                total = time.perf_counter() - t0
+                LAST_PHASES.update({"Expert decode": t_gen - t0, "Expert re-score": t_e, "Amateur score": t_a,
+                                    "contrast + records": total - (t_gen - t0) - t_e - t_a})
             else:
                 lengths = [len(p) for p in prompt_list]
                 for t in range(first, n_new):
@@ -472,9 +482,12 @@ def serve() -> int:
             elif op == "run":
                 if req["row"] not in runners:
                     raise ValueError(f"row {req['row']} was not prepared")
+                LAST_PHASES.clear()
                 seconds, units = runners[req["row"]]()
                 reply = {"ok": True, "seconds": seconds, "units": units,
                          "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}  # KiB on Linux
+                if LAST_PHASES:
+                    reply["phases"] = dict(LAST_PHASES)
             else:
                 raise ValueError(f"unknown op {op!r}")
         except Exception as e:  # reported to the caller, which names the row
