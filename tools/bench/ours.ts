@@ -106,8 +106,8 @@ export function rowNote(spec: RowSpec): string | null {
     + `(${(t.packed / t.perRecordPadded).toFixed(3)} against the padded batches)`;
 }
 
-/** Our side of a row on `model` (the bench model): inputs built once, then one timed repetition per call. */
-export function prepareOurs(spec: RowSpec, model: Transformer): Runner {
+/** Our side of a row on `model` (the bench model): inputs built once, then one timed repetition per call; `makeModel` builds the row's other models (the sample row's Amateur). */
+export function prepareOurs(spec: RowSpec, model: Transformer, makeModel: (hfConfig: Record<string, unknown>, seed: number) => Transformer = benchModel): Runner {
   const V = model.config.vocabSize;
   const rng = new Rng(spec.seed);
   switch (spec.kind) {
@@ -163,17 +163,22 @@ export function prepareOurs(spec: RowSpec, model: Transformer): Runner {
     case 'sample': {
       // What runSample (src/method/sample.ts) does per chunk of questions, minus tokenising and writing files.
       const expert = new EngineBackend(model, 'bench expert');
-      const amateur = new EngineBackend(benchModel(spec.amateur, BENCH_MODEL_SEED + 1), 'bench amateur');
+      const amateur = new EngineBackend(makeModel(spec.amateur, BENCH_MODEL_SEED + 1), 'bench amateur');
       const o = { plausibilityAlpha: spec.alpha, beta: spec.beta, label: 'contrastive' as const, firstStep: spec.firstStep };
       return async () => {
         const t0 = performance.now();
         const gens = await expert.generateGreedy(spec.prompts, { maxNewTokens: spec.newTokens, stopIds: [], batchSize: spec.prompts.length });
+        const t1 = performance.now();
+        const timing = { expertSeconds: 0, amateurSeconds: 0 };
         const records: Array<{ trajectory: number; step: number; token_ids: number[]; weights: number[]; kl_divergence: number }> = [];
         for (const [q, gen] of gens.entries()) {
-          const steps = await scoreTrajectory(expert, amateur, spec.prompts[q]!, gen.tokens, o);
+          const steps = await scoreTrajectory(expert, amateur, spec.prompts[q]!, gen.tokens, o, timing);
           for (const st of steps) if (st.keep) records.push({ trajectory: q, step: st.step, token_ids: st.tokenIds, weights: st.weights, kl_divergence: st.klDivergence });
         }
-        return { seconds: (performance.now() - t0) / 1000, units: spec.prompts.length };
+        const seconds = (performance.now() - t0) / 1000, decode = (t1 - t0) / 1000;
+        // The profile of item 3 (issue 15): where a question's time goes.
+        const phases = { 'Expert decode': decode, 'Expert re-score': timing.expertSeconds, 'Amateur score': timing.amateurSeconds, 'contrast + records': seconds - decode - timing.expertSeconds - timing.amateurSeconds };
+        return { seconds, units: spec.prompts.length, phases };
       };
     }
     case 'train-lightreasoner': {

@@ -21,6 +21,8 @@ import { benchModel, prepareOurs, rowNote } from './ours.js';
 import { describeLlamaCpp, describeOurs, describeTorch, formatResults, formatValue, type RowResult } from './report.js';
 import { BENCH_AMATEUR_CONFIG, BENCH_MODEL_CONFIG, ROWS, type BaselineKind, type BenchRow } from './spec.js';
 import { startTorchBaseline } from './torch-baseline.js';
+import { DEFAULT_PAPER_SIZES, PAPER_ROW_IDS } from './paper.js';
+import { runPaper } from './paper-run.js';
 
 interface Options {
   rows?: string;
@@ -34,6 +36,14 @@ interface Options {
   torchCoretype?: string;
   torchIntraopThreads: number;
   llamaThreads?: number;
+  paper: boolean;
+  paperRows?: string;
+  paperReps: number;
+  paperSlowReps?: number;
+  paperWarmup: number;
+  paperNewTokens: number;
+  paperGenTokens: number;
+  paperGenPrompt: number;
 }
 
 function positiveInt(name: string, allowZero = false): (v: string) => number {
@@ -89,6 +99,17 @@ async function run(opts: Options): Promise<void> {
   const threads = opts.threads ?? ours.threads;
   const torchCoreType = opts.torchCoretype === undefined ? ours.coreType : opts.torchCoretype === 'auto' ? null : opts.torchCoretype;
 
+  if (opts.paper) {
+    await runPaper({
+      sizes: {
+        reps: opts.paperReps, slowReps: opts.paperSlowReps ?? opts.paperReps, warmup: opts.paperWarmup,
+        sampleNewTokens: opts.paperNewTokens, generateNewTokens: opts.paperGenTokens, generatePrompt: opts.paperGenPrompt,
+      },
+      rows: opts.paperRows, threads: opts.threads ?? null, json: opts.json,
+      torch: opts.baseline ? { python: opts.python, threads, intraOpThreads: opts.torchIntraopThreads, coreType: torchCoreType } : null,
+    });
+    return;
+  }
   const { started: baselines, notes: baselineNotes } = await startBaselines(rows, opts, threads, torchCoreType);
   const load0 = loadavg();
   const model = benchModel(BENCH_MODEL_CONFIG);
@@ -175,7 +196,15 @@ export function buildProgram(): Command {
     .option('--no-baseline', 'time our engine only, without PyTorch or llama.cpp (e.g. under node --cpu-prof)')
     .option('--torch-intraop-threads <n>', 'torch.set_num_threads for the PyTorch process (its non-BLAS ops); 1 is its fastest setting here, see torch-baseline.ts', positiveInt('--torch-intraop-threads'), 1)
     .option('--llama-threads <n>', 'threads for llama.cpp; default: the BLAS thread count (node-llama-cpp\'s own default, max(4, cores), oversubscribes small machines)', positiveInt('--llama-threads'))
-    .option('--torch-coretype <name>', 'OPENBLAS_CORETYPE for the PyTorch process; default: the value our engine uses; "auto" leaves it unset');
+    .option('--torch-coretype <name>', 'OPENBLAS_CORETYPE for the PyTorch process; default: the value our engine uses; "auto" leaves it unset')
+    .option('--paper', 'run the paper-shape rows instead (Qwen2.5-Math-1.5B Expert, Qwen2.5-0.5B Amateur, random weights, real Qwen tokenizer; long: see tools/bench/README.md)', false)
+    .option('--paper-rows <ids>', `with --paper: comma-separated rows (default all): ${PAPER_ROW_IDS.join(', ')}`)
+    .option('--paper-reps <n>', 'with --paper: timed repetitions per side', positiveInt('--paper-reps'), DEFAULT_PAPER_SIZES.reps)
+    .option('--paper-slow-reps <n>', 'with --paper: timed repetitions of the slowest work: the authors\' per-step stage 1 and per-record LoRA, generation at batch 32 (default: --paper-reps; 0 leaves the two authors\' baselines out)', positiveInt('--paper-slow-reps', true))
+    .option('--paper-warmup <n>', 'with --paper: untimed repetitions per side first', positiveInt('--paper-warmup', true), DEFAULT_PAPER_SIZES.warmup)
+    .option('--paper-new-tokens <n>', 'with --paper: stage-1 new tokens per question (the paper: 128)', positiveInt('--paper-new-tokens'), DEFAULT_PAPER_SIZES.sampleNewTokens)
+    .option('--paper-gen-tokens <n>', 'with --paper: new tokens per sequence of the generation rows', positiveInt('--paper-gen-tokens'), DEFAULT_PAPER_SIZES.generateNewTokens)
+    .option('--paper-gen-prompt <n>', 'with --paper: prompt ids per sequence of the generation rows', positiveInt('--paper-gen-prompt'), DEFAULT_PAPER_SIZES.generatePrompt);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -65,7 +65,15 @@ export type RowSpec =
    * budget), then every step from `firstStep` on is contrasted with the Amateur: KL(pE ‖ pA) over
    * the full vocabulary, plausible set alpha, contrastive soft label where KL ≥ beta.
    */
-  | { kind: 'sample'; amateur: Record<string, unknown>; prompts: number[][]; newTokens: number; alpha: number; beta: number; firstStep: number; seed: number }
+  | {
+    kind: 'sample'; amateur: Record<string, unknown>; prompts: number[][]; newTokens: number; alpha: number; beta: number; firstStep: number; seed: number;
+    /**
+     * What the PyTorch side runs (our side always runs the single-pass algorithm): 'per-step' (the
+     * default) the paper's code (kept generation scores, a full Amateur forward per step);
+     * 'single-pass' ours (one teacher-forced pass of each model per question after generating).
+     */
+    reference?: 'per-step' | 'single-pass';
+  }
   /**
    * Stage 2 of LightReasoner: LoRA training on `records` (KL(v ‖ p_θ) at each record's last
    * position), micro-batches of `batch` records, an AdamW step every `gradAccum` micro-batches
@@ -78,6 +86,14 @@ export type RowSpec =
     kind: 'train-lightreasoner'; trajectories: number[][]; records: BenchRecord[]; recordsPerRepetition: number; batch: number; gradAccum: number;
     /** `alpha` is LoRA's α; the spec is JSON shared with torch_bench.py, which reads it under that name. */
     lora: BenchLora; lr: number; seed: number;
+    /**
+     * What the PyTorch side runs (ours always packs): 'per-record' (the default) one right-padded
+     * row per record, as the paper's code; 'packed' the sequences of `packed` (our micro-batches:
+     * one sequence per trajectory of a micro-batch, the loss at each of its records' positions).
+     */
+    reference?: 'per-record' | 'packed';
+    /** With reference 'packed': per repetition window, per optimiser step, per micro-batch, the packed sequences. */
+    packed?: PackedSequence[][][][];
   }
   /** Greedy decoding through a back end (src/backends/bench.ts): [batch, prompt] prompts, newTokens each, no stop ids. */
   | { kind: 'backend-generate'; batch: number; prompt: number; newTokens: number; seed: number }
@@ -99,6 +115,11 @@ export function benchLoraConfig(l: BenchLora): LoraConfig {
   return { r: l.r, loraAlpha: l.alpha, dropout: l.dropout, targets: [...l.targets] };
 }
 
+/** Rates (tokens or questions per second) are better higher; times lower (the paper rows' report). */
+export function higherIsBetter(metric: Metric): boolean {
+  return metric === 'tokensPerSecond' || metric === 'questionsPerSecond';
+}
+
 /** `maxRatio`: ours/baseline time at most `value`; `minRatio`: ours/baseline throughput at least `value`. */
 export type Target = { kind: 'maxRatio'; value: number } | { kind: 'minRatio'; value: number };
 
@@ -116,10 +137,22 @@ export interface BenchRow {
 /** PyTorch (tools/bench/torch_bench.py) or llama.cpp in this process (tools/bench/llama-baseline.ts). */
 export type BaselineKind = 'torch' | 'llama.cpp';
 
-/** Work in one repetition: `units` is what a throughput or per-record metric counts (tokens, questions, records), else informational. */
+/** A packed training sequence as plain JSON: ids, and the positions trained toward (ids, weights). */
+export interface PackedSequence {
+  ids: number[];
+  targets: Array<{ row: number; ids: number[]; weights: number[] }>;
+}
+
+/**
+ * Work in one repetition: `units` is what a throughput or per-record metric counts (tokens,
+ * questions, records), else informational; `phases` splits `seconds` by phase where a side reports it.
+ */
 export interface Sample {
   seconds: number;
   units: number;
+  phases?: Record<string, number>;
+  /** The side's process-wide peak RSS in KiB after this repetition, where a side reports it (paper rows: one process per side and row). */
+  peakRssKb?: number;
 }
 
 function randomIds(n: number, vocab: number, rng: Rng): number[] {

@@ -69,7 +69,11 @@ class TorchBaseline implements Baseline {
 
   async run(rowId: string): Promise<Sample> {
     const r = await this.request({ op: 'run', row: rowId }, `running row ${rowId}`);
-    return { seconds: r.seconds as number, units: r.units as number };
+    return {
+      seconds: r.seconds as number, units: r.units as number,
+      ...(typeof r.max_rss_kb === 'number' ? { peakRssKb: r.max_rss_kb } : {}),
+      ...(r.phases && typeof r.phases === 'object' ? { phases: r.phases as Record<string, number> } : {}),
+    };
   }
 
   async close(): Promise<void> {

@@ -35,6 +35,7 @@ import json
 import math
 import os
 import re
+import resource
 import sys
 import time
 from typing import Callable, Dict, List, Optional, Tuple
@@ -51,6 +52,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch_reference as ref  # noqa: E402  (the reference models, imported without side effects)
 
 Runner = Callable[[], Tuple[float, int]]  # one timed repetition -> (seconds, units of work)
+# Seconds per phase of the last repetition, where a row splits its time (the sample row): sent with its reply.
+LAST_PHASES: Dict[str, float] = {}
 
 
 # =============================================================================================
@@ -80,18 +83,26 @@ def random_tokens(vocab: int, shape: Tuple[int, ...], seed: int) -> torch.Tensor
 
 
 def forward_cached(model: ref.CausalLM, input_ids: torch.Tensor,
-                   cache: List[Optional[Tuple[torch.Tensor, torch.Tensor]]], start: int) -> torch.Tensor:
+                   cache: List[Optional[Tuple[torch.Tensor, torch.Tensor]]], start: int,
+                   pad: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Continue every sequence of the batch after `start` cached positions: input_ids [batch, t]
     -> next-token logits [batch, vocab] of the last position. Updates `cache` in place, as
-    transformers' DynamicCache (torch.cat of the new keys/values onto the layer's past)."""
+    transformers' DynamicCache (torch.cat of the new keys/values onto the layer's past).
+    `pad` [batch]: left-padding ids at the start of each row (prompts of different lengths, as
+    generate() pads them): masked as keys, positions counted from the first real id."""
     b, t = input_ids.shape
     h = model.model.embed_tokens(input_ids)
     position_ids = torch.arange(start, start + t).unsqueeze(0).expand(b, t)
+    if pad is not None:
+        position_ids = (position_ids - pad.unsqueeze(1)).clamp(min=0)
     cos, sin = model.model.rotary_emb(h, position_ids)
     mask = None
-    if t > 1:  # prefill: causal over the new rows (a single new row may see everything)
+    if t > 1 or pad is not None:  # prefill: causal over the new rows (a single new row may see everything but padding)
         allowed = torch.ones(t, start + t, dtype=torch.bool).tril(diagonal=start)
-        mask = torch.zeros(t, start + t, dtype=h.dtype).masked_fill(~allowed, torch.finfo(h.dtype).min)
+        if pad is not None:
+            allowed = allowed.unsqueeze(0) & (torch.arange(start + t).unsqueeze(0) >= pad.unsqueeze(1)).unsqueeze(1)  # [b, t, keys]
+            allowed = allowed.unsqueeze(1)  # [b, 1, t, keys]
+        mask = torch.zeros(allowed.shape, dtype=h.dtype).masked_fill(~allowed, torch.finfo(h.dtype).min)
     for i, layer in enumerate(model.model.layers):
         attn = layer.self_attn
         residual = h
@@ -120,16 +131,27 @@ def forward_cached(model: ref.CausalLM, input_ids: torch.Tensor,
     return model.lm_head(h)
 
 
+def left_pad(prompts: List[List[int]]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """Prompts of any lengths -> [batch, longest] left-padded with id 0 and the pad counts (None
+    when all have the same length), as generate() batches them."""
+    width = max(len(p) for p in prompts)
+    ids = torch.zeros(len(prompts), width, dtype=torch.int64)
+    for b, p in enumerate(prompts):
+        ids[b, width - len(p):] = torch.tensor(p, dtype=torch.int64)
+    pad = torch.tensor([width - len(p) for p in prompts], dtype=torch.int64)
+    return ids, (pad if int(pad.max()) > 0 else None)
+
+
 def greedy_generate(model: ref.CausalLM, prompts: torch.Tensor, new_tokens: int,
-                    scores: Optional[List[torch.Tensor]] = None) -> torch.Tensor:
-    """prompts [batch, prompt] (same length, no padding) -> generated ids [batch, new_tokens].
-    With `scores`, each step's next-token logits [batch, vocab] are appended to it, as generate()
-    keeps them with output_scores=True (greedy applies no logits processor)."""
+                    scores: Optional[List[torch.Tensor]] = None, pad: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """prompts [batch, prompt] (left-padded by `pad` ids per row, or none) -> generated ids
+    [batch, new_tokens]. With `scores`, each step's next-token logits [batch, vocab] are appended
+    to it, as generate() keeps them with output_scores=True (greedy applies no logits processor)."""
     cache: List[Optional[Tuple[torch.Tensor, torch.Tensor]]] = [None] * len(model.model.layers)
     out = torch.empty(prompts.shape[0], new_tokens, dtype=torch.int64)
     feed, pos = prompts, 0
     for step in range(new_tokens):
-        logits = forward_cached(model, feed, cache, pos)
+        logits = forward_cached(model, feed, cache, pos, pad)
         if scores is not None:
             scores.append(logits)
         nxt = logits.argmax(dim=-1)
@@ -218,30 +240,61 @@ def contrast_step(scores_e: torch.Tensor, logits_a: torch.Tensor, alpha: float, 
 
 
 def row_sample(spec: dict, hf_config: dict) -> Runner:
-    """LightReasoner's sampling as the paper's code does it: the Expert generates greedily with a KV
-    cache and keeps its per-step scores; then for every step t the Amateur runs a full forward over
-    prompt + generated[0..t) (the reference rebuilds that input per step; we skip its decode and
-    re-tokenise and feed the ids), and the step is contrasted. The per-step Amateur passes are
-    batched over the questions (all prompts have the same length, so no padding): the reference
-    code does not say, and batching is the favourable choice for this baseline."""
+    """LightReasoner's sampling. reference "per-step" (the default), as the paper's code does it:
+    the Expert generates greedily with a KV cache and keeps its per-step scores; then for every
+    step t the Amateur runs a full forward over prompt + generated[0..t) (the reference rebuilds
+    that input per step; we skip its decode and re-tokenise and feed the ids), and the step is
+    contrasted. The per-step Amateur passes are batched over the questions (right-padded when the
+    prompts differ in length, each row read at its own last position): the reference code does
+    not say, and batching is the favourable choice for this baseline.
+    reference "single-pass", our algorithm: generate, then per question one teacher-forced pass
+    of the Expert and one of the Amateur over prompt + generated, and the contrast at every step."""
     expert = build_model(hf_config, spec["seed"]).eval()
     amateur = build_model(spec["amateur"], spec["seed"] + 1).eval()
-    prompts = torch.tensor(spec["prompts"], dtype=torch.int64)
+    prompt_list: List[List[int]] = spec["prompts"]
+    prompts, pad = left_pad(prompt_list)
     n_new, first = spec["newTokens"], spec["firstStep"]
+    single_pass = spec.get("reference", "per-step") == "single-pass"
+    if spec.get("reference", "per-step") not in ("per-step", "single-pass"):
+        raise ValueError(f"sample: reference {spec.get('reference')!r} is not per-step or single-pass")
 
     def run() -> Tuple[float, int]:
         t0 = time.perf_counter()
         records = []
         with torch.inference_mode():
             scores: List[torch.Tensor] = []
-            generated = greedy_generate(expert, prompts, n_new, scores)
-            seq = torch.cat([prompts, generated], dim=1)
-            for t in range(first, n_new):
-                ids = seq[:, :prompts.shape[1] + t]
-                logits_a = amateur(ids, torch.ones_like(ids))[:, -1, :]
-                for b, tok, w, kl in contrast_step(scores[t], logits_a, spec["alpha"], spec["beta"]):
-                    records.append({"question": b, "step": t, "token_ids": tok, "weights": w, "kl_divergence": kl})
-        return time.perf_counter() - t0, prompts.shape[0]
+            generated = greedy_generate(expert, prompts, n_new, None if single_pass else scores, pad)
+            t_gen = time.perf_counter()
+            if single_pass:
+                t_e = t_a = 0.0
+                for b, p in enumerate(prompt_list):
+                    seq = torch.cat([torch.tensor(p, dtype=torch.int64), generated[b]]).unsqueeze(0)
+                    rows = slice(len(p) - 1 + first, len(p) - 1 + n_new)  # the row before generated id t predicts it
+                    t1 = time.perf_counter()
+                    logits_e = expert(seq, torch.ones_like(seq))[0, rows]
+                    t2 = time.perf_counter()
+                    logits_a = amateur(seq, torch.ones_like(seq))[0, rows]
+                    t_e, t_a = t_e + t2 - t1, t_a + time.perf_counter() - t2
+                    for k, tok, w, kl in contrast_step(logits_e, logits_a, spec["alpha"], spec["beta"]):
+                        records.append({"question": b, "step": first + k, "token_ids": tok, "weights": w, "kl_divergence": kl})
+                total = time.perf_counter() - t0
+                LAST_PHASES.update({"Expert decode": t_gen - t0, "Expert re-score": t_e, "Amateur score": t_a,
+                                    "contrast + records": total - (t_gen - t0) - t_e - t_a})
+            else:
+                lengths = [len(p) for p in prompt_list]
+                for t in range(first, n_new):
+                    width = max(lengths) + t
+                    ids = torch.zeros(len(prompt_list), width, dtype=torch.int64)
+                    mask = torch.zeros_like(ids)
+                    for b, p in enumerate(prompt_list):
+                        ids[b, :len(p)] = torch.tensor(p, dtype=torch.int64)
+                        ids[b, len(p):len(p) + t] = generated[b, :t]
+                        mask[b, :len(p) + t] = 1
+                    out = amateur(ids, mask)
+                    logits_a = out[torch.arange(len(prompt_list)), torch.tensor([n + t - 1 for n in lengths])]
+                    for b, tok, w, kl in contrast_step(scores[t], logits_a, spec["alpha"], spec["beta"]):
+                        records.append({"question": b, "step": t, "token_ids": tok, "weights": w, "kl_divergence": kl})
+        return time.perf_counter() - t0, len(prompt_list)
     return run
 
 
@@ -287,11 +340,35 @@ def row_train_lightreasoner(spec: dict, hf_config: dict) -> Runner:
         target_w = torch.tensor([r["weights"] for r in recs], dtype=torch.float32)
         return ids, mask, last, target_ids, target_w
 
+    def packed_micro_batch(seqs: List[dict]) -> Tuple[torch.Tensor, ...]:
+        """Our packed micro-batch: one right-padded row per sequence, the loss at every target row."""
+        width = max(len(q["ids"]) for q in seqs)
+        ids = torch.zeros(len(seqs), width, dtype=torch.int64)
+        mask = torch.zeros(len(seqs), width, dtype=torch.int64)
+        rows_b, rows_t, tids, tw = [], [], [], []
+        for b, q in enumerate(seqs):
+            ids[b, :len(q["ids"])] = torch.tensor(q["ids"], dtype=torch.int64)
+            mask[b, :len(q["ids"])] = 1
+            for t in q["targets"]:
+                rows_b.append(b)
+                rows_t.append(t["row"])
+                tids.append(t["ids"])
+                tw.append(t["weights"])
+        return ids, mask, (torch.tensor(rows_b), torch.tensor(rows_t)), torch.tensor(tids, dtype=torch.int64), torch.tensor(tw, dtype=torch.float32)
+
     # Repetition k trains window k mod windows, as our side does.
     windows = []
-    for w0 in range(0, len(records), per_rep):
-        window = records[w0:w0 + per_rep]
-        windows.append((len(window), [micro_batch(window[m:m + bs]) for m in range(0, len(window), bs)]))
+    reference = spec.get("reference", "per-record")
+    if reference == "packed":
+        for window in spec["packed"]:
+            micro = [packed_micro_batch(mb) for step in window for mb in step]
+            windows.append((sum(int(m[3].shape[0]) for m in micro), micro))
+    elif reference == "per-record":
+        for w0 in range(0, len(records), per_rep):
+            window = records[w0:w0 + per_rep]
+            windows.append((len(window), [micro_batch(window[m:m + bs]) for m in range(0, len(window), bs)]))
+    else:
+        raise ValueError(f"train-lightreasoner: reference {reference!r} is not per-record or packed")
     optimizer = torch.optim.AdamW(params, lr=spec["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     calls = [0]
 
@@ -304,7 +381,7 @@ def row_train_lightreasoner(spec: dict, hf_config: dict) -> Runner:
         optimizer.zero_grad(set_to_none=True)
         for k, (ids, mask, last, target_ids, target_w) in enumerate(micro):
             logits = model(ids, mask)                                          # [batch, width, vocab]
-            rows = logits[torch.arange(ids.shape[0]), last]                    # [batch, vocab]
+            rows = logits[last] if isinstance(last, tuple) else logits[torch.arange(ids.shape[0]), last]  # [records, vocab]
             logp = F.log_softmax(rows, dim=-1).gather(1, target_ids)
             loss = (target_w * (target_w.log() - logp)).sum(-1).mean() / accum
             loss.backward()
@@ -405,8 +482,12 @@ def serve() -> int:
             elif op == "run":
                 if req["row"] not in runners:
                     raise ValueError(f"row {req['row']} was not prepared")
+                LAST_PHASES.clear()
                 seconds, units = runners[req["row"]]()
-                reply = {"ok": True, "seconds": seconds, "units": units}
+                reply = {"ok": True, "seconds": seconds, "units": units,
+                         "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}  # KiB on Linux
+                if LAST_PHASES:
+                    reply["phases"] = dict(LAST_PHASES)
             else:
                 raise ValueError(f"unknown op {op!r}")
         except Exception as e:  # reported to the caller, which names the row
@@ -474,6 +555,17 @@ def self_check() -> int:
                 print(f"FAIL: step {t}: per-step Amateur logits or kept Expert scores differ from one teacher-forced pass")
                 return 1
     print("ok  per-step Amateur passes and kept generation scores equal one teacher-forced pass")
+    # Prompts of different lengths, left-padded in one batch, decode as each prompt alone does.
+    uneven = [random_tokens(cfg["vocab_size"], (n,), 4 + n).tolist() for n in (3, 7, 5)]
+    ids, pad = left_pad(uneven)
+    with torch.no_grad():
+        batched = greedy_generate(model, ids, 10, pad=pad)
+        for b, p in enumerate(uneven):
+            alone = greedy_generate(model, torch.tensor([p]), 10)
+            if not torch.equal(alone[0], batched[b]):
+                print(f"FAIL: left-padded batch row {b} decodes {batched[b].tolist()}, alone {alone[0].tolist()}")
+                return 1
+    print("ok  left-padded batched decoding equals decoding each prompt alone")
     return 0
 
 

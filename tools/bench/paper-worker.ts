@@ -1,0 +1,44 @@
+/**
+ * Our side of one paper row in a process of its own (started by paper-run.ts with fork), so its
+ * peak RSS is the row's alone and its ~6 GB of weights are gone when it exits. Receives one
+ * message { spec, modelDir, reps, warmup, threads }, builds the model from modelDir/config.json
+ * with random weights, runs the repetitions and replies { samples } or { error }.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setBlasThreads } from '../../src/engine/blas.js';
+import { errorMessage } from '../../src/util/errors.js';
+import { prepareOurs } from './ours.js';
+import { paperModel } from './paper.js';
+import type { RowSpec, Sample } from './spec.js';
+
+export interface WorkerRequest {
+  spec: RowSpec;
+  modelDir: string;
+  reps: number;
+  warmup: number;
+  threads: number | null;
+}
+
+export type WorkerReply = { samples: Sample[]; loadSeconds: number } | { error: string };
+
+const peakRssKb = (): number => process.resourceUsage().maxRSS;
+
+// Only as a forked child (an import elsewhere, e.g. by a test, must not wait for a message).
+if (process.send) process.once('message', (msg: WorkerRequest) => {
+  void (async (): Promise<WorkerReply> => {
+    try {
+      if (msg.threads !== null) setBlasThreads(msg.threads);
+      const t0 = performance.now();
+      const config = JSON.parse(readFileSync(join(msg.modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      const run = prepareOurs(msg.spec, paperModel(config, 1), paperModel);
+      const loadSeconds = (performance.now() - t0) / 1000;
+      for (let w = 0; w < msg.warmup; w++) await run();
+      const samples: Sample[] = [];
+      for (let r = 0; r < msg.reps; r++) samples.push({ ...(await run()), peakRssKb: peakRssKb() });
+      return { samples, loadSeconds };
+    } catch (e) {
+      return { error: errorMessage(e) };
+    }
+  })().then((reply) => process.send!(reply, () => process.exit(0)));
+});
