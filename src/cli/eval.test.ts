@@ -69,6 +69,14 @@ test('--compare prints the paired difference with McNemar\'s exact p, and --json
   assert.deepEqual([j.a, j.n, j.onlyA, j.onlyB, j.pValue], ['base-results.jsonl', 5, 0, 2, 0.5]);
 });
 
+test('--compare refuses a results file whose last line was cut off, naming the file and line', () => {
+  const whole = readFileSync(join(dir, 'tuned-results.jsonl'), 'utf8');
+  writeFileSync(join(dir, 'torn-results.jsonl'), whole.slice(0, whole.trimEnd().lastIndexOf('\n') + 20));
+  const r = cli('--compare', 'base-results.jsonl', 'torn-results.jsonl');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /torn-results\.jsonl:5: the last line is cut off/);
+});
+
 test('user mistakes exit with status 2 and a message that says what to do', () => {
   const cases: Array<[string[], RegExp]> = [
     [[], /needs one of --model DIR, --predictions FILE or --compare/],

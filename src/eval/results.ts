@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { formatProblems, type QuestionProblem } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fsx.js';
-import { readJsonl, type JsonlAppender } from '../util/jsonl.js';
+import { readJsonl, tornInputMessage, type JsonlAppender } from '../util/jsonl.js';
 import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
 import type { ProgressCallback } from '../util/progress.js';
 import type { EquivalenceOptions } from '../data/equivalence.js';
@@ -25,6 +25,17 @@ const RULES: ReadonlyArray<ExtractionRule | null> = ['boxed', 'answer-is', 'last
  * Read a results file written by `runGrading` (or by hand: only `id` and `correct` are required).
  * Throws a UserError naming up to 10 bad lines, or an id that appears twice.
  */
+/**
+ * A results file given as input (eval --compare): as readResults, but a cut-off last line is an
+ * error naming it — our own results file being continued is repaired instead (runGrading).
+ */
+export function readResultsInput(path: string): EvalResult[] {
+  const read = readJsonl<unknown>(path, 'results file');
+  const torn = tornInputMessage(read);
+  if (torn !== null) throw new UserError(`${path}:${read.tornLine}: ${torn}; compare complete results files (rerun the eval that wrote it to finish it)`);
+  return readResults(path);
+}
+
 export function readResults(path: string): EvalResult[] {
   const read = readJsonl<unknown>(path, 'results file');
   const problems: QuestionProblem[] = read.problems.map((p) => ({ file: path, line: p.line, message: `not valid JSON (${p.message})` }));

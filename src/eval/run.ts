@@ -16,7 +16,7 @@ import { readQuestions, requireValidQuestions, type GoldQuestion } from '../data
 import { requireGold, compareResults, type Comparison, type EvalSummary } from './grade.js';
 import { readPredictions } from './predictions.js';
 import { resolvePrompt } from '../data/prompts.js';
-import { readDoneIds, readResults, runGrading } from './results.js';
+import { readDoneIds, readResultsInput, runGrading } from './results.js';
 import { evalPrompts, generateCompletions } from './generate.js';
 import { checkResultsFile, lockResultsFile, writeEvalManifest, type EvalManifest } from './manifest.js';
 import type { RunLock } from '../util/run-dir.js';
@@ -122,7 +122,7 @@ export interface CompareReport extends Comparison {
 
 /** `eval --compare`: paired comparison of two results files. */
 export function compareResultFiles(a: string, b: string): CompareReport {
-  return { a, b, ...compareResults(readResults(a), readResults(b)) };
+  return { a, b, ...compareResults(readResultsInput(a), readResultsInput(b)) };
 }
 
 /** What `runEval` did. */
