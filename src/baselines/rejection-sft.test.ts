@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { keepCorrect, runRejectionSft, temperatureChooser, type SftJob } from './rejection-sft.js';
 import { testTempDir } from '../testing/tmp.js';
 import { loadModel } from '../model/load.js';
@@ -67,6 +67,10 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   // No gold can match: every sample is rejected and the run says so instead of training on nothing.
   const unreachable = problems.map((p, i) => ({ id: `q${i}`, line: i + 1, question: p.question, gold: '-987654' }));
   await assert.rejects(runRejectionSft(base(unreachable, out1)), /kept no correct solution/);
+  // A question far beyond the context window is refused before anything is sampled, naming its line.
+  const outHuge = join(testTempDir('lr-sft-'), 'huge');
+  await assert.rejects(runRejectionSft(base([{ id: 'huge', line: 7, question: 'Ken has 3 apples. '.repeat(200_000), gold: '1' }], outHuge)), /q\.jsonl:7: question "huge" does not fit .*context/);
+  assert.ok(!existsSync(join(outHuge, 'sft_samples.jsonl')), 'nothing sampled');
   const lines = read(out1);
   assert.equal(lines.length, 6);
   assert.ok(lines.every((l) => l.answers.length === 4 && l.kept.length === 0));

@@ -17,7 +17,7 @@ import { runLoraTraining, type LoraRunSettings } from '../train/train-lora.js';
 import { epochBatches } from '../train/epoch-batches.js';
 import { checkTrainingOutDir, fingerprintLabel } from '../train/loop.js';
 import { completionSequence } from '../train/completion.js';
-import type { GoldQuestion } from '../data/questions.js';
+import { promptTooLong, type GoldQuestion } from '../data/questions.js';
 import { buildMessages, resolvePrompt } from '../data/prompts.js';
 import { extractAnswer } from '../data/extract.js';
 import { isEquivalent } from '../data/equivalence.js';
@@ -25,7 +25,7 @@ import { readJsonl } from '../util/jsonl.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { acquireRunLock, defaultWarn, fingerprintDifferences, openAppendLog, readManifest, writeManifest, type RunLock } from '../util/run-dir.js';
 import { Rng } from '../util/rng.js';
-import { UserError } from '../util/errors.js';
+import { UserError, describeValue } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { lossWindows } from '../train/loss-windows.js';
 
@@ -162,6 +162,12 @@ async function sftLocked(job: SftJob): Promise<SftReport> {
   }
   const lm = await loadModel(job.model);
   const preset = resolvePrompt(job.prompt);
+  // A question far beyond the context window is refused before anything is sampled, and before it
+  // is tokenized whole (promptTooLong measures a prefix): generation would stop on it halfway.
+  for (const q of job.questions) {
+    const tooLong = promptTooLong(q.prompt ?? q.question!, lm.tokenizer, lm.config.maxPositionEmbeddings);
+    if (tooLong !== null) throw new UserError(`${job.inputPath}:${q.line}: question ${describeValue(q.id)} does not fit ${job.model}'s context: ${tooLong}; remove it from the input`);
+  }
   writeManifest(manifestPath, manifest);
   const samplesPath = join(job.out, 'sft_samples.jsonl');
   const done = new Map<number, SftSampleLine>();
