@@ -19,7 +19,7 @@ import { firstNonFinite, nonFiniteName } from '../model/finite.js';
 import type { ProgressCallback } from '../util/progress.js';
 import type { BackendKind, LanguageModelBackend } from './backend.js';
 import { EngineBackend } from './engine.js';
-import { LlamaCppBackend } from './llama-cpp.js';
+import { DEFAULT_LLAMA_CONTEXT, LlamaCppBackend } from './llama-cpp.js';
 import { assertGgufVocabulary, ensureGguf } from './gguf-cache.js';
 import { importNodeLlamaCpp } from './node-llama-cpp.js';
 import { openRemote, type RemoteOptions } from './openai.js';
@@ -42,7 +42,7 @@ export interface OpenModelOptions {
   /** llama.cpp: dtype of an exported GGUF (default f32, so llama.cpp computes on the same weights). */
   ggufDtype?: GgufDtype;
   gpu?: 'auto' | 'off';
-  /** llama.cpp: tokens per sequence (default min(max_position_embeddings, 4096)). */
+  /** llama.cpp: tokens per sequence (default min(max_position_embeddings, DEFAULT_LLAMA_CONTEXT)). */
   contextSize?: number;
   /** llama.cpp: parallel sequences (default 8). */
   parallel?: number;
@@ -99,7 +99,7 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
     }).path;
   }
   const backend = checkFiniteScores(await LlamaCppBackend.open({
-    gguf, vocabSize: config.vocabSize, contextSize: Math.min(opts.contextSize ?? 4096, config.maxPositionEmbeddings),
+    gguf, vocabSize: config.vocabSize, contextSize: Math.min(opts.contextSize ?? DEFAULT_LLAMA_CONTEXT, config.maxPositionEmbeddings),
     ...(opts.gpu ? { gpu: opts.gpu } : {}), ...(opts.parallel ? { parallel: opts.parallel } : {}),
     ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.kvCache ? { kvCache: opts.kvCache } : {}),
   }), `llama.cpp ${gguf}`);

@@ -67,6 +67,10 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   // No gold can match: every sample is rejected and the run says so instead of training on nothing.
   const unreachable = problems.map((p, i) => ({ id: `q${i}`, line: i + 1, question: p.question, gold: '-987654' }));
   await assert.rejects(runRejectionSft(base(unreachable, out1)), /kept no correct solution/);
+  // Training settings are checked before the sampling stage, not after minutes of it.
+  const outLr = join(testTempDir('lr-sft-'), 'lr');
+  await assert.rejects(runRejectionSft({ ...base(unreachable, outLr), lr: 0 }), /--lr must be a positive number, got 0/);
+  assert.ok(!existsSync(join(outLr, 'sft_samples.jsonl')), 'nothing sampled');
   // A question far beyond the context window is refused before anything is sampled, naming its line.
   const outHuge = join(testTempDir('lr-sft-'), 'huge');
   await assert.rejects(runRejectionSft(base([{ id: 'huge', line: 7, question: 'Ken has 3 apples. '.repeat(200_000), gold: '1' }], outHuge)), /q\.jsonl:7: question "huge" does not fit .*context/);

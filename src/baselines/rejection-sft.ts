@@ -12,8 +12,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel, modelFingerprint } from '../model/load.js';
+import { resolveModelDir } from '../model/resolve.js';
 import { generate, type TokenChooser } from '../model/generate.js';
-import { runLoraTraining, type LoraRunSettings } from '../train/train-lora.js';
+import { checkLoraRunSettings, runLoraTraining, type LoraRunSettings } from '../train/train-lora.js';
 import { epochBatches } from '../train/epoch-batches.js';
 import { checkTrainingOutDir, fingerprintLabel } from '../train/loop.js';
 import { completionSequence } from '../train/completion.js';
@@ -23,7 +24,7 @@ import { extractAnswer } from '../data/extract.js';
 import { isEquivalent } from '../data/equivalence.js';
 import { readJsonl } from '../util/jsonl.js';
 import { writeJsonAtomic } from '../util/fsx.js';
-import { acquireRunLock, defaultWarn, fingerprintDifferences, openAppendLog, readManifest, writeManifest, type RunLock } from '../util/run-dir.js';
+import { defaultWarn, fingerprintDifferences, openAppendLog, readManifest, withRunLock, writeManifest, type RunLock } from '../util/run-dir.js';
 import { Rng } from '../util/rng.js';
 import { UserError, describeValue } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
@@ -134,23 +135,21 @@ export async function runRejectionSft(job: SftJob): Promise<SftReport> {
   if (!(job.temperature > 0)) throw new UserError(`--temperature must be > 0 for rejection sampling, got ${job.temperature}`);
   if (!Number.isInteger(job.samplesPerQuestion) || job.samplesPerQuestion < 1) throw new UserError(`--samples-per-question must be a positive integer, got ${job.samplesPerQuestion}`);
   if (job.questions.length === 0) throw new UserError(`${job.inputPath}: no questions`);
-  if (job.lock) return sftLocked(job);
+  // The training settings too, before minutes of sampling: the LoRA run checks nothing earlier.
+  checkLoraRunSettings(job);
   // One writer per SFT directory, taken before the model loads.
-  const lock = acquireRunLock(job.out, 'dir');
-  try {
-    return await sftLocked(job);
-  } finally {
-    lock.release();
-  }
+  return withRunLock(job.out, 'dir', job.lock, () => sftLocked(job));
 }
 
 async function sftLocked(job: SftJob): Promise<SftReport> {
   const t0 = performance.now();
   const warn = job.onWarning ?? defaultWarn;
-  // Stage A: rejection sampling, resumable per chunk of questions.
+  // Stage A: rejection sampling, resumable per chunk of questions. The model reference (directory
+  // or Hub id) becomes a directory once, before the manifest fingerprints it.
+  const modelDir = await resolveModelDir(job.model, job.onProgress ? { onProgress: job.onProgress } : {});
   const manifestPath = join(job.out, 'sft_manifest.json');
   const manifest = {
-    model: modelFingerprint(job.model), input: resolve(job.inputPath), samplesPerQuestion: job.samplesPerQuestion, temperature: job.temperature,
+    model: modelFingerprint(modelDir), input: resolve(job.inputPath), samplesPerQuestion: job.samplesPerQuestion, temperature: job.temperature,
     maxNewTokens: job.maxNewTokens, genBatchSize: job.genBatchSize, prompt: job.prompt, seed: job.seed, questions: job.questions.length,
   };
   const have = readManifest<Record<string, unknown>>(manifestPath, 'SFT manifest');
@@ -160,7 +159,7 @@ async function sftLocked(job: SftJob): Promise<SftReport> {
   } else {
     checkTrainingOutDir(job.out);
   }
-  const lm = await loadModel(job.model);
+  const lm = await loadModel(modelDir);
   const preset = resolvePrompt(job.prompt);
   // A question far beyond the context window is refused before anything is sampled, and before it
   // is tokenized whole (promptTooLong measures a prefix): generation would stop on it halfway.
@@ -214,7 +213,7 @@ async function sftLocked(job: SftJob): Promise<SftReport> {
   const loop = runLoraTraining({
     model: lm.model, settings: job, data, out: job.out, stage: 'sft train',
     fingerprint: { ...manifest, trajectories: n, lora: job.lora, lr: job.lr, batchSize: job.batchSize, gradAccum: job.gradAccum, warmup: job.warmupSteps, schedule: job.schedule, weightDecay: job.weightDecay, maxGradNorm: job.maxGradNorm, dedupe: job.dedupe },
-    baseModel: resolve(job.model), adapterExtra: { method: 'rejection-sampling SFT', samples_per_question: K, temperature: job.temperature, kept_trajectories: n },
+    baseModel: resolve(modelDir), adapterExtra: { method: 'rejection-sampling SFT', samples_per_question: K, temperature: job.temperature, kept_trajectories: n },
     onWarning: warn,
     ...(job.onProgress ? { onProgress: job.onProgress } : {}),
   });

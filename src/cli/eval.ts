@@ -66,7 +66,12 @@ async function evalWithModel(opts: EvalCliOptions & { model: string; input: stri
   const settings = evalSettingsFromFlags(opts);
   // Flag mistakes first (they cost nothing); then Hub ids become snapshot directories before
   // anything (the manifest's fingerprint included) reads them.
-  validateEvalSettings(settings);
+  const cd = opts.amateur === undefined ? undefined : {
+    amateur: opts.amateur,
+    ...(opts.cdAlpha !== undefined ? { cdAlpha: finiteNumber(opts.cdAlpha, '--cd-alpha') } : {}),
+    ...(opts.cdBeta !== undefined ? { cdBeta: finiteNumber(opts.cdBeta, '--cd-beta') } : {}),
+  };
+  validateEvalSettings(settings, cd ? { cdAlpha: cd.cdAlpha ?? CD_DEFAULTS.cdAlpha, cdBeta: cd.cdBeta ?? CD_DEFAULTS.cdBeta } : null);
   resolvePrompt(settings.prompt);
   opts.model = await resolveCliModel(opts.model, opts.revision);
   opts.adapter = await resolveCliAdapter(opts.adapter);
@@ -78,13 +83,7 @@ async function evalWithModel(opts: EvalCliOptions & { model: string; input: stri
     ...(opts.out !== undefined ? { out: opts.out } : {}),
     overwrite: opts.overwrite ?? false,
     settings,
-    ...(opts.amateur !== undefined ? {
-      contrastiveDecoding: {
-        amateur: opts.amateur,
-        ...(opts.cdAlpha !== undefined ? { cdAlpha: finiteNumber(opts.cdAlpha, '--cd-alpha') } : {}),
-        ...(opts.cdBeta !== undefined ? { cdBeta: finiteNumber(opts.cdBeta, '--cd-beta') } : {}),
-      },
-    } : {}),
+    ...(cd ? { contrastiveDecoding: { ...cd, amateur: opts.amateur! } } : {}),
     backend: backendWithServers(opts),
     ...(opts.gguf ? { gguf: opts.gguf } : {}),
     onProgress,

@@ -94,7 +94,7 @@ test('an empty or missing file is a UserError that says what was expected', () =
 test('a broken last line of an input file is reported, not silently dropped', () => {
   const read = readQuestions(file('{"question": "a"}\n{"question": "b'));
   assert.deepEqual(read.questions.map((q) => q.question), ['a']);
-  assert.deepEqual(read.problems.map((x) => [x.line, x.message]), [[2, 'the last line is not complete JSON']]);
+  assert.deepEqual(read.problems.map((x) => [x.line, x.message]), [[2, 'the last line is cut off (not complete JSON and no final newline): the file is truncated']]);
 });
 
 test('hostile fields give bounded messages: deeply nested id and answer, a huge id, a record with a million keys', () => {

@@ -13,8 +13,7 @@
  * decides (`requireValidQuestions` turns them into one UserError).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { readJsonl } from '../util/jsonl.js';
+import { readJsonl, tornInputMessage } from '../util/jsonl.js';
 import { UserError, describeValue } from '../util/errors.js';
 import { goldFromGsm8kAnswer } from './extract.js';
 
@@ -55,14 +54,11 @@ export function defaultQuestionId(text: string): string {
  * every malformed line is returned in `problems` with its line number.
  */
 export function readQuestions(path: string): QuestionsRead {
-  requireRegularFile(path, 'question file');
   const read = readJsonl<unknown>(path, 'question file');
   const problems: QuestionProblem[] = read.problems.map((p) => ({ file: path, line: p.line, message: `not valid JSON (${p.message})` }));
-  if (read.tornTail) {
-    // For an input file a broken last line is damage, not an interrupted append: say so.
-    const lastLine = readFileSync(path, 'utf8').split('\n').length;
-    problems.push({ file: path, line: lastLine, message: 'the last line is not complete JSON' });
-  }
+  // For an input file a broken last line is damage, not an interrupted append: say so.
+  const torn = tornInputMessage(read);
+  if (torn !== null) problems.push({ file: path, line: read.tornLine!, message: torn });
   if (read.records.length === 0 && problems.length === 0) {
     throw new UserError(`question file ${path} is empty: expected one JSON object per line with a "question" (or "prompt") field`);
   }
@@ -155,17 +151,6 @@ export function requireValidQuestions(read: QuestionsRead): QuestionRecord[] {
   if (read.problems.length === 0) return read.questions;
   const n = read.problems.length;
   throw new UserError(`${read.file} has ${n} malformed line${n === 1 ? '' : 's'}:\n${formatProblems(read.problems)}`);
-}
-
-/** Reading a FIFO or a device would block or never end: refuse anything but a regular file (a missing one is readJsonl's to report). */
-export function requireRegularFile(path: string, what: string): void {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return;
-  }
-  if (!st.isFile()) throw new UserError(`${what} ${path} is not a regular file`);
 }
 
 /** What promptTooLong needs of a tokenizer (HfTokenizer has it). */

@@ -33,6 +33,7 @@ import { readJsonl } from '../util/jsonl.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
 import { acquireRunLock } from '../util/run-dir.js';
 import { LOG_FILE } from '../train/loop.js';
+import { lossWindows } from '../train/loss-windows.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { bundledModel } from '../util/bundled.js';
 import { markdownReport, svgChart, type DemoReport, type ModelRow } from './report.js';
@@ -112,9 +113,9 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
 /** Loss and token figures of a finished training run, read back from its log (for runs from before demo-stages.json). */
 function trainingLogFigures(dir: string): { firstLoss: number; lastLoss: number; targets: number; seconds: number } {
   const steps = readJsonl<{ loss: number; targets: number; seconds: number }>(join(dir, LOG_FILE), 'training log').records.map((r) => r.value);
-  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const { firstLoss, lastLoss } = lossWindows(steps.map((x) => x.loss)); // the windows a fresh run reports
   return {
-    firstLoss: mean(steps.slice(0, 10).map((x) => x.loss)), lastLoss: mean(steps.slice(-10).map((x) => x.loss)),
+    firstLoss, lastLoss,
     targets: steps.reduce((a, x) => a + x.targets, 0), seconds: steps.reduce((a, x) => a + x.seconds, 0),
   };
 }

@@ -22,10 +22,6 @@ import type { GoldQuestion } from '../data/questions.js';
 const RULES: ReadonlyArray<ExtractionRule | null> = ['boxed', 'answer-is', 'last-number', null];
 
 /**
- * Read a results file written by `runGrading` (or by hand: only `id` and `correct` are required).
- * Throws a UserError naming up to 10 bad lines, or an id that appears twice.
- */
-/**
  * A results file given as input (eval --compare): as readResults, but a cut-off last line is an
  * error naming it — our own results file being continued is repaired instead (runGrading).
  */
@@ -36,6 +32,10 @@ export function readResultsInput(path: string): EvalResult[] {
   return readResults(path);
 }
 
+/**
+ * Read a results file written by `runGrading` (or by hand: only `id` and `correct` are required).
+ * Throws a UserError naming up to 10 bad lines, or an id that appears twice.
+ */
 export function readResults(path: string): EvalResult[] {
   const read = readJsonl<unknown>(path, 'results file');
   const problems: QuestionProblem[] = read.problems.map((p) => ({ file: path, line: p.line, message: `not valid JSON (${p.message})` }));

@@ -21,6 +21,7 @@ import { evalPrompts, generateCompletions } from './generate.js';
 import { checkResultsFile, lockResultsFile, writeEvalManifest, type EvalManifest } from './manifest.js';
 import type { RunLock } from '../util/run-dir.js';
 import { modelFingerprint } from '../model/load.js';
+import { resolveModelDir } from '../model/resolve.js';
 import type { Transformer } from '../model/transformer.js';
 import type { TokenChooser } from '../model/generate.js';
 import { CD_DEFAULTS, contrastiveChooser, type ContrastiveDecodingOptions } from '../baselines/contrastive-decoding.js';
@@ -188,27 +189,31 @@ async function runEvalLocked(job: EvalJob, lock: RunLock | undefined): Promise<M
   const overwrite = job.overwrite ?? false;
   const backend = job.backend ?? { backend: 'engine' as const };
   const { onProgress } = job;
+  // References (directories or Hub ids) become directories once, before the manifest fingerprints them.
+  const progress = onProgress ? { onProgress } : {};
+  const modelDir = await resolveModelDir(job.model, progress);
+  const adapterDir = job.adapter === undefined ? undefined : await resolveModelDir(job.adapter, { kind: 'adapter', ...progress });
+  const amateurDir = cd ? await resolveModelDir(job.contrastiveDecoding!.amateur, { what: 'Amateur model', ...progress }) : undefined;
   // Refuse a mismatched results file before spending minutes loading weights.
   const manifest: EvalManifest = {
     lightreasoner_eval: 1,
-    model: { dir: resolve(job.model), fingerprint: modelFingerprint(job.model, job.adapter) },
-    adapter: job.adapter === undefined ? null : resolve(job.adapter),
+    model: { dir: resolve(modelDir), fingerprint: modelFingerprint(modelDir, adapterDir) },
+    adapter: adapterDir === undefined ? null : resolve(adapterDir),
     prompt: preset.kind === 'preset' ? preset.name : preset.template,
     maxNewTokens: s.maxNewTokens,
     batchSize: s.batchSize,
     ...(backend.backend !== 'engine' ? { backend: backend.backend } : {}),
   };
-  if (cd) {
-    const amateurDir = job.contrastiveDecoding!.amateur;
+  if (cd && amateurDir !== undefined) {
     // The file format keeps the CD parameters as "alpha" and "beta" inside "contrastiveDecoding".
     manifest.contrastiveDecoding = { amateur: { dir: resolve(amateurDir), fingerprint: modelFingerprint(amateurDir) }, alpha: cd.cdAlpha, beta: cd.cdBeta };
   }
   if (job.out !== undefined) checkResultsFile(job.out, manifest, overwrite);
   if (cd && backend.backend !== 'engine') throw new UserError('contrastive decoding (--amateur) runs on the engine back end only: it decodes two models in lock step');
-  const lm = await openModel({ ...backend, modelDir: job.model, ...(job.adapter !== undefined ? { adapter: job.adapter } : {}), ...(job.gguf ? { gguf: job.gguf } : {}), ...(onProgress ? { onProgress } : {}) });
+  const lm = await openModel({ ...backend, modelDir, ...(adapterDir !== undefined ? { adapter: adapterDir } : {}), ...(job.gguf ? { gguf: job.gguf } : {}), ...progress });
   let contrast: { expert: Transformer; amateur: Transformer; choose: TokenChooser } | undefined;
   if (cd) {
-    const amateur = await openModel({ backend: 'engine', modelDir: job.contrastiveDecoding!.amateur, ...(onProgress ? { onProgress } : {}) });
+    const amateur = await openModel({ backend: 'engine', modelDir: amateurDir!, ...progress });
     assertContrastable(lm, amateur);
     contrast = { expert: lm.engine!.model, amateur: amateur.engine!.model, choose: contrastiveChooser(cd, lm.config.vocabSize) };
   }

@@ -332,7 +332,7 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
     return { prompts, tooLong };
   };
   const fitsOf = (prompts: number[][], tooLong: Array<string | null>): boolean[] => prompts.map((p, k) => tooLong[k] === null && p.length < maxContext);
-  const decoding = new Map<number, Promise<{ prompts: number[][]; tooLong: Array<string | null>; gens: Generation[]; seconds: number }>>();
+  const decoding = new Map<number, Promise<{ prompts: number[][]; tooLong: Array<string | null>; fits: boolean[]; gens: Generation[]; seconds: number }>>();
   let nextChunk = 0;
   const startDecoding = (): void => {
     while (nextChunk < chunkStarts.length && decoding.size < window) {
@@ -341,7 +341,7 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
       const fits = fitsOf(prompts, tooLong);
       const tg = performance.now();
       const p = expert.backend.generateGreedy(prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize })
-        .then((gens) => ({ prompts, tooLong, gens, seconds: (performance.now() - tg) / 1000 }));
+        .then((gens) => ({ prompts, tooLong, fits, gens, seconds: (performance.now() - tg) / 1000 }));
       p.catch(() => undefined); // awaited in order below; this only keeps a later failure from being reported as unhandled first
       decoding.set(c0, p);
     }
@@ -350,12 +350,11 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
   try {
     for (const c0 of chunkStarts) {
       startDecoding();
-      const { prompts, tooLong, gens, seconds } = await decoding.get(c0)!;
+      const { prompts, tooLong, fits, gens, seconds } = await decoding.get(c0)!;
       decoding.delete(c0);
       startDecoding();
       genSeconds += seconds;
       const chunk = questions.slice(c0, c0 + s.batchSize).map((q, k) => ({ q, index: c0 + k }));
-      const fits = fitsOf(prompts, tooLong);
       let g = 0;
       const genOf = fits.map((f) => (f ? gens[g++]! : null));
       const scoring = chunk.map(({ index }, k) => {

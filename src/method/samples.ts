@@ -21,7 +21,6 @@
  */
 import { existsSync } from 'node:fs';
 import { readJsonl, tornInputMessage } from '../util/jsonl.js';
-import { requireRegularFile } from '../data/questions.js';
 import { UserError, describeValue } from '../util/errors.js';
 
 export interface SampleRecord {
@@ -101,7 +100,6 @@ export interface SamplesRead {
 }
 
 export function readSamples(path: string, vocabSize: number): SamplesRead {
-  requireRegularFile(path, 'samples file');
   const read = readJsonl<unknown>(path, 'samples file');
   const problems: SampleProblem[] = read.problems.map((p) => ({ line: p.line, message: `not valid JSON (${p.message})` }));
   const torn = tornInputMessage(read);

@@ -136,6 +136,9 @@ export function modelFingerprint(dir: string, adapterDir?: string | null): strin
     }
   };
   for (const d of [dir, adapterDir].filter((x): x is string => !!x)) {
+    // A reference that is not a directory (a Hub id not yet resolved, a typo) would hash to the same
+    // value for every model and let a manifest check pass for another one.
+    if (!existsSync(d) || !statSync(d).isDirectory()) throw new UserError(`cannot fingerprint ${d}: not a model directory (resolve Hub ids with resolveModelDir first)`);
     for (const f of ['config.json', 'adapter_config.json', 'tokenizer.json']) if (isRegularFile(join(d, f))) h.update(readFileSync(join(d, f)));
     for (const f of ['model.safetensors', 'adapter_model.safetensors']) addFile(join(d, f));
     const index = join(d, 'model.safetensors.index.json');

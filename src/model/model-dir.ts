@@ -155,7 +155,7 @@ function locateWeights(dir: string, wanted: Set<string>): LocatedWeights {
  * acceptances): a tied model's stored lm_head copy (transformers ignores it too), and the rotary
  * `inv_freq` buffer older transformers versions saved (recomputed from rope_theta).
  */
-export function isExpectedUnusedTensor(name: string, config: ModelConfig): boolean {
+function isExpectedUnusedTensor(name: string, config: ModelConfig): boolean {
   if (name === 'lm_head.weight' && config.tieWordEmbeddings) return true;
   return /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/.test(name);
 }

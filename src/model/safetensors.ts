@@ -219,7 +219,7 @@ export function parseSafetensorsBytes(bytes: Uint8Array, path: string, fileSize 
 /**
  * Check a header's bytes (those after the 8-byte length) for a file of `fileSize` bytes.
  */
-export function parseSafetensorsHeaderBytes(headerBuf: Uint8Array, path: string, fileSize: number): SafetensorsHeader {
+function parseSafetensorsHeaderBytes(headerBuf: Uint8Array, path: string, fileSize: number): SafetensorsHeader {
   const n = headerBuf.length;
   let text: string;
   try {

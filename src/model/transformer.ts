@@ -256,8 +256,12 @@ export class Transformer {
     rmsnormForward(hF, this.params.finalNorm, P, H, c.rmsNormEps, xnF, rstdF);
     const logits = new Float32Array(P * c.vocabSize);
     linearForward(xnF, P, H, this.params.lmHead, null, c.vocabSize, logits);
-    const bad = firstNonFinite(logits);
-    if (bad >= 0) throw nonFiniteLogit(this.name, batch, positions, rows, bad, c.vocabSize, logits[bad]!);
+    // Inference only: a training step checks its loss instead (train/loop.ts says the run diverged
+    // and to lower --lr, which is the right advice there).
+    if (!record) {
+      const bad = firstNonFinite(logits);
+      if (bad >= 0) throw nonFiniteLogit(this.name, batch, positions, rows, bad, c.vocabSize, logits[bad]!);
+    }
     return {
       logits, rows,
       record: record ? { batch, positions, probsOff, layers: layerRecords, rows, hF, rstdF, xnF } : null,

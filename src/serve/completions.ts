@@ -218,8 +218,10 @@ export interface ChoiceResult {
   stopReason: number | string | null;
   /** Text of the generated tokens (stop string handling applied). */
   text: string;
-  /** Log-probability rows [positions, V] of prompt + generated tokens (row r predicts token r+1), when asked. */
+  /** Log-probability rows [positions − rowsFrom, V] of prompt + generated tokens (row r − rowsFrom predicts token r+1), when asked. */
   rows: Float32Array | null;
+  /** The position of `rows`' first row. */
+  rowsFrom: number;
 }
 
 /** The top k ids of a row, by decreasing log-probability (ties: lower id first). */
@@ -276,7 +278,7 @@ export function completionResponse(job: CompletionJob, results: ChoiceResult[], 
     completionTokens += r.tokens.length;
     const P = prompt.length;
     const rows = r.rows;
-    const lpOf = (pos: number, id: number): number => rows![(pos - 1) * V + id]!; // distribution at pos−1 predicts token at pos
+    const lpOf = (pos: number, id: number): number => rows![(pos - 1 - r.rowsFrom) * V + id]!; // distribution at pos−1 predicts token at pos
     // Written straight to JSON text: a full-vocabulary answer has positions × vocab entries, and
     // building that many objects first costs several times the serialisation itself.
     let promptLogprobs: RawJson | null = null;
@@ -289,7 +291,7 @@ export function completionResponse(job: CompletionJob, results: ChoiceResult[], 
         return q;
       };
       for (let pos = 1; pos < P; pos++) {
-        const off = (pos - 1) * V;
+        const off = (pos - 1 - r.rowsFrom) * V;
         const id0 = prompt[pos]!;
         const entry: string[] = [`"${id0}":{"logprob":${jsonNumber(lpOf(pos, id0))},"rank":${rank(rows!, off, V, id0)},"decoded_token":${quoted(id0)}}`];
         topIds(rows!, off, V, job.promptLogprobs).forEach((id, k) => {
@@ -310,7 +312,7 @@ export function completionResponse(job: CompletionJob, results: ChoiceResult[], 
         offsets.push(offset);
         offset += job.asTokenIds ? 0 : s.length;
         if (first) { tokenLogprobs.push(null); top.push(null); return; }
-        const off = (pos - 1) * V;
+        const off = (pos - 1 - r.rowsFrom) * V;
         tokenLogprobs.push(rows![off + id]!);
         const t: Record<string, number> = { [s]: rows![off + id]! };
         for (const j of topIds(rows!, off, V, job.logprobs!)) t[tokStr(j)] = rows![off + j]!;

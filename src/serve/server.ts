@@ -83,14 +83,18 @@ export function startServer(lm: LanguageModel, opts: ServeOptions = {}): Promise
   const queue: Queued[] = [];
   let scheduled = false;
 
-  /** Log-probability rows of seq (row r predicts seq[r+1]), for rows [from, seq.length − 1). */
+  /**
+   * Log-probability rows of seq for positions [from, seq.length − 1) (row k predicts seq[from+k+1]):
+   * only the rows asked for are kept — a generation request without echo needs none of the
+   * prompt's, and at a 152k vocabulary each row is 600 kB.
+   */
   const logprobRows = (seq: number[], from: number): Float32Array => {
     const n = seq.length - 1 - from;
-    const out = new Float32Array(Math.max(0, seq.length - 1) * V);
+    const out = new Float32Array(Math.max(0, n) * V);
     if (n <= 0) return out;
     const rows = Int32Array.from({ length: n }, (_, k) => from + k);
     const logits = lm.model.forward(packSequences([seq.slice(0, seq.length - 1)]), { logitRows: rows }).logits;
-    for (let k = 0; k < n; k++) logSoftmaxRow(logits, k * V, V, out, (from + k) * V);
+    for (let k = 0; k < n; k++) logSoftmaxRow(logits, k * V, V, out, k * V);
     return out;
   };
 
@@ -145,7 +149,7 @@ export function startServer(lm: LanguageModel, opts: ServeOptions = {}): Promise
           const wantRows = job.promptLogprobs !== null || job.logprobs !== null;
           const from = job.promptLogprobs !== null || job.echo ? 0 : prompt.length - 1;
           const rows = wantRows ? logprobRows([...prompt, ...tokens], from) : null;
-          return { tokens, finish, stopReason, text, rows };
+          return { tokens, finish, stopReason, text, rows, rowsFrom: from };
         });
         q.resolve(results);
       } catch (e) {

@@ -84,10 +84,10 @@ export function generateResponse(job: SglangJob, results: ChoiceResult[], V: num
     const prompt = job.prompts[i]!;
     const P = prompt.length;
     const rows = r.rows;
-    const triple = (pos: number, id: number): [number | null, number, null] => [pos === 0 ? null : rows![(pos - 1) * V + id]!, id, null];
+    const triple = (pos: number, id: number): [number | null, number, null] => [pos === 0 ? null : rows![(pos - 1 - r.rowsFrom) * V + id]!, id, null];
     const tops = (pos: number): Array<[number, number, null]> | null => {
       if (pos === 0 || job.topLogprobsNum === 0) return null;
-      const off = (pos - 1) * V;
+      const off = (pos - 1 - r.rowsFrom) * V;
       return topIds(rows!, off, V, job.topLogprobsNum).map((id) => [rows![off + id]!, id, null]);
     };
     const meta: Record<string, unknown> = {

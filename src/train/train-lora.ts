@@ -97,7 +97,8 @@ export interface TrainReport {
   warnings: string[];
 }
 
-function checkSettings(s: TrainSettings): void {
+/** The LoRA run's numbers, checked before any work (train, and sft before its sampling stage). */
+export function checkLoraRunSettings(s: LoraRunSettings): void {
   const posInt = (v: number, flag: string): void => {
     if (!Number.isInteger(v) || v < 1) throw new UserError(`${flag} must be a positive integer, got ${v}`);
   };
@@ -168,7 +169,7 @@ export function lockTrainingOut(out: string): RunLock {
 
 /** Train a LoRA adapter on `job.samples`; see the module comment. */
 export async function trainLora(job: TrainJob, lock?: RunLock): Promise<TrainReport> {
-  checkSettings(job);
+  checkLoraRunSettings(job);
   if (lock) return trainLocked(job);
   const own = lockTrainingOut(job.out);
   try {

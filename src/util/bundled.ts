@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from './errors.js';
 
 /** The package root: this file is compiled to <root>/dist/src/util/bundled.js. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const BUNDLED_MODELS = ['expert', 'amateur'] as const;
 export type BundledModelName = (typeof BUNDLED_MODELS)[number];

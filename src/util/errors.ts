@@ -15,7 +15,7 @@ export function errorMessage(e: unknown): string {
 }
 
 /** Longest text `describeValue` returns by default. */
-export const DESCRIBE_MAX_CHARS = 200;
+const DESCRIBE_MAX_CHARS = 200;
 
 /**
  * A bad value as an error message shows it: JSON-like, at most `maxChars` characters (an ellipsis

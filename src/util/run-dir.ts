@@ -302,7 +302,7 @@ export function fingerprintDifferences(saved: Record<string, unknown>, now: Reco
 // Append-only JSONL
 
 /** How a repaired torn tail is reported. */
-export function describeRepair(r: TornTailRepair): string {
+function describeRepair(r: TornTailRepair): string {
   return `${r.path}: cut an incomplete last line (line ${r.line}, ${r.bytes} byte${r.bytes === 1 ? '' : 's'} without a newline) left by an interrupted run (killed, or a full disk); that record is written again`;
 }
 

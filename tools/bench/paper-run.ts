@@ -7,12 +7,12 @@
  * average at the start and end of each side.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTokenizer } from '../../src/tokenizer/hf-tokenizer.js';
-import { writeJsonAtomic } from '../../src/util/fsx.js';
+import { readJsonFile, writeJsonAtomic } from '../../src/util/fsx.js';
 import { median, sampleValue } from './compare.js';
 import { lightReasonerWindows } from './ours.js';
 import {
@@ -101,7 +101,7 @@ async function runRow(row: PaperRow, dirs: Record<PaperRow['model'], string>, o:
   log(`${row.id}: ours ${'error' in r ? `failed: ${r.error}` : `${formatValue(row.metric, ours.median)} (model built in ${r.loadSeconds.toFixed(1)} s), peak ${gib(ours.peakRssKb)}`}`);
   const baselines: SideResult[] = [];
   if (o.torch) {
-    const hfConfig = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const hfConfig = readJsonFile<Record<string, unknown>>(join(modelDir, 'config.json'), 'model config');
     for (const b of row.baselines) {
       log(`${row.id}: ${b.label} (${b.reps} reps)`);
       load0 = loadavg()[0]!;

@@ -4,7 +4,7 @@
  * message { spec, modelDir, reps, warmup, threads }, builds the model from modelDir/config.json
  * with random weights, runs the repetitions and replies { samples } or { error }.
  */
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from '../../src/util/fsx.js';
 import { join } from 'node:path';
 import { setBlasThreads } from '../../src/engine/blas.js';
 import { errorMessage } from '../../src/util/errors.js';
@@ -30,7 +30,7 @@ if (process.send) process.once('message', (msg: WorkerRequest) => {
     try {
       if (msg.threads !== null) setBlasThreads(msg.threads);
       const t0 = performance.now();
-      const config = JSON.parse(readFileSync(join(msg.modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      const config = readJsonFile<Record<string, unknown>>(join(msg.modelDir, 'config.json'), 'model config');
       const run = prepareOurs(msg.spec, paperModel(config, 1), paperModel);
       const loadSeconds = (performance.now() - t0) / 1000;
       for (let w = 0; w < msg.warmup; w++) await run();

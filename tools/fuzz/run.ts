@@ -5,7 +5,8 @@
  *   node dist/tools/fuzz/index.js --safetensors-headers 100000 # 10^5 headers through the parser, in-process
  *   node dist/tools/fuzz/index.js --configs 5000 --tokenizers 500 --jsonl 1000 --seed 7 --json counts.json
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { readJsonFile } from '../../src/util/fsx.js';
 import { join } from 'node:path';
 import { tinyModelDir } from '../../src/model/testing.js';
 import { tinyTokenizerDir } from '../../src/tokenizer/testing.js';
@@ -36,8 +37,8 @@ function tokenizerBase(): TokenizerBase {
   const { dir } = tinyTokenizerDir();
   return {
     dir,
-    tokenizerJson: JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as Record<string, unknown>,
-    tokenizerConfig: JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>,
+    tokenizerJson: readJsonFile<Record<string, unknown>>(join(dir, 'tokenizer.json'), 'tokenizer.json'),
+    tokenizerConfig: readJsonFile<Record<string, unknown>>(join(dir, 'tokenizer_config.json'), 'tokenizer config'),
   };
 }
 
