@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyModelDir } from '../model/testing.js';
@@ -23,6 +23,7 @@ test('a model is exported into the cache once and reused; dtype and adapter give
   assert.deepEqual(again, { path: first.path, exported: false });
   assert.equal(statSync(first.path).mtimeMs, mtime);
   assert.notEqual(cachedGgufPath(a, null, 'f16', cache), first.path);
+  mkdirSync(join(work, 'lora'), { recursive: true }); // an adapter directory (fingerprints refuse a path that is none)
   assert.notEqual(cachedGgufPath(a, join(work, 'lora'), 'f32', cache), first.path);
   assert.notEqual(cachedGgufPath(b, null, 'f32', cache), first.path);
 });
