@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { extractAnswer, goldFromGsm8kAnswer, lastBoxed, stripCalculatorAnnotations, type ExtractionRule } from './extract.js';
+import { boxedAnswers, extractAnswer, goldFromGsm8kAnswer, lastBoxed, stripCalculatorAnnotations, type ExtractionRule } from './extract.js';
 
 // [completion, expected answer, expected rule] — each row is a way models really end a solution.
 const cases: Array<[string, string | null, ExtractionRule | null]> = [
@@ -64,6 +64,17 @@ test('lastBoxed skips empty and unclosed boxes and returns null when no box rema
   assert.equal(lastBoxed('\\boxed{} and \\boxed{'), null);
   assert.equal(lastBoxed('no box'), null);
   assert.equal(lastBoxed('\\boxed{a{b}c}'), 'a{b}c');
+});
+
+test('boxedAnswers lists the boxes lastBoxed accepts, in order, each with where it ends', () => {
+  const text = 'a \\boxed{} b \\boxed{3} c \\boxed 4$ d \\boxed{\\boxed{5}} e \\boxed{6';
+  const after = (s: string): number => text.indexOf(s) + s.length;
+  assert.deepEqual(boxedAnswers(text), [
+    { answer: '3', end: after('\\boxed{3}') },
+    { answer: '4', end: after('\\boxed 4') },
+    { answer: '\\boxed{5}', end: after('\\boxed{\\boxed{5}}') },
+    { answer: '5', end: after('\\boxed{5}') },
+  ]);
 });
 
 test('goldFromGsm8kAnswer takes the text after the last #### and removes commas', () => {

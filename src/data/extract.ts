@@ -58,24 +58,40 @@ const BOX = /(\\)?(?:boxed|fbox)(?![A-Za-z])/g;
  * the token budget) or empty (`\boxed{}` echoed from the instruction) does not count.
  */
 export function lastBoxed(text: string): string | null {
-  const starts: Array<{ after: number; backslash: boolean }> = [];
-  for (const m of text.matchAll(BOX)) starts.push({ after: m.index + m[0].length, backslash: m[1] !== undefined });
-  for (let k = starts.length - 1; k >= 0; k--) {
-    const { after, backslash } = starts[k]!;
-    let i = after;
+  const boxes = boxedAnswers(text);
+  return boxes.length === 0 ? null : boxes[boxes.length - 1]!.answer;
+}
+
+/** A complete, non-empty box: its answer (as lastBoxed returns it) and the index just past it. */
+export interface BoxedAnswer {
+  answer: string;
+  /** Just past the closing brace (or the unbraced token of `\boxed 5`). */
+  end: number;
+}
+
+/** Every box lastBoxed would accept, in the order they open (a box inside a box follows it). */
+export function boxedAnswers(text: string): BoxedAnswer[] {
+  const found: BoxedAnswer[] = [];
+  for (const m of text.matchAll(BOX)) {
+    let i = m.index + m[0].length;
     while (text[i] === ' ') i++;
     let content: string | null = null;
+    let end = i;
     if (text[i] === '{') {
       const close = matchingBrace(text, i);
-      if (close >= 0) content = text.slice(i + 1, close);
-    } else if (backslash) {
+      if (close >= 0) {
+        content = text.slice(i + 1, close);
+        end = close + 1;
+      }
+    } else if (m[1] !== undefined) {
       // `\boxed 5`: TeX's unbraced argument; models mean the whole token, up to `$` or a space.
       content = /^[^\s$]*/.exec(text.slice(i))![0];
+      end = i + content.length;
     }
     const answer = content === null ? '' : tidy(content);
-    if (answer !== '') return answer;
+    if (answer !== '') found.push({ answer, end });
   }
-  return null;
+  return found;
 }
 
 const ANSWER_IS = /(?:the|final)\s+answer\s+is\s*:?/gi;

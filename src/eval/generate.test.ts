@@ -51,7 +51,10 @@ test('completions are greedy continuations decoded without special tokens, and s
   gens.forEach((g, k) => {
     assert.equal(all[2 + k]!.completion, lm.tokenizer.decode(g.tokens, { skipSpecialTokens: true }));
     assert.equal(all[2 + k]!.completionTokens, g.tokens.length);
+    assert.equal(all[2 + k]!.finish, g.finish);
   });
+  // Every completion says why it ended: a stop id, or the 12-token budget.
+  for (const p of all) assert.ok(p.finish === 'stop' || (p.finish === 'length' && p.completionTokens === 12), JSON.stringify(p));
   // q0 and q1 (a whole chunk) and q2 (half of one) were done by an earlier run.
   const rest = await collect(generateCompletions(lm, questions, prompts, { ...o, done: new Set(['q0', 'q1', 'q2']) }));
   assert.deepEqual(rest, all.slice(3));

@@ -86,9 +86,9 @@ export async function* generateCompletions(lm: EvalModel, questions: readonly Qu
     for (let k = 0; k < chunk.length; k++) {
       const q = chunk[k]!;
       if (o.done.has(q.id)) continue;
-      const tokens = gens[k]!.tokens;
+      const { tokens, finish } = gens[k]!;
       // completionTokens counts every generated token, the stop id included: what decoding cost.
-      yield { id: q.id, completion: lm.tokenizer.decode(tokens, { skipSpecialTokens: true }), completionTokens: tokens.length };
+      yield { id: q.id, completion: lm.tokenizer.decode(tokens, { skipSpecialTokens: true }), completionTokens: tokens.length, finish };
     }
   }
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import { compareResults, formatComparison, formatSummary, gradePrediction, requireGold, summarizeResults } from './grade.js';
+import { summarizeFormats } from './formats.js';
 import type { GoldQuestion } from '../data/questions.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -108,7 +109,7 @@ test('requireGold names the lines that have no answer', () => {
 
 test('summary: accuracy, the Wilson interval of a published case, mean tokens over results that have them', () => {
   // 81 of 263 correct: Newcombe (1998) gives the Wilson interval 0.2553–0.3662.
-  const results = Array.from({ length: 263 }, (_, i) => ({ correct: i < 81, completionTokens: i % 2 === 0 ? 10 : undefined }));
+  const results = Array.from({ length: 263 }, (_, i) => ({ completion: '', correct: i < 81, completionTokens: i % 2 === 0 ? 10 : undefined }));
   const s = summarizeResults(results, { tokens: 500, seconds: 4 });
   assert.equal(s.count, 263);
   assert.equal(s.correct, 81);
@@ -116,7 +117,7 @@ test('summary: accuracy, the Wilson interval of a published case, mean tokens ov
   assert.ok(Math.abs(s.wilson95[0] - 0.2553) < 5e-5 && Math.abs(s.wilson95[1] - 0.3662) < 5e-5);
   assert.equal(s.meanCompletionTokens, 10);
   assert.equal(s.tokensPerSecond, 125);
-  const bare = summarizeResults([{ correct: true }]);
+  const bare = summarizeResults([{ completion: '', correct: true }]);
   assert.equal(bare.meanCompletionTokens, null);
   assert.equal('tokensPerSecond' in bare, false);
 });
@@ -124,17 +125,19 @@ test('summary: accuracy, the Wilson interval of a published case, mean tokens ov
 test('compareResults pairs by id, counts the four cells and runs McNemar on the discordant ones', () => {
   // 5 both right, 2 only A, 10 only B, 3 neither; plus one problem only in A and two only in B.
   const cells: Array<[boolean, boolean, number]> = [[true, true, 5], [true, false, 2], [false, true, 10], [false, false, 3]];
-  const a: Array<{ id: string; correct: boolean }> = [];
-  const b: Array<{ id: string; correct: boolean }> = [];
+  // A states its answers in prose; B boxes them and stops. Unpaired problems, boxed in both, are left out of the shares.
+  type R = { id: string; correct: boolean; completion: string; finish: 'stop' };
+  const a: R[] = [];
+  const b: R[] = [];
   let k = 0;
   for (const [ra, rb, count] of cells) {
     for (let i = 0; i < count; i++, k++) {
-      a.push({ id: `p${k}`, correct: ra });
-      b.push({ id: `p${k}`, correct: rb });
+      a.push({ id: `p${k}`, correct: ra, completion: 'The answer is 1.', finish: 'stop' });
+      b.push({ id: `p${k}`, correct: rb, completion: '\\boxed{1}', finish: 'stop' });
     }
   }
-  a.push({ id: 'onlyInA', correct: true });
-  b.unshift({ id: 'onlyInB1', correct: false }, { id: 'onlyInB2', correct: true });
+  a.push({ id: 'onlyInA', correct: true, completion: '\\boxed{1}', finish: 'stop' });
+  b.unshift({ id: 'onlyInB1', correct: false, completion: 'The answer is 1.', finish: 'stop' }, { id: 'onlyInB2', correct: true, completion: 'The answer is 1.', finish: 'stop' });
   b.reverse(); // pairing is by id, not by position
   const c = compareResults(a, b);
   assert.deepEqual({ n: c.n, bothCorrect: c.bothCorrect, onlyA: c.onlyA, onlyB: c.onlyB, neither: c.neither, unpairedA: c.unpairedA, unpairedB: c.unpairedB },
@@ -150,15 +153,20 @@ test('compareResults pairs by id, counts the four cells and runs McNemar on the 
   assert.match(text, /right only in A: 2\s+right only in B: 10/);
   assert.match(text, /p = 0\.0386 .*significant at 0\.05/);
   assert.match(text, /1 problems only in A and 2 only in B were left out/);
+  assert.deepEqual([c.formats.a.boxed, c.formats.b.boxed], [{ count: 0, of: 20, share: 0 }, { count: 20, of: 20, share: 1 }]);
+  assert.deepEqual(c.formats.b.wellFormedAccuracy, { count: 15, of: 20, share: 0.75 });
+  assert.match(text, /\\boxed\{\} answer\s+0\.00% \(0\/20\)\s+→ 100\.00% \(20\/20\)/);
+  assert.match(text, /accuracy when well-formed\s+- \(0\/0\)\s+→ 75\.00% \(15\/20\)/);
 });
 
 test('compareResults refuses two result sets with no problem in common', () => {
-  assert.throws(() => compareResults([{ id: 'a', correct: true }], [{ id: 'b', correct: true }]), UserError);
+  assert.throws(() => compareResults([{ id: 'a', correct: true, completion: '' }], [{ id: 'b', correct: true, completion: '' }]), UserError);
 });
 
 test('formatSummary shows accuracy, the interval and token figures', () => {
-  const text = formatSummary({ count: 4, correct: 3, accuracy: 0.75, wilson95: [0.3, 0.95], meanCompletionTokens: 212.25, tokensPerSecond: 40 });
+  const formats = summarizeFormats([]);
+  const text = formatSummary({ count: 4, correct: 3, accuracy: 0.75, wilson95: [0.3, 0.95], meanCompletionTokens: 212.25, tokensPerSecond: 40, formats });
   assert.match(text, /75\.00% \(3\/4\)\s+95% CI 30\.00% – 95\.00% \(Wilson\)/);
   assert.match(text, /mean 212\.3 per completion\s+40\.0 tokens\/s/);
-  assert.doesNotMatch(formatSummary({ count: 1, correct: 1, accuracy: 1, wilson95: [0.2, 1], meanCompletionTokens: null }), /tokens/);
+  assert.doesNotMatch(formatSummary({ count: 1, correct: 1, accuracy: 1, wilson95: [0.2, 1], meanCompletionTokens: null, formats }), /tokens/);
 });

@@ -9,6 +9,7 @@ import { UserError } from '../util/errors.js';
 import { explainEquivalence, type EquivalenceOptions } from '../data/equivalence.js';
 import { extractAnswer, type ExtractionRule } from '../data/extract.js';
 import { mcnemarExact, wilsonInterval } from './stats.js';
+import { formatFormatChange, formatFormatSummary, summarizeFormats, type Finish, type FormatSummary } from './formats.js';
 
 /** What a generator (our engine, vLLM, llama.cpp, an API) hands over for one problem. */
 export interface Prediction {
@@ -16,6 +17,8 @@ export interface Prediction {
   completion: string;
   /** Tokens in the completion, when the generator counted them. */
   completionTokens?: number;
+  /** Why generation ended (a stop id, the token budget, the context window), when the generator said. */
+  finish?: Finish;
 }
 
 /** One line of a results file. */
@@ -31,6 +34,8 @@ export interface EvalResult {
   gold: string;
   correct: boolean;
   completionTokens?: number;
+  /** Why generation ended; absent when the generator did not say (src/eval/formats.ts). */
+  finish?: Finish;
 }
 
 export interface EvalSummary {
@@ -43,6 +48,8 @@ export interface EvalSummary {
   meanCompletionTokens: number | null;
   /** Generated tokens per second of generation, when the run measured it. */
   tokensPerSecond?: number;
+  /** Format shares: boxed, stops after the answer, runs on, hits the budget, accuracy when well-formed. */
+  formats: FormatSummary;
 }
 
 /** Paired comparison of two result sets over the problems both contain. */
@@ -64,6 +71,8 @@ export interface Comparison {
   /** Problems in only one of the two sets (left out of everything above). */
   unpairedA: number;
   unpairedB: number;
+  /** Format shares of each set over the paired problems. */
+  formats: { a: FormatSummary; b: FormatSummary };
 }
 
 /** The questions, or a UserError naming (up to 10 of) the lines without an `answer`. */
@@ -87,15 +96,16 @@ export function gradePrediction(question: GoldQuestion, prediction: Prediction, 
     correct: explainEquivalence(answer, question.gold, options).equivalent,
   };
   if (prediction.completionTokens !== undefined) result.completionTokens = prediction.completionTokens;
+  if (prediction.finish !== undefined) result.finish = prediction.finish;
   return result;
 }
 
 /**
- * Accuracy, its Wilson interval and token figures. `throughput` is what this process generated and
+ * Accuracy, its Wilson interval, token figures and format shares. `throughput` is what this process generated and
  * how long it took (a resumed run cannot know the time spent before), giving tokens per second.
  */
 export function summarizeResults(
-  results: ReadonlyArray<Pick<EvalResult, 'correct' | 'completionTokens'>>,
+  results: ReadonlyArray<Pick<EvalResult, 'correct' | 'completionTokens' | 'completion' | 'finish'>>,
   throughput?: { tokens: number; seconds: number },
 ): EvalSummary {
   const count = results.length;
@@ -107,22 +117,26 @@ export function summarizeResults(
     accuracy: count === 0 ? 0 : correct / count,
     wilson95: wilsonInterval(correct, count),
     meanCompletionTokens: lengths.length === 0 ? null : lengths.reduce((s, t) => s + t, 0) / lengths.length,
+    formats: summarizeFormats(results),
   };
   if (throughput && throughput.seconds > 0 && throughput.tokens > 0) summary.tokensPerSecond = throughput.tokens / throughput.seconds;
   return summary;
 }
 
-/** Pair two result sets by id and test whether their accuracies differ. */
-export function compareResults(
-  a: ReadonlyArray<Pick<EvalResult, 'id' | 'correct'>>,
-  b: ReadonlyArray<Pick<EvalResult, 'id' | 'correct'>>,
-): Comparison {
-  const inB = new Map(b.map((r) => [r.id, r.correct]));
+type Compared = Pick<EvalResult, 'id' | 'correct' | 'completion' | 'finish'>;
+
+/** Pair two result sets by id and test whether their accuracies differ; format shares over the same pairs. */
+export function compareResults(a: ReadonlyArray<Compared>, b: ReadonlyArray<Compared>): Comparison {
+  const inB = new Map(b.map((r) => [r.id, r]));
   let bothCorrect = 0, onlyA = 0, onlyB = 0, neither = 0, n = 0;
+  const pairedA: Compared[] = [], pairedB: Compared[] = [];
   for (const r of a) {
-    const other = inB.get(r.id);
-    if (other === undefined) continue;
+    const match = inB.get(r.id);
+    if (match === undefined) continue;
     n++;
+    pairedA.push(r);
+    pairedB.push(match);
+    const other = match.correct;
     if (r.correct && other) bothCorrect++;
     else if (r.correct) onlyA++;
     else if (other) onlyB++;
@@ -138,6 +152,7 @@ export function compareResults(
     pValue: mcnemarExact(onlyA, onlyB),
     unpairedA: a.length - n,
     unpairedB: b.length - n,
+    formats: { a: summarizeFormats(pairedA), b: summarizeFormats(pairedB) },
   };
 }
 
@@ -153,6 +168,7 @@ export function formatSummary(s: EvalSummary): string {
   if (s.meanCompletionTokens !== null) tokens.push(`mean ${s.meanCompletionTokens.toFixed(1)} per completion`);
   if (s.tokensPerSecond !== undefined) tokens.push(`${s.tokensPerSecond.toFixed(1)} tokens/s`);
   if (tokens.length > 0) lines.push(`tokens    ${tokens.join('   ')}`);
+  lines.push('format', formatFormatSummary(s.formats, '  '));
   return lines.join('\n');
 }
 
@@ -170,6 +186,7 @@ export function formatComparison(c: Comparison, labelA = 'A', labelB = 'B'): str
   if (c.unpairedA > 0 || c.unpairedB > 0) {
     lines.push(`unpaired          ${c.unpairedA} problems only in A and ${c.unpairedB} only in B were left out`);
   }
+  lines.push(`format            A → B over the ${c.n} paired problems`, formatFormatChange(c.formats.a, c.formats.b, '  '));
   return lines.join('\n');
 }
 

@@ -83,6 +83,18 @@ test('malformed lines and second completions for a problem are a UserError namin
   });
 });
 
+test('the finish reason is read as "finish" or as vLLM\'s "finish_reason"; another value is refused naming the line', () => {
+  const p = file(
+    { id: 'q-aaa', completion: 'A', finish: 'context' },
+    { id: '7', completion: 'B', finish_reason: 'length' },
+    { id: 'q-ccc', completion: 'C', finish_reason: null },
+  );
+  assert.deepEqual(readPredictions(p, questions, 'test.jsonl').map((x) => x.finish), ['context', 'length', undefined]);
+  const bad = file({ id: 'q-aaa', completion: 'A' }, { id: '7', completion: 'B', finish_reason: 'abort' });
+  assert.throws(() => readPredictions(bad, questions, 'test.jsonl'), (e: unknown) => e instanceof UserError
+    && /:2: field "finish_reason" must be one of "stop", "length", "context", got "abort"/.test(e.message));
+});
+
 test('an empty predictions file is a UserError', () => {
   assert.throws(() => readPredictions(file(), questions, 'test.jsonl'), (e: unknown) => e instanceof UserError && /is empty/.test(e.message));
 });

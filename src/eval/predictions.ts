@@ -5,13 +5,16 @@
  * Accepted keys: `completion` (string, required); one of `id` (string or integer, matched to the
  * input's ids), `question` or `prompt` (matched to the input's text, ignoring surrounding
  * whitespace; when several keys are given `id` wins); `completionTokens` (optional, a non-negative
- * integer). Other keys are ignored, so a results file of ours is also a valid predictions file.
+ * integer); `finish` ("stop", "length" or "context") or vLLM's and OpenAI's `finish_reason` ("stop" or
+ * "length"; optional, for the format shares of src/eval/formats.ts). Other keys are ignored, so a
+ * results file of ours is also a valid predictions file.
  */
 import type { QuestionProblem, QuestionRecord } from '../data/questions.js';
 import { formatProblems } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import { readJsonl, tornInputMessage } from '../util/jsonl.js';
 import type { Prediction } from './grade.js';
+import { FINISHES, type Finish } from './formats.js';
 
 /**
  * Read a predictions file and match each line to a problem of `questions` (read from `inputFile`).
@@ -50,6 +53,12 @@ export function readPredictions(path: string, questions: readonly QuestionRecord
       problems.push({ file: path, line, message: `field "completionTokens" must be a non-negative integer, got ${JSON.stringify(r.completionTokens)}` });
       continue;
     }
+    const finish = r.finish !== undefined ? r.finish : r.finish_reason;
+    // null is what servers send for a choice still running; here it can only mean "not said".
+    if (finish !== undefined && finish !== null && !FINISHES.includes(finish as Finish)) {
+      problems.push({ file: path, line, message: `field "${r.finish !== undefined ? 'finish' : 'finish_reason'}" must be one of ${FINISHES.map((x) => JSON.stringify(x)).join(', ')}, got ${JSON.stringify(finish).slice(0, 60)}` });
+      continue;
+    }
     let id: string | undefined;
     if (r.id !== undefined) {
       if (typeof r.id !== 'string' && !(typeof r.id === 'number' && Number.isInteger(r.id))) {
@@ -83,6 +92,7 @@ export function readPredictions(path: string, questions: readonly QuestionRecord
     taken.set(id, line);
     const p: Prediction = { id, completion: r.completion };
     if (r.completionTokens !== undefined) p.completionTokens = r.completionTokens as number;
+    if (finish !== undefined && finish !== null) p.finish = finish as Finish;
     predictions.push(p);
   }
 

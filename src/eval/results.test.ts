@@ -90,6 +90,15 @@ test('without a results file nothing is written; an async source is consumed and
   assert.ok(tps > 1 && tps <= 5000, `tokens/s ${tps}`);
 });
 
+test('the finish reason is written to the results file, read back, and feeds the format shares', async () => {
+  const out = outPath();
+  const outcome = await runGrading(questions, [{ ...right(0), finish: 'stop' }, { ...right(1), finish: 'length' }, right(2)], { out });
+  assert.deepEqual(fileLines(out).map((r) => r.finish), ['stop', 'length', undefined]);
+  assert.deepEqual(readResults(out).map((r) => r.finish), ['stop', 'length', undefined]);
+  const f = outcome.summary.formats;
+  assert.deepEqual([f.completions, f.finishKnown, f.boxed.count, f.wellFormed.count, f.hitsBudget.count], [3, 2, 3, 1, 1]);
+});
+
 test('readResults names bad lines and repeated ids; readDoneIds of a missing file is empty', () => {
   const p = join(dir, 'bad-results.jsonl');
   writeFileSync(p, [
@@ -97,11 +106,13 @@ test('readResults names bad lines and repeated ids; readDoneIds of a missing fil
     JSON.stringify({ id: 'b', correct: 'yes' }),
     JSON.stringify({ id: 'a', correct: false }),
     JSON.stringify({ id: 'c', correct: true, completionTokens: -1 }),
+    JSON.stringify({ id: 'd', correct: true, finish: 'eos' }),
     '',
   ].join('\n'));
   assert.throws(() => readResults(p), (e: unknown) => {
     assert.ok(e instanceof UserError);
-    assert.match(e.message, /has 3 bad lines/);
+    assert.match(e.message, /has 4 bad lines/);
+    assert.match(e.message, /:5: field "finish" must be one of "stop", "length", "context"/);
     assert.match(e.message, /:2: expected a boolean field "correct"/);
     assert.match(e.message, /:3: id "a" was already graded on line 1/);
     assert.match(e.message, /:4: field "completionTokens"/);

@@ -16,6 +16,7 @@ import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js'
 import type { ProgressCallback } from '../util/progress.js';
 import type { EquivalenceOptions } from '../data/equivalence.js';
 import type { ExtractionRule } from '../data/extract.js';
+import { FINISHES, type Finish } from './formats.js';
 import { gradePrediction, summarizeResults, type EvalResult, type EvalSummary, type Prediction } from './grade.js';
 import type { GoldQuestion } from '../data/questions.js';
 
@@ -33,7 +34,8 @@ export function readResultsInput(path: string): EvalResult[] {
 }
 
 /**
- * Read a results file written by `runGrading` (or by hand: only `id` and `correct` are required).
+ * Read a results file written by `runGrading` (or by hand: only `id` and `correct` are required;
+ * `finish`, absent from files written before it was recorded, leaves the format shares that need it empty).
  * Throws a UserError naming up to 10 bad lines, or an id that appears twice.
  */
 export function readResults(path: string): EvalResult[] {
@@ -77,6 +79,7 @@ function parseResult(value: unknown): EvalResult | string {
   if (r.completionTokens !== undefined && (typeof r.completionTokens !== 'number' || !Number.isInteger(r.completionTokens) || r.completionTokens < 0)) {
     return 'field "completionTokens" must be a non-negative integer';
   }
+  if (r.finish !== undefined && !FINISHES.includes(r.finish as Finish)) return `field "finish" must be one of ${FINISHES.map((x) => JSON.stringify(x)).join(', ')}`;
   const result: EvalResult = {
     id: r.id,
     question: (r.question as string | undefined) ?? '',
@@ -87,6 +90,7 @@ function parseResult(value: unknown): EvalResult | string {
     correct: r.correct,
   };
   if (r.completionTokens !== undefined) result.completionTokens = r.completionTokens as number;
+  if (r.finish !== undefined) result.finish = r.finish as Finish;
   return result;
 }
 
