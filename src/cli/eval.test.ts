@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { tinyModelDir } from '../model/testing.js';
 import { wilsonInterval } from '../eval/stats.js';
 import { testTempDir } from '../testing/tmp.js';
+import { summarizeFormats, type FormatSummary } from '../eval/formats.js';
 
 const bin = fileURLToPath(new URL('../../../bin/lightreasoner.js', import.meta.url));
 const dir = testTempDir('lr-eval-cli-');
@@ -51,6 +52,32 @@ test('--predictions --json prints a machine-readable report, --limit grades the 
   assert.equal(report.summary.wilson95.length, 2);
 });
 
+test('eval prints the format shares with their counts, and --json carries them', () => {
+  // A base-model-like run: boxed and stopped (right), boxed then a new question (wrong),
+  // "The answer is" only (right), cut by the budget, no answer at all.
+  const formats = jsonl('formats.jsonl', [
+    { id: 'p0', completion: 'So \\boxed{18}', finish: 'stop' },
+    { id: 'p1', completion: '\\boxed{4}\n\nQuestion: Sam has 5 pens. How many pens?\nAnswer: \\boxed{5}', finish: 'stop' },
+    { id: 'p2', completion: 'The answer is 70000.', finish_reason: 'stop' },
+    { id: 'p3', completion: 'First, 5 times', finish_reason: 'length' },
+    { id: 'p4', completion: 'I cannot tell.', finish: 'stop' },
+  ]);
+  const r = cli('--predictions', formats, '--input', input);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /accuracy\s+40\.00% \(2\/5\)/);
+  assert.match(r.stdout, /format +shares of the 5 completions/);
+  assert.match(r.stdout, /\\boxed\{\} answer\s+40\.00% \(2\/5\)\n/);
+  assert.match(r.stdout, /stops after the answer\s+40\.00% \(2\/5\)\n/);
+  assert.match(r.stdout, /runs on into a new problem\s+20\.00% \(1\/5\)\n/);
+  assert.match(r.stdout, /hits the token budget\s+20\.00% \(1\/5\)\n/);
+  assert.match(r.stdout, /well-formed \(boxed, stops\)\s+20\.00% \(1\/5\)\n/);
+  assert.match(r.stdout, /accuracy when well-formed\s+100\.00% \(1\/1\)/);
+  const j = JSON.parse(cli('--predictions', formats, '--input', input, '--json').stdout) as { summary: { formats: FormatSummary } };
+  const f = j.summary.formats;
+  assert.deepEqual([f.completions, f.finishKnown, f.boxed.count, f.stopsAfterAnswer.count, f.runsOn.count, f.hitsBudget.count, f.wellFormed.count], [5, 5, 2, 2, 1, 1, 1]);
+  assert.deepEqual(f.wellFormedAccuracy, { count: 1, of: 1, share: 1 });
+});
+
 test('--predictions continues an existing results file and says so', () => {
   const r = cli('--predictions', base, '--input', input, '--out', 'base-results.jsonl');
   assert.equal(r.status, 0, r.stderr);
@@ -65,8 +92,11 @@ test('--compare prints the paired difference with McNemar\'s exact p, and --json
   // Discordant: 0 only-base, 2 only-tuned → p = 2 · (1/2)² = 0.5.
   assert.match(r.stdout, /right only in A: 0\s+right only in B: 2/);
   assert.match(r.stdout, /p = 0\.5000 \(two-sided\) — not significant/);
-  const j = JSON.parse(cli('--compare', 'base-results.jsonl', 'tuned-results.jsonl', '--json').stdout) as Record<string, unknown>;
+  // Base says "The answer is", tuned boxes: the boxed share moves 0 → 5 of 5.
+  assert.match(r.stdout, /format +A → B over the 5 paired problems\n\s+\\boxed\{\} answer\s+0\.00% \(0\/5\)\s+→ 100\.00% \(5\/5\)/);
+  const j = JSON.parse(cli('--compare', 'base-results.jsonl', 'tuned-results.jsonl', '--json').stdout) as Record<string, unknown> & { formats: { a: FormatSummary; b: FormatSummary } };
   assert.deepEqual([j.a, j.n, j.onlyA, j.onlyB, j.pValue], ['base-results.jsonl', 5, 0, 2, 0.5]);
+  assert.deepEqual([j.formats.a.boxed.count, j.formats.b.boxed.count, j.formats.b.finishKnown], [0, 5, 0]);
 });
 
 test('--compare refuses a results file whose last line was cut off, naming the file and line', () => {
@@ -102,8 +132,8 @@ const model = tinyModelDir({ hidden: 32, layers: 2 }, 31);
 after(() => rmSync(model, { recursive: true, force: true }));
 const texts = ['Ken has 12 apples. How many apples?', 'Julie buys 24 books in May.', 'Betty has 3 clips and 48 pages.', 'Mark has 120 marbles.', 'Weng has 365 cookies. How many cookies?'];
 const gen = ['--model', model, '--max-new-tokens', '16', '--batch-size', '2'];
-interface ModelReport { problems: number; graded: number; resumed: number; summary: { count: number; correct: number; accuracy: number; wilson95: number[]; meanCompletionTokens: number; tokensPerSecond: number } }
-const results = (name: string): Array<{ id: string; completion: string; extracted: string | null; gold: string; correct: boolean; completionTokens: number }> =>
+interface ModelReport { problems: number; graded: number; resumed: number; summary: { count: number; correct: number; accuracy: number; wilson95: number[]; meanCompletionTokens: number; tokensPerSecond: number; formats: FormatSummary } }
+const results = (name: string): Array<{ id: string; completion: string; extracted: string | null; gold: string; correct: boolean; completionTokens: number; finish: 'stop' | 'length' }> =>
   readFileSync(join(dir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 test('eval --model generates, grades and summarises; the summary agrees with the results file', () => {
@@ -125,6 +155,8 @@ test('eval --model generates, grades and summarises; the summary agrees with the
   for (const l of lines) {
     assert.ok(l.completionTokens >= 1 && l.completionTokens <= 16);
     assert.ok(!/<\|im_(start|end)\|>|<\|endoftext\|>/.test(l.completion), 'special tokens are not in the completion');
+    // Each result says why generation ended: a stop id, or the 16-token budget.
+    assert.ok(l.finish === 'stop' || (l.finish === 'length' && l.completionTokens === 16), JSON.stringify(l));
   }
   const correct = lines.filter((l) => l.correct).length;
   const s = report.summary;
@@ -133,6 +165,10 @@ test('eval --model generates, grades and summarises; the summary agrees with the
   assert.deepEqual(s.wilson95, wilsonInterval(correct, 5));
   assert.equal(s.meanCompletionTokens, lines.reduce((a, l) => a + l.completionTokens, 0) / 5);
   assert.ok(s.tokensPerSecond > 0);
+  // The format shares are those of the results file, every finish reason known.
+  assert.deepEqual(s.formats, summarizeFormats(lines));
+  assert.equal(s.formats.finishKnown, 5);
+  assert.equal(s.formats.hitsBudget.count, lines.filter((l) => l.finish === 'length').length);
 });
 
 test('eval --model continues an interrupted results file to exactly the uninterrupted one, and refuses other settings', () => {
@@ -147,7 +183,8 @@ test('eval --model continues an interrupted results file to exactly the uninterr
   assert.match(r.stderr, /resumed\.jsonl: 2 problems were already graded there/);
   assert.match(r.stderr, /resumed\.jsonl: cut an incomplete last line \(line 3, 25 bytes without a newline\) left by an interrupted run/);
   const correct = results('resumed.jsonl').filter((l) => l.correct).length;
-  assert.match(r.stdout, new RegExp(`evaluated 5 of 5 problems of model-test\\.jsonl with .* \\(prompt qwen25-math-cot, greedy\\) → resumed\\.jsonl\\naccuracy\\s+${(20 * correct).toFixed(2)}% \\(${correct}/5\\)\\s+95% CI .* \\(Wilson\\)\\ntokens\\s+mean [\\d.]+ per completion\\s+[\\d.]+ tokens/s`));
+  assert.match(r.stdout, new RegExp(`evaluated 5 of 5 problems of model-test\\.jsonl with .* \\(prompt qwen25-math-cot, greedy\\) → resumed\\.jsonl\\naccuracy\\s+${(20 * correct).toFixed(2)}% \\(${correct}/5\\)\\s+95% CI .* \\(Wilson\\)\\ntokens\\s+mean [\\d.]+ per completion\\s+[\\d.]+ tokens/s\\nformat +shares of the 5 completions`));
+  assert.match(r.stdout, /hits the token budget\s+[\d.]+% \(\d\/5\)/);
 
   const other = cli(...gen.slice(0, 2), '--max-new-tokens', '17', '--batch-size', '2', '--input', 'model-test.jsonl', '--out', 'resumed.jsonl');
   assert.equal(other.status, 2);

@@ -168,7 +168,7 @@ export function formatSummary(s: EvalSummary): string {
   if (s.meanCompletionTokens !== null) tokens.push(`mean ${s.meanCompletionTokens.toFixed(1)} per completion`);
   if (s.tokensPerSecond !== undefined) tokens.push(`${s.tokensPerSecond.toFixed(1)} tokens/s`);
   if (tokens.length > 0) lines.push(`tokens    ${tokens.join('   ')}`);
-  lines.push('format', formatFormatSummary(s.formats, '  '));
+  lines.push(`format    shares of the ${s.formats.completions} completions (definitions: README, "Format shares")`, formatFormatSummary(s.formats, '  '));
   return lines.join('\n');
 }
 
