@@ -71,6 +71,7 @@ export { extractAnswer, type Extraction } from './data/extract.js';
 export { isEquivalent, explainEquivalence } from './data/equivalence.js';
 export { readResults } from './eval/results.js';
 export { type EvalResult, type EvalSummary, type Comparison } from './eval/grade.js';
+export { summarizeFormats, completionFormat, type FormatSummary, type CompletionFormat, type Finish } from './eval/formats.js';
 export { resolvePrompt, buildMessages, PROMPT_PRESETS, QWEN25_MATH_COT_SYSTEM, type PromptPreset } from './data/prompts.js';
 export { wilsonInterval, mcnemarExact } from './eval/stats.js';
 

@@ -4,7 +4,8 @@
  *   lightreasoner eval --predictions preds.jsonl --input test.jsonl [--out results.jsonl]
  *   lightreasoner eval --compare A.jsonl B.jsonl
  * The first generates the completions, the second grades completions made elsewhere, the third
- * tells whether the accuracy difference between two runs on the same problems is real. The jobs
+ * tells whether the accuracy difference between two runs on the same problems is real. Every report
+ * also gives the format shares of src/eval/formats.ts (boxed answers, stops, run-ons, budget). The jobs
  * themselves are in src/eval/run.ts; this file turns flags into their settings and prints reports.
  */
 import type { Command } from 'commander';
@@ -127,18 +128,18 @@ function printPredictionsReport(r: PredictionsReport, json: boolean): void {
 export function registerEval(program: Command): void {
   const cmd = program
     .command('eval')
-    .description('Greedy pass@1 on math word problems: generate and grade (--model), grade completions made elsewhere (--predictions), or test whether two runs differ (--compare).')
+    .description('Greedy pass@1 on math word problems: generate and grade (--model), grade completions made elsewhere (--predictions), or test whether two runs differ (--compare). Each summary also gives the format shares: \\boxed{} answers, stops after the answer, runs on into a new problem, hits the token budget, accuracy when well-formed (README, "Format shares").')
     .option('--input <file>', 'questions JSONL: GSM8K lines {"question", "answer": "... #### 18"}, or {"id"?, "question", "answer"} with the gold as "answer"; with --model, {"id"?, "prompt", "answer"} is a raw prompt given to the model as is (no chat template)')
-    .option('--predictions <file>', 'grade completions made elsewhere (vLLM, llama.cpp, an API) instead of generating: JSONL lines {"id" or "question", "completion", "completionTokens"?}')
+    .option('--predictions <file>', 'grade completions made elsewhere (vLLM, llama.cpp, an API) instead of generating: JSONL lines {"id" or "question", "completion", "completionTokens"?, "finish"? or "finish_reason"? ("stop" | "length"; for the format shares)}')
     .option('--model <dir>', 'Hugging Face model directory to generate with (config.json, model.safetensors, tokenizer.json) — or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent)')
     .option('--adapter <dir>', 'LoRA adapter directory (PEFT layout) applied on top of --model')
-    .option('--out <file>', 'results JSONL, one line per problem (id, question, completion, extracted, gold, correct, completionTokens = generated tokens including the stop token); appended to as problems are graded, and problems already in it are skipped, so a restarted run continues — with --model it writes exactly what an uninterrupted run would, and a restart with another model, --adapter, --prompt, --max-new-tokens or --batch-size is refused (they are kept in results.manifest.json beside it)')
+    .option('--out <file>', 'results JSONL, one line per problem (id, question, completion, extracted, gold, correct, completionTokens = generated tokens including the stop token, finish = "stop" | "length" | "context"); appended to as problems are graded, and problems already in it are skipped, so a restarted run continues — with --model it writes exactly what an uninterrupted run would, and a restart with another model, --adapter, --prompt, --max-new-tokens or --batch-size is refused (they are kept in results.manifest.json beside it)')
     .option('--overwrite', 'start --out afresh instead of continuing it')
     .option('--max-new-tokens <n>', 'most tokens generated per problem (greedy decoding stops earlier, at the model\'s end of sequence, <|im_end|> or <|endoftext|>)', String(DEFAULT_EVAL_SETTINGS.maxNewTokens))
     .option('--batch-size <n>', 'problems generated together; larger is faster until memory runs out. Problems are decoded in fixed groups of this size, so it is part of what a restart must repeat', String(DEFAULT_EVAL_SETTINGS.batchSize))
     .option('--prompt <preset|file>', `prompt: "qwen25-math-cot" (system "${QWEN25_MATH_COT_SYSTEM}", as the paper evaluates), "plain" (the question alone), or a text file with a {question} placeholder`, DEFAULT_EVAL_SETTINGS.prompt)
     .option('--limit <n>', 'use only the first n problems of --input')
-    .option('--compare <files...>', 'compare two results files A.jsonl B.jsonl problem by problem: accuracy difference and McNemar\'s exact test')
+    .option('--compare <files...>', 'compare two results files A.jsonl B.jsonl problem by problem: accuracy difference, McNemar\'s exact test, and each format share (boxed, stops after the answer, runs on, hits the budget, accuracy when well-formed) as A → B')
     .option('--no-percent-scaling', 'do not accept an answer 100 times or 1/100 of the gold (the Qwen2.5-Math toolkit does, for percentages; an explicit % sign is still understood)')
     .option('--amateur <dir>', 'baseline: contrastive decoding (Li et al. 2022; O\'Brien & Lewis 2023) — at every step pick argmax of (1+beta)·log pE − beta·log pA over the Expert\'s plausible head {pE >= alpha·max pE}, with this model as the Amateur (same tokenizer as --model)')
     .option('--cd-alpha <x>', withDefault('contrastive decoding plausibility threshold alpha', CD_DEFAULTS.cdAlpha))
