@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testTempDir } from '../testing/tmp.js';
+import { summarizeFormats, type Finish, type FormatSummary } from '../eval/formats.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -32,17 +33,22 @@ test('demo --quick runs end to end and its table agrees with its result files; a
     assert.ok(existsSync(join(out, f)), f);
   }
   assert.ok(!existsSync(join(out, '.lightreasoner.lock')), 'the lock is released at the end');
-  const report = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as { rows: Array<{ label: string; correct: number; count: number; accuracy: number }> };
+  const report = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as { rows: Array<{ label: string; correct: number; count: number; accuracy: number; formats: FormatSummary }> };
   const file: Record<string, string> = { Amateur: 'amateur', Expert: 'expert', 'Expert + CD': 'expert-cd', 'Expert + SFT': 'expert-sft', 'Expert + LightReasoner': 'expert-lightreasoner' };
   for (const row of report.rows) {
-    const results = readFileSync(join(out, 'results', `${file[row.label]}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { correct: boolean });
+    const results = readFileSync(join(out, 'results', `${file[row.label]}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { correct: boolean; completion: string; finish: Finish });
     assert.equal(row.count, results.length, row.label);
+    assert.deepEqual(row.formats, summarizeFormats(results), row.label);
+    assert.equal(row.formats.finishKnown, row.count, row.label);
     assert.equal(row.correct, results.filter((x) => x.correct).length, row.label);
     assert.equal(row.accuracy, row.correct / row.count);
   }
   const acc = Object.fromEntries(report.rows.map((x) => [x.label, x.accuracy]));
   assert.ok(acc.Expert! > acc.Amateur!, 'the bundled Expert beats the bundled Amateur (the pairing the method needs)');
   assert.match(readFileSync(join(out, 'demo.svg'), 'utf8'), /^<svg[^>]*>[\s\S]*<\/svg>$/);
+  // demo.md has the format shares of every row; the printed table (the README's) does not.
+  assert.match(readFileSync(join(out, 'demo.md'), 'utf8'), /\| Expert \+ LightReasoner \| [\d.]+% \(\d+\/\d+\) \| [\d.]+% \(\d+\/\d+\) \|/);
+  assert.doesNotMatch(stdout, /well-formed/);
 
   // Rerunning the finished demo reuses every stage and reports the first run's figures, not empty ones.
   const firstReport = readFileSync(join(out, 'demo.json'), 'utf8');

@@ -3,6 +3,7 @@
  * dependencies) of accuracy with 95% intervals and of the KL(pE ‖ pA) distribution over sampled
  * steps with the β threshold marked.
  */
+import { formatShare, type FormatSummary } from '../eval/formats.js';
 
 export interface ModelRow {
   label: string;
@@ -24,6 +25,8 @@ export interface ModelRow {
   /** Seconds spent producing this row's model (sampling + training + merging), and evaluating it. */
   buildSeconds?: number;
   evalSeconds: number;
+  /** Format shares of the row's completions (src/eval/formats.ts). */
+  formats?: FormatSummary;
 }
 
 export interface DemoReport {
@@ -66,6 +69,18 @@ export function markdownTable(r: DemoReport): string {
   return `${head}\n${rows.map((x) => `| ${x} |`).join('\n')}`;
 }
 
+/** The format shares of each row (README, "Format shares"), with a blank line after; none when no row has them. */
+function formatsTable(r: DemoReport): string[] {
+  const rows = r.rows.filter((m) => m.formats !== undefined);
+  if (rows.length === 0) return [];
+  return [
+    '| model | \\boxed{} answer | stops after the answer | runs on into a new problem | hits the token budget | well-formed | accuracy when well-formed |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map(({ label, formats: f }) => `| ${[label, ...[f!.boxed, f!.stopsAfterAnswer, f!.runsOn, f!.hitsBudget, f!.wellFormed, f!.wellFormedAccuracy].map(formatShare)].join(' | ')} |`),
+    '',
+  ];
+}
+
 export function markdownReport(r: DemoReport): string {
   const stages = r.stages.map((s) => `| ${s.stage} | ${fmtSeconds(s.seconds)} | ${s.detail ?? ''} |`).join('\n');
   return [
@@ -79,6 +94,7 @@ export function markdownReport(r: DemoReport): string {
     '',
     '"change vs Expert" counts the held-out problems only this model got right (+) and only the base Expert got right (−); McNemar\'s exact test is on those discordant pairs.',
     '',
+    ...formatsTable(r),
     '| stage | wall time | detail |',
     '|---|---|---|',
     stages,

@@ -237,7 +237,7 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
   }
 
   const row = (label: string, description: string, r: ModelEvalReport, evalSeconds: number): ModelRow => ({
-    label, description, correct: r.summary.correct, count: r.summary.count, accuracy: r.summary.accuracy, wilson95: r.summary.wilson95, evalSeconds,
+    label, description, correct: r.summary.correct, count: r.summary.count, accuracy: r.summary.accuracy, wilson95: r.summary.wilson95, evalSeconds, formats: r.summary.formats,
   });
   const evalSeconds = (label: string): number => stages.find((x) => x.stage === `eval ${label}`)!.seconds;
   const vs = (label: string) => {
