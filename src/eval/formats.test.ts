@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { stripCalculatorAnnotations } from '../data/extract.js';
+import { gsm8kSkip, gsm8kTest } from '../testing/gsm8k.js';
 import { completionFormat, firstAnswerEnd, formatFormatChange, formatFormatSummary, startsNewProblem, summarizeFormats, type Finish, type FormatInput } from './formats.js';
 
 // Hand-made completions, each with the format it must be read as:
@@ -97,4 +100,20 @@ test('the printout gives each share with its count, and a comparison shows befor
   assert.match(change, /^accuracy when well-formed\s+66\.67% \(2\/3\) +→ 26\.67% \(4\/15\)$/m);
   assert.match(change, /\(A: the finish reason is known for 14 of 15/);
   assert.doesNotMatch(change, /\(B:/);
+});
+
+test('on real GSM8K solutions: each stops after its #### answer, and runs on when the next problem follows', { skip: gsm8kSkip }, () => {
+  const rows = readFileSync(gsm8kTest!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question: string; answer: string });
+  let bare = 0;
+  rows.forEach((r, i) => {
+    const solution = r.answer, next = rows[(i + 1) % rows.length]!.question, id = `line ${i + 1}`;
+    const alone = completionFormat(solution, 'stop');
+    assert.ok(alone.stopsAfterAnswer && !alone.runsOn && alone.answerEnd === stripCalculatorAnnotations(solution).trimEnd().length, `${id}: ${solution.slice(-80)}`);
+    assert.equal(completionFormat(`${solution}\n\nQuestion: ${next}`, 'stop').runsOn, true, id);
+    // With no header, only a question mark gives the next problem away (the limit the README states).
+    const runsOn = completionFormat(`${solution}\n\n${next}`, 'stop').runsOn;
+    assert.equal(runsOn, /\?/.test(next), `${id}: ${next}`);
+    if (runsOn) bare++;
+  });
+  assert.ok(bare > 0.9 * rows.length, `${bare} of ${rows.length} bare next questions end in "?"`);
 });

@@ -1,27 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import { compareResults, formatComparison, formatSummary, gradePrediction, requireGold, summarizeResults } from './grade.js';
 import { summarizeFormats } from './formats.js';
+import { gsm8kSkip, gsm8kTest } from '../testing/gsm8k.js';
 import type { GoldQuestion } from '../data/questions.js';
 
 // ---------------------------------------------------------------------------------------------
 // The grader on every real GSM8K test answer
 // ---------------------------------------------------------------------------------------------
 
-// dist/src/eval/ → package root; the data sits beside the repository as ../shared (or is named by
-// LIGHTREASONER_GSM8K_TEST, e.g. in a worktree).
-const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const gsm8kCandidates = [process.env.LIGHTREASONER_GSM8K_TEST, join(packageRoot, '..', 'shared', 'data', 'gsm8k', 'test.jsonl')]
-  .filter((p): p is string => p !== undefined && p !== '');
-const gsm8kTest = gsm8kCandidates.find((p) => existsSync(p));
-const skip = gsm8kTest === undefined
-  ? `GSM8K test set not found (looked for ${gsm8kCandidates.join(', ')}); set LIGHTREASONER_GSM8K_TEST to its test.jsonl to run this test`
-  : false;
+const skip = gsm8kSkip;
 
 // Ways a model writes a final answer. `v` is the number as the gold writes it, `c` with thousands separators.
 const phrasings: Array<[string, (v: string, c: string) => string]> = [
