@@ -11,7 +11,7 @@ import { Trainer } from './trainer.js';
 import { loadTrainingSet } from './training-set.js';
 import { writeTinySamples } from './testing.js';
 import { Rng } from '../util/rng.js';
-import { microBatch, stepData, streamSlice, type BatchPlan, type KeptStep } from './batches.js';
+import { microBatch, stepBatches, stepData, streamSlice, type BatchPlan, type KeptStep } from './batches.js';
 
 const modelDir = tinyModelDir({ hidden: 16, layers: 2 }, 3);
 const dataDir = mkdtempSync(join(tmpdir(), 'lr-batches-'));
@@ -90,6 +90,32 @@ test('packing: a whole optimiser step (2 micro-batches) packed and unpacked give
   assert.equal(a.targets, 8);
   assert.ok(a.tokens < b.tokens);
   // After a step the buffers hold the (unclipped: max norm ∞) gradient it applied.
+  grads(t2).forEach((g, k) => assertClose(g, ga[k]!, 1e-5, t2.params[k]!.name));
+});
+
+test('packing across micro-batches: a trajectory whose kept steps straddle a step\'s micro-batches runs once, with the same loss and gradient', () => {
+  const p = plan({ pack: true });
+  const R = p.batchSize * p.gradAccum;
+  const records = streamSlice(p, 0, R);
+  // Micro-batch by micro-batch, as packing did before: the trajectory cut by the boundary is run twice.
+  const perMicroBatch = [microBatch(p, records.slice(0, p.batchSize)), microBatch(p, records.slice(p.batchSize, R))];
+  assert.ok(perMicroBatch.flat().length > new Set(records.map((r) => r.group)).size, 'fixture: a trajectory straddles the boundary');
+  const merged = stepBatches(p, records);
+  assert.equal(merged.flat().length, new Set(records.map((r) => r.group)).size, 'one sequence per trajectory of the step');
+  assert.ok(merged.every((mb) => mb.length <= p.batchSize), 'no micro-batch holds more sequences than batchSize');
+  assert.deepEqual(stepData(p, 0), merged);
+  const tokens = (d: ReturnType<typeof stepBatches>): number => d.flat().reduce((a, s) => a + s.ids.length, 0);
+  assert.ok(tokens(merged) < tokens(perMicroBatch), `${tokens(merged)} tokens packed across the step vs ${tokens(perMicroBatch)} per micro-batch`);
+
+  const t = trainer();
+  const start = t.params.map((q) => Float32Array.from(q.param));
+  const a = t.step(0, merged);
+  const ga = grads(t);
+  t.params.forEach((q, k) => q.param.set(start[k]!));
+  const t2 = new Trainer(t.model, t.options);
+  const b = t2.step(0, perMicroBatch);
+  assert.equal(a.targets, b.targets);
+  assert.ok(Math.abs(a.loss - b.loss) <= 1e-6 * b.loss, `${a.loss} vs ${b.loss}`);
   grads(t2).forEach((g, k) => assertClose(g, ga[k]!, 1e-5, t2.params[k]!.name));
 });
 

@@ -88,11 +88,31 @@ export function microBatch(plan: BatchPlan, records: KeptStep[]): TrainSequence[
   });
 }
 
+/**
+ * One optimiser step's records as micro-batches. Unpacked: `batchSize` records each, one sequence
+ * per record. Packed: every record of a trajectory anywhere in the step rides on one sequence (up
+ * to the longest prefix any of them needs), and those sequences fill micro-batches of at most
+ * `batchSize` sequences, in order. The loss is normalised over the whole step (Trainer.step), so
+ * how records fall into micro-batches does not change the objective; with 'trajectories' order a
+ * trajectory's kept steps usually straddle the step's micro-batches, and packing across them runs
+ * its shared prefix once instead of once per micro-batch. No pass holds more sequences, or longer
+ * ones, than an unpacked micro-batch would, so memory stays within the same bound.
+ * (LoRA dropout draws one mask per pass: records packed together share their prefix's mask, as
+ * they already did inside a packed micro-batch.)
+ */
+export function stepBatches(plan: BatchPlan, records: KeptStep[]): StepData {
+  const out: StepData = [];
+  if (!plan.pack) {
+    for (let m = 0; m < records.length; m += plan.batchSize) out.push(microBatch(plan, records.slice(m, m + plan.batchSize)));
+    return out;
+  }
+  const sequences = microBatch(plan, records);
+  for (let m = 0; m < sequences.length; m += plan.batchSize) out.push(sequences.slice(m, m + plan.batchSize));
+  return out;
+}
+
 /** The data of optimiser step `step`. */
 export function stepData(plan: BatchPlan, step: number, cache?: Map<number, KeptStep[]>): StepData {
   const R = plan.batchSize * plan.gradAccum;
-  const records = streamSlice(plan, step * R, (step + 1) * R, cache);
-  const out: StepData = [];
-  for (let m = 0; m < plan.gradAccum; m++) out.push(microBatch(plan, records.slice(m * plan.batchSize, (m + 1) * plan.batchSize)));
-  return out;
+  return stepBatches(plan, streamSlice(plan, step * R, (step + 1) * R, cache));
 }

@@ -8,7 +8,7 @@ import { timeGeneration, timeScoring } from '../../src/backends/bench.js';
 import { scoreTrajectory } from '../../src/method/trajectory.js';
 import { sgemm } from '../../src/engine/blas.js';
 import { logSoftmaxRow, softTargetLoss } from '../../src/engine/ops/loss.js';
-import { microBatch, type KeptStep } from '../../src/train/batches.js';
+import { stepBatches, type KeptStep } from '../../src/train/batches.js';
 import { parseConfig } from '../../src/model/config.js';
 import { generateGreedy } from '../../src/model/generate.js';
 import { initParams } from '../../src/model/init.js';
@@ -61,8 +61,8 @@ type TrainSpec = Extract<RowSpec, { kind: 'train-lightreasoner' }>;
  * The optimiser steps of a train-lightreasoner row, per repetition window: the records in their
  * listed order cut into windows of `recordsPerRepetition`, each into steps of R = batch × gradAccum
  * records (a window's last step may have fewer), micro-batches built by src/train/batches.ts
- * (`pack` true: one sequence per trajectory of a micro-batch, up to its longest record; false: one
- * sequence per record).
+ * stepBatches, as training builds them (`pack` true: one sequence per trajectory of the step, up
+ * to its longest record; false: one sequence per record).
  */
 export function lightReasonerWindows(spec: TrainSpec, pack: boolean): StepData[][] {
   const steps: KeptStep[] = spec.records.map((r) => ({ group: r.trajectory, length: r.length, ids: r.ids, weights: r.weights }));
@@ -73,10 +73,7 @@ export function lightReasonerWindows(spec: TrainSpec, pack: boolean): StepData[]
     const window = steps.slice(w0, w0 + spec.recordsPerRepetition);
     const out: StepData[] = [];
     for (let s0 = 0; s0 < window.length; s0 += R) {
-      const stepRecords = window.slice(s0, s0 + R);
-      const data: StepData = [];
-      for (let m = 0; m < stepRecords.length; m += spec.batch) data.push(microBatch(plan, stepRecords.slice(m, m + spec.batch)));
-      out.push(data);
+      out.push(stepBatches(plan, window.slice(s0, s0 + R)));
     }
     windows.push(out);
   }
