@@ -5,6 +5,9 @@
  *   dialogue     two people talking, in plain text ("Ava: ...")
  *   list         a titled list (a packing list, a shopping list, a class roster)
  *   description  a paragraph describing a place or a thing
+ *   howto        instructions written step by step ("Please read each step, and put ... within ..."),
+ *                so the everyday words of instructions (the evaluation's system prompt among them)
+ *                are known as a base model knows them, without the prompt itself ever appearing
  *   chat         a ChatML conversation (system, user, assistant; sometimes two rounds) on a non-math
  *                topic, rendered exactly as Qwen2.5's chat template renders it, so a model trained on
  *                this text knows the frame it is evaluated in
@@ -20,11 +23,11 @@ import { CONTAINERS, COUNTABLES, PEOPLE, SHOP_ITEMS, capitalize, pickPeople, wit
 import { createRng, type Rng } from '../synthetic/rng.js';
 import type { ChatMessage } from '../prompts.js';
 
-export const GENERAL_KINDS = ['narrative', 'dialogue', 'list', 'description', 'chat'] as const;
+export const GENERAL_KINDS = ['narrative', 'dialogue', 'list', 'description', 'howto', 'chat'] as const;
 export type GeneralKind = (typeof GENERAL_KINDS)[number];
 
 /** How often each kind is drawn; chat gets a quarter so the frame is well known (see the pre-registration). */
-const KIND_WEIGHTS: Readonly<Record<GeneralKind, number>> = { narrative: 0.25, dialogue: 0.15, list: 0.15, description: 0.2, chat: 0.25 };
+const KIND_WEIGHTS: Readonly<Record<GeneralKind, number>> = { narrative: 0.2, dialogue: 0.15, list: 0.12, description: 0.16, howto: 0.12, chat: 0.25 };
 
 export interface CorpusDocument {
   /** "<corpus>-<seed>-<index>". */
@@ -63,6 +66,16 @@ const FEATURES: Readonly<Record<(typeof PLACES)[number], readonly string[]>> = {
   zoo: ['cages', 'ponds', 'lions', 'keepers', 'paths'], harbor: ['boats', 'docks', 'cranes', 'ships', 'lights'],
   forest: ['trails', 'oaks', 'streams', 'cabins', 'bridges'], village: ['houses', 'shops', 'wells', 'streets', 'bridges'],
 };
+/** Instructions, in order: the first step opens, the last one closes. */
+const HOWTO_TASKS: ReadonlyArray<{ what: string; steps: readonly string[] }> = [
+  { what: 'plant seeds', steps: ['Find a sunny spot in the garden.', 'Dig a small hole with your hands.', 'Put the seeds within the hole.', 'Cover them with soil.', 'Give them some water.', 'Wait and watch them grow.'] },
+  { what: 'bake bread', steps: ['Wash your hands.', 'Put the flour in a big bowl.', 'Add water and mix it well.', 'Let the dough rest for a while.', 'Shape it and put it in the oven.', 'Let the bread cool before you eat it.'] },
+  { what: 'pack a bag', steps: ['Make a list of what you need.', 'Put the heavy things at the bottom.', 'Fold your clothes.', 'Put small things within the side pockets.', 'Check the list again.', 'Close the bag.'] },
+  { what: 'write a letter', steps: ['Think about what you want to say.', 'Write the date at the top.', 'Greet your friend by name.', 'Tell your news in a few lines.', 'Sign your name at the end.', 'Put the letter in an envelope.'] },
+  { what: 'clean the room', steps: ['Open the window.', 'Pick up the toys and books.', 'Put each thing in its place.', 'Dust the shelves.', 'Sweep the floor.', 'Enjoy your clean room.'] },
+  { what: 'answer a letter', steps: ['Read the letter again.', 'Note the questions your friend asked.', 'Reason about what to tell them.', 'Write your reply.', 'Put the final version within an envelope.', 'Mail it the next day.'] },
+];
+
 const NUMBER_WORDS = ['two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'] as const;
 
 export function generateGeneralDocuments(options: GeneralCorpusOptions): CorpusDocument[] {
@@ -165,6 +178,17 @@ const WRITERS: Readonly<Record<GeneralKind, (rng: Rng) => string>> = {
       `It was built in ${rng.int(1800, 2020)}.`,
     ];
     return shuffle(rng, sentences).slice(0, rng.int(3, sentences.length)).join(' ');
+  },
+
+  howto(rng) {
+    const task = rng.pick(HOWTO_TASKS);
+    // Some middle steps are left out; the order is kept.
+    const all = task.steps.filter((_, i) => i === 0 || i === task.steps.length - 1 || rng.chance(0.75));
+    const intro = rng.pick([`How to ${task.what}, step by step.`, `${capitalize(task.what)}: a short guide.`, `Please read each step before you ${task.what}.`]);
+    const style = rng.int(0, 1);
+    const body = all.map((st, i) => (style === 0 ? `Step ${i + 1}: ${st}` : `${i + 1}. ${st}`)).join('\n');
+    const outro = rng.pick(['Think about why each step matters.', 'Take your time, and ask a friend if you need help.', 'The final step is the most fun.', 'Please reason about what you need before you start.', '']);
+    return `${intro}\n${body}${outro ? `\n${outro}` : ''}`;
   },
 
   chat(rng) {
