@@ -6,7 +6,9 @@
 # script can be killed at any time and started again with the same arguments, losing at most one
 # checkpoint interval. Deterministic up to floating-point summation order (BLAS threads).
 #
-#   tools/world/build-base.sh [WORKDIR]            (default runs/base-world; about 3-4 hours on 2 cores)
+#   tools/world/build-base.sh [WORKDIR]            (default runs/base-world; about 3.7 hours on 2 cores shared
+#                                                   with other work, measured 2026-11-27: Amateur 0.5 h,
+#                                                   Expert general 1.1 h, Expert math 2 h)
 #   SMOKE=1 tools/world/build-base.sh /tmp/smoke   (tiny corpora and a few steps per stage: proves every
 #                                                   stage starts and resumes, in a few minutes)
 # Start the full build in the background:
@@ -26,7 +28,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
   A_STEPS=6 EG_STEPS=6 EM_STEPS=6 SAVE=2 EVAL_STEPS=0 EVAL_COUNT=4 EM_EXPORTS=2,4 WARMUP=1
 else
   GENERAL_DOCS=60000 MATH_DOCS=20000 AMATEUR_MATH_DOCS=2000 REPLAY_DOCS=2000 DEV_COUNT=1000
-  A_STEPS=6000 EG_STEPS=4000 EM_STEPS=2000 SAVE=100 EVAL_STEPS=1000 EVAL_COUNT=100 EM_EXPORTS=500,1000 WARMUP=200
+  A_STEPS=6000 EG_STEPS=3000 EM_STEPS=2400 SAVE=100 EVAL_STEPS=1000 EVAL_COUNT=100 EM_EXPORTS=600,1200 WARMUP=200
 fi
 AMATEUR_ARCH="--hidden 128 --layers 4 --heads 4 --kv-heads 2 --intermediate 384 --max-positions 512"
 EXPERT_ARCH="--hidden 256 --layers 6 --heads 8 --kv-heads 4 --intermediate 768 --max-positions 512"
