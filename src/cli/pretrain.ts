@@ -49,7 +49,7 @@ export function registerPretrain(program: Command): void {
     .command('pretrain')
     .description('Train a small Qwen2ForCausalLM from scratch (all parameters) on GSM8K-format worked solutions, formatted as chat conversations with the loss on the reply. Writes a Hugging Face model directory; resumable.')
     .requiredOption('--tokenizer <dir>', 'directory with tokenizer.json and tokenizer_config.json (e.g. from `lightreasoner train-tokenizer`); copied into the model')
-    .requiredOption('--train <file>', 'GSM8K-format JSONL ({"question", "answer": "...\\n#### N"}) to train on')
+    .requiredOption('--train <file>', 'JSONL to train on: GSM8K records ({"question", "answer": "...\\n#### N"}, loss on the chat reply) and/or plain-text documents ({"text"}, loss on every token, cut into --max-positions windows)')
     .requiredOption('--out <dir>', 'output model directory (checkpoints/, training_log.jsonl and dev_accuracy.jsonl go inside it too)')
     .option('--dev <file>', 'GSM8K-format JSONL to measure greedy accuracy on during training (never the test split)')
     .option('--hidden <n>', 'hidden size', option(positiveInt, '--hidden'), d.arch.hidden)

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
+import { CHATML_SPECIAL_TOKENS } from '../tokenizer/qwen2-format.js';
 import { DEFAULT_BPE_TRAINING, trainByteLevelBpe, type BpeTrainingStats } from '../tokenizer/bpe-trainer.js';
 import { vocabularyFingerprint } from '../tokenizer/vocabulary.js';
 import { solutionToAssistant, WORLD_SYSTEM_PROMPTS } from '../data/chat-format.js';
@@ -31,6 +32,37 @@ export function readQuestionAnswerTexts(paths: readonly string[]): string[] {
       for (const field of ['question', 'answer'] as const) {
         const v = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
         if (typeof v !== 'string') throw new UserError(`${path}: line ${line}: field "${field}" is ${v === undefined ? 'missing' : JSON.stringify(v)}, expected a string`);
+        texts.push(v);
+      }
+    }
+  }
+  return texts;
+}
+
+/**
+ * The texts of records that are either GSM8K pairs ({"question", "answer"}: both texts) or plain-text
+ * documents ({"text"}, as the base-regime corpora write them). A document is cut at the ChatML special
+ * tokens it contains: they are added tokens, encoded whole, so BPE must not spend merges on them.
+ */
+export function readTrainingTexts(paths: readonly string[]): string[] {
+  const texts: string[] = [];
+  const specials = new RegExp(CHATML_SPECIAL_TOKENS.map((t) => t.replace(/[|]/g, '\\|')).join('|'));
+  for (const path of paths) {
+    const { records, problems, tornTail } = readJsonl<unknown>(path, 'training data');
+    if (problems.length > 0) {
+      throw new UserError(`${path}: ${problems.length} line(s) are not valid JSON, e.g. ${problems.slice(0, 3).map((p) => `line ${p.line}: ${p.message}`).join('; ')}`);
+    }
+    if (tornTail) throw new UserError(`${path}: the last line is cut off (not valid JSON and no final newline)`);
+    if (records.length === 0) throw new UserError(`${path}: no records (expected JSONL with "question" and "answer" strings, or "text" strings)`);
+    for (const { line, value } of records) {
+      const r = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+      if (typeof r.text === 'string' && r.question === undefined && r.answer === undefined) {
+        texts.push(...r.text.split(specials).filter((t) => t.length > 0));
+        continue;
+      }
+      for (const field of ['question', 'answer'] as const) {
+        const v = r[field];
+        if (typeof v !== 'string') throw new UserError(`${path}: line ${line}: field "${field}" is ${v === undefined ? 'missing' : JSON.stringify(v)}, expected a string (or a record with only a "text" string)`);
         texts.push(v);
       }
     }
@@ -80,7 +112,7 @@ export function registerTrainTokenizer(program: Command): void {
   program
     .command('train-tokenizer')
     .description('Train a byte-level BPE tokenizer (Qwen2 format: digits split one by one, ChatML special tokens, Qwen2.5 chat template) on the "question" and "answer" fields of GSM8K-style JSONL, and write tokenizer.json and tokenizer_config.json.')
-    .requiredOption('--input <files>', 'JSONL training data, one or more files separated by commas; every line needs "question" and "answer" strings')
+    .requiredOption('--input <files>', 'JSONL training data, one or more files separated by commas; every line needs "question" and "answer" strings, or (without --chat) a "text" string: a plain-text document')
     .requiredOption('--vocab-size <n>', 'vocabulary size the model will see: 256 byte symbols + learned merges + 3 special tokens (fewer when the data runs out of pairs seen --min-frequency times)')
     .requiredOption('--out <dir>', 'directory to write tokenizer.json and tokenizer_config.json to (created if missing)')
     .option('--min-frequency <n>', 'never merge a pair seen fewer times than this in the data', String(DEFAULT_BPE_TRAINING.minFrequency))
@@ -96,7 +128,8 @@ export function registerTrainTokenizer(program: Command): void {
       const tokenizerPath = join(flags.out, 'tokenizer.json');
       if (existsSync(tokenizerPath) && !flags.force) throw new UserError(`${tokenizerPath} already exists; pass --force to overwrite it`);
 
-      const raw = readQuestionAnswerTexts(inputs);
+      // --chat pairs questions with answers; without it, plain-text documents ({"text"}) are read too.
+      const raw = flags.chat ? readQuestionAnswerTexts(inputs) : readTrainingTexts(inputs);
       // Pairs (question, answer) → chat texts: the reply form of each answer, and the system prompts as often as they occur.
       const texts = flags.chat
         ? raw.flatMap((t, i) => (i % 2 === 0 ? [t, 'system user assistant'] : [solutionToAssistant(t), WORLD_SYSTEM_PROMPTS[(i >> 1) % WORLD_SYSTEM_PROMPTS.length]!]))

@@ -1,6 +1,7 @@
 /**
  * Full-parameter training of a small Qwen2 model from scratch on worked solutions (GSM8K-format
- * JSONL), as chat conversations with the loss on the assistant's reply. This is how the bundled
+ * JSONL), as chat conversations with the loss on the assistant's reply, or on plain-text documents
+ * ({"text"} records, every token predicted: the base-regime world's corpora). This is how the bundled
  * Expert and Amateur are made; it runs through the same engine, trainer and checkpoints as
  * LightReasoner's Stage 2.
  */
@@ -11,7 +12,7 @@ import { initParams } from '../model/init.js';
 import { Transformer } from '../model/transformer.js';
 import { loadModelDir, saveModelDir, saveModelFilesInto } from '../model/model-dir.js';
 import { modelFingerprint } from '../model/load.js';
-import { assertSameVocabulary, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
+import { ENDOFTEXT, assertSameVocabulary, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { WORLD_SYSTEM_PROMPTS, trainingConversation } from '../data/chat-format.js';
 import { CompletionStore, completionExample, completionSequence, type CompletionExample } from './completion.js';
 import { Trainer } from './trainer.js';
@@ -106,20 +107,49 @@ export function pretrainConfig(arch: Architecture, tok: HfTokenizer): ModelConfi
   }, 'pretrain config');
 }
 
-/** Tokenised training conversations; the system prompt alternates between the world's prompts. */
-export function loadCompletionExamples(file: string, tok: HfTokenizer, stopIds: readonly number[]): CompletionExample[] {
-  const read = readJsonl<{ question?: unknown; answer?: unknown }>(file, 'training data');
+/**
+ * Tokenised training examples, one kind per record: a GSM8K record {"question", "answer"} becomes a
+ * chat conversation with the loss on the reply (the system prompt alternates between the world's
+ * prompts); a plain-text document {"text"} (a base-model corpus, src/data/base-world) is trained on
+ * every token, see documentExamples.
+ */
+export function loadCompletionExamples(file: string, tok: HfTokenizer, stopIds: readonly number[], maxTokens = Infinity): CompletionExample[] {
+  const read = readJsonl<{ question?: unknown; answer?: unknown; text?: unknown }>(file, 'training data');
   if (read.problems.length > 0) throw new UserError(`${file}:${read.problems[0]!.line}: not valid JSON (${read.problems[0]!.message})`);
   const torn = tornInputMessage(read);
   if (torn) throw new UserError(`${file}:${read.tornLine}: ${torn}`);
   if (read.records.length === 0) throw new UserError(`${file}: no training records`);
-  return read.records.map(({ line, value }, i) => {
+  return read.records.flatMap(({ line, value }, i) => {
+    if (typeof value.text === 'string' && value.question === undefined && value.answer === undefined) {
+      return documentExamples(tok, value.text, maxTokens, `${file}:${line}`);
+    }
     if (typeof value.question !== 'string' || typeof value.answer !== 'string') {
-      throw new UserError(`${file}:${line}: expected "question" and "answer" strings`);
+      throw new UserError(`${file}:${line}: expected "question" and "answer" strings, or a "text" string (a plain-text document)`);
     }
     const messages = trainingConversation(value.question, value.answer, WORLD_SYSTEM_PROMPTS[i % WORLD_SYSTEM_PROMPTS.length]!);
-    return completionExample(tok, messages, stopIds);
+    return [completionExample(tok, messages, stopIds)];
   });
+}
+
+/**
+ * A plain-text document as base-model pretraining sees it: `<|endoftext|>` before and after (the
+ * document separator of GPT-2 and Qwen pretraining), special tokens written in the text (ChatML
+ * markers of a chat document) encoded as themselves, and every token after the first predicted. A
+ * document longer than `maxTokens` is cut into windows that overlap by one token, so each token is a
+ * target exactly once; the first token of a window is its context.
+ */
+export function documentExamples(tok: HfTokenizer, text: string, maxTokens: number, where: string): CompletionExample[] {
+  const eot = tok.tokenToId(ENDOFTEXT);
+  if (eot === undefined) throw new UserError(`${where}: a plain-text document needs the ${ENDOFTEXT} token, which the tokenizer (${tok.source}) lacks`);
+  if (maxTokens < 2) throw new UserError(`${where}: windows of ${maxTokens} token(s) cannot hold a target`);
+  if (text.length === 0) throw new UserError(`${where}: empty "text"`);
+  const ids = [eot, ...tok.encode(text, { addSpecialTokens: false }), eot];
+  const out: CompletionExample[] = [];
+  for (let start = 0; start + 1 < ids.length; start += maxTokens - 1) {
+    const window = ids.slice(start, start + maxTokens);
+    out.push({ prompt: Int32Array.of(window[0]!), completion: Int32Array.from(window.slice(1)) });
+  }
+  return out;
 }
 
 /** Dev accuracy during training, one line per measurement. */
@@ -143,7 +173,7 @@ function pretrainLocked(o: PretrainOptions): PretrainResult {
   if (init) assertSameVocabulary(loadTokenizer(o.initFrom!), tok, `the --init model's tokenizer (${o.initFrom})`, `--tokenizer ${o.tokenizerDir}`);
   const config = init ? init.config : pretrainConfig(o.arch, tok);
   const stopIds = tok.eosTokenIds;
-  const examples = new CompletionStore(loadCompletionExamples(o.trainFile, tok, stopIds));
+  const examples = new CompletionStore(loadCompletionExamples(o.trainFile, tok, stopIds, config.maxPositionEmbeddings));
   for (let i = 0; i < examples.length; i++) {
     if (examples.tokens(i) > config.maxPositionEmbeddings) throw new UserError(`${o.trainFile}: record ${i + 1} needs ${examples.tokens(i)} tokens; raise --max-positions`);
   }
