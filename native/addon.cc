@@ -383,7 +383,7 @@ Napi::Value F32FromBf16(const Napi::CallbackInfo& info) {
 }
 
 // gemmBf16(M, N, K, A: Float32Array, offA, lda, W: Uint16Array, offW, ldw, beta, C, offC, ldc, path)
-// C[M,N] = A[M,K] · Wᵀ + beta · C with W [N,K] bfloat16. path: 0 auto, 1 dot, 2 widen (benchmarks
+// C[M,N] = A[M,K] · Wᵀ + beta · C with W [N,K] bfloat16. path: 0 auto (dot where the CPU has it), 1 dot, 2 widen (benchmarks
 // and tests pick one; a dot request on a CPU without AVX512-BF16 widens). Returns "dot" or "widen".
 Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -423,13 +423,12 @@ Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, taken == Bf16Path::Dot ? "dot" : "widen");
 }
 
-// bf16Info() -> { dot, widenFromRows, sbgemm }: what gemmBf16 can run here, and whether the open
+// bf16Info() -> { dot, sbgemm }: what gemmBf16 can run here, and whether the open
 // BLAS library exports cblas_sbgemm (reported by the benchmark; Debian's 0.3.21 does not).
 Napi::Value Bf16Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("dot", Napi::Boolean::New(env, bf16_dot_supported()));
-  o.Set("widenFromRows", Napi::Number::New(env, static_cast<double>(bf16_widen_from_rows())));
   o.Set("sbgemm", Napi::Boolean::New(env, blas_handle != nullptr && dlsym(blas_handle, "cblas_sbgemm") != nullptr));
   return o;
 }

@@ -3,13 +3,15 @@
 // Why not OpenBLAS's cblas_sbgemm: Debian's and Ubuntu's OpenBLAS packages (0.3.21 and others)
 // are built without BUILD_BFLOAT16, so the symbol is not there; a kernel of our own works with the
 // OpenBLAS users already have. Two paths:
-//  - Dot (CPUs with AVX512-BF16, few rows of A: decoding): A's rows are rounded to bfloat16 once per
-//    call and each weight row is streamed from memory once, feeding VDPBF16PS (pairs of bf16
-//    products accumulated in float32) for a block of 4 rows of A × 4 rows of W. Decoding is bound
-//    by the bytes of weight read, so half the bytes is nearly half the time.
-//  - Widen (many rows of A, e.g. scoring 256 tokens, or a CPU without AVX512-BF16): chunks of W
-//    are widened to float32 (exact) into a scratch that stays in cache and handed to sgemm, so
-//    compute-bound products keep sgemm's speed; A is not rounded on this path.
+//  - Dot (CPUs with AVX512-BF16): A's rows are rounded to bfloat16 once per call and each weight
+//    row is streamed from memory once, feeding VDPBF16PS (pairs of bf16 products accumulated in
+//    float32) for a block of 4 rows of A × 4 rows of W. Decoding is bound by the bytes of weight
+//    read, so half the bytes is about half the time; and VDPBF16PS does twice the multiply-adds of
+//    an f32 FMA, so it also beat sgemm at 256 rows (tools/bench/sbgemm.ts: 1.7x single-threaded on
+//    an EPYC with AVX512-BF16). It runs on one thread.
+//  - Widen (CPUs without AVX512-BF16): chunks of W are widened to float32 (exact) into a scratch
+//    that stays in cache and handed to sgemm; A is not rounded on this path. Half the memory,
+//    about f32's speed.
 // Both match torch's bf16 Linear up to summation order (Dot) or the rounding of A (Widen).
 #include "gemm_bf16.h"
 #include <immintrin.h>
@@ -18,8 +20,6 @@
 
 namespace {
 
-// Rows of A from which the Auto path widens: tools/bench/sbgemm.ts measures the crossover.
-constexpr int64_t kWidenFromRows = 64;
 // Rows of W widened per sgemm call: 32 rows × K floats stay in L2 for K up to ~8k.
 constexpr int64_t kWidenChunk = 32;
 
@@ -112,11 +112,9 @@ bool bf16_dot_supported() {
   return ok;
 }
 
-int64_t bf16_widen_from_rows() { return kWidenFromRows; }
-
 Bf16Path gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* W,
                       int64_t ldw, float beta, float* C, int64_t ldc, sgemm_nt_fn sgemm, Bf16Path path) {
-  if (path == Bf16Path::Auto) path = bf16_dot_supported() && M < kWidenFromRows ? Bf16Path::Dot : Bf16Path::Widen;
+  if (path == Bf16Path::Auto) path = bf16_dot_supported() ? Bf16Path::Dot : Bf16Path::Widen;
   if (path == Bf16Path::Dot && !bf16_dot_supported()) path = Bf16Path::Widen;
   if (path == Bf16Path::Dot) {
     gemm_dot(M, N, K, A, lda, W, ldw, beta, C, ldc);

@@ -16,8 +16,6 @@ enum class Bf16Path { Auto = 0, Dot = 1, Widen = 2 };
 
 // True when this CPU runs the AVX512-BF16 dot kernel.
 bool bf16_dot_supported();
-// Rows of A from which Auto widens W to float32 and uses sgemm instead of the dot kernel.
-int64_t bf16_widen_from_rows();
 
 // Returns the path taken (Dot or Widen).
 Bf16Path gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* W,

@@ -183,8 +183,8 @@ export function setBlasThreads(n: number): void {
 // ---- bfloat16 weights (inference only) ----------------------------------------------------------
 // Weights held as bfloat16 halve the bytes a decoding step reads; products accumulate in float32.
 // Debian's OpenBLAS has no cblas_sbgemm (built without BUILD_BFLOAT16), so the addon carries its
-// own kernel (native/gemm_bf16.cc): VDPBF16PS on CPUs with AVX512-BF16 for few rows (decoding),
-// W widened to float32 chunks for sgemm otherwise. tools/bench/sbgemm.ts measures both.
+// own kernel (native/gemm_bf16.cc): VDPBF16PS on CPUs with AVX512-BF16, W widened to float32
+// chunks for sgemm otherwise. tools/bench/sbgemm.ts measures both.
 
 const f32View = new Float32Array(1);
 const u32View = new Uint32Array(f32View.buffer);
@@ -244,7 +244,7 @@ export function gemmBf16(
 }
 
 /** What gemmBf16 can run in this process (for benchmarks and `lightreasoner doctor`-style reports). */
-export function bf16Support(): { dot: boolean; widenFromRows: number; sbgemm: boolean } {
+export function bf16Support(): { dot: boolean; sbgemm: boolean } {
   const e = engine();
-  return e.addon && e.info.kind !== 'js' ? e.addon.bf16Info() : { dot: false, widenFromRows: 0, sbgemm: false };
+  return e.addon && e.info.kind !== 'js' ? e.addon.bf16Info() : { dot: false, sbgemm: false };
 }

@@ -74,7 +74,7 @@ export interface NativeAddon extends NativeKernels {
   gemmBf16(M: number, N: number, K: number, A: Float32Array, offA: number, lda: number, W: Uint16Array, offW: number, ldw: number,
     beta: number, C: Float32Array, offC: number, ldc: number, path: 0 | 1 | 2): 'dot' | 'widen' | 'none';
   /** What gemmBf16 runs here, and whether the open BLAS library exports cblas_sbgemm. */
-  bf16Info(): { dot: boolean; widenFromRows: number; sbgemm: boolean };
+  bf16Info(): { dot: boolean; sbgemm: boolean };
 }
 
 export interface NativeLoad {

@@ -78,7 +78,7 @@ function time(f: () => void): number {
 
 const info = engineInfo(), support = bf16Support();
 console.log(`engine ${info.kind}, OpenBLAS core ${info.coreName ?? '-'} (OPENBLAS_CORETYPE=${info.coreType ?? 'unset'}, ${info.coreTypeSource}), ${info.blas ?? 'no BLAS'}`);
-console.log(`bf16: dot kernel ${support.dot ? 'available (AVX512-BF16)' : 'not available on this CPU'}; auto widens from ${support.widenFromRows} rows; cblas_sbgemm ${support.sbgemm ? 'exported' : 'NOT exported by this BLAS library'}`);
+console.log(`bf16: dot kernel ${support.dot ? 'available (AVX512-BF16)' : 'not available on this CPU'}; cblas_sbgemm ${support.sbgemm ? 'exported' : 'NOT exported by this BLAS library'}`);
 console.log(`medians of ${reps} calls; ms and GFLOP/s; speedup = f32 ms / bf16 ms; load = 1-min load average before the row\n`);
 console.log('| M | shape | threads | f32 ms | f32 GF/s | bf16 dot ms | dot GF/s | dot × | bf16 widen ms | widen × | auto | load |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
