@@ -233,6 +233,14 @@ export function gemmBf16(
   const e = engine();
   if (e.addon && e.info.kind !== 'js') return e.addon.gemmBf16(M, N, K, A, offA, lda, W, offW, ldw, beta, C, offC, ldc, PATH_CODE[path]);
   if (M === 0 || N === 0) return 'none';
+  const check = (name: string, length: number, off: number, rows: number, ld: number): void => {
+    if (ld < K || ld < 1 || off < 0 || off + (rows - 1) * ld + K > length) {
+      throw new RangeError(`gemmBf16: ${name} is too short for the requested view or its leading dimension is smaller than its row`);
+    }
+  };
+  check('A', A.length, offA, M, lda);
+  check('W', W.length, offW, N, ldw);
+  if (ldc < N || offC < 0 || offC + (M - 1) * ldc + N > C.length) throw new RangeError('gemmBf16: C is too short for the requested view');
   // JavaScript tier: widen a chunk of W rows and hand it to sgemm, as the addon's widening path.
   const chunk = 32, w32 = new Float32Array(chunk * K);
   for (let n = 0; n < N; n += chunk) {
