@@ -18,6 +18,7 @@ import type { ModelParams } from './params.js';
 import { Transformer } from './transformer.js';
 import type { ModelConfig } from './config.js';
 import { loadAdapter } from './adapter-dir.js';
+import { holdWeightsAsBf16, type WeightsDtype } from './bf16-weights.js';
 import { resolveModelDir } from './resolve.js';
 import { ENDOFTEXT, IM_END, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
@@ -38,6 +39,27 @@ export interface LoadModelOptions {
   allowUnusedTensors?: boolean;
   /** false: config, tokenizer and generation settings only (a back end that runs its own copy of the weights). */
   weights?: boolean;
+  /**
+   * 'bf16': hold the weights as bfloat16, for inference only (src/model/bf16-weights.ts); default
+   * setDefaultWeightsDtype's, 'f32' unless a CLI command's --weights-dtype changed it.
+   */
+  weightsDtype?: WeightsDtype;
+}
+
+let defaultWeightsDtype: WeightsDtype = 'f32';
+
+/**
+ * The weights dtype of every loadModel call that does not name one: how `sample` and `eval`
+ * apply --weights-dtype to the models their back ends open, with one setting in one place.
+ */
+export function setDefaultWeightsDtype(dtype: WeightsDtype): void {
+  defaultWeightsDtype = dtype;
+}
+
+/** modelFingerprint, marked when loadModel will hold the weights as bf16 (their numbers differ). */
+export function weightsFingerprint(dir: string, adapterDir?: string | null, dtype: WeightsDtype = defaultWeightsDtype): string {
+  const f = modelFingerprint(dir, adapterDir);
+  return dtype === 'bf16' ? `${f}+bf16` : f;
 }
 
 /** What every caller needs of a model, weights aside. */
@@ -65,7 +87,7 @@ export interface LanguageModel extends ModelInfo {
   /** The model, with the adapter applied when one was given. */
   model: Transformer;
   params: ModelParams;
-  /** What was read from the directory (tensors by name, ignored tensors). */
+  /** What was read from the directory (tensors by name, ignored tensors; weights held as bf16 are not in `tensors`). */
   loaded: LoadedModel;
 }
 
@@ -87,11 +109,17 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
   const loaded = loadModelDir(dir, {
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.allowUnusedTensors ? { allowUnusedTensors: true } : {}),
   });
+  const weightsDtype = opts.weightsDtype ?? defaultWeightsDtype;
+  if (weightsDtype === 'bf16') holdWeightsAsBf16(loaded.params, loaded.tensors);
   const model = new Transformer(loaded.config, loaded.params);
   model.name = `${dir}${adapterDir ? ` + ${adapterDir}` : ''}`;
   if (adapterDir) model.adapter = loadAdapter(adapterDir, model);
   const stopIds = generationStopIds(tokenizer, loaded.generation.eosTokenIds, loaded.config.vocabSize);
-  return { ref, dir, adapterDir, config: loaded.config, tokenizer, generation: loaded.generation, stopIds, fingerprint, model, params: loaded.params, loaded };
+  // bf16 weights give (slightly) different numbers: run manifests must not mix them with f32 ones.
+  return {
+    ref, dir, adapterDir, config: loaded.config, tokenizer, generation: loaded.generation, stopIds,
+    fingerprint: weightsFingerprint(dir, adapterDir, weightsDtype), model, params: loaded.params, loaded,
+  };
 }
 
 /** The tokenizer must not produce ids the model has no row for. */
