@@ -131,9 +131,9 @@ export function registerSample(program: Command): void {
       const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null };
       const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null };
       const bs = backendSettings(opts as unknown as Record<string, unknown>);
-      // bf16 weights give slightly different numbers: a run is not continued across dtypes.
-      const bf16 = applyWeightsDtype(opts.weightsDtype, bs.backend) === 'bf16';
-      const want = sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, bf16 ? `${bs.backend}+bf16` : bs.backend);
+      // Before the manifest: bf16 weights mark the models' fingerprints (a run is not continued across dtypes).
+      applyWeightsDtype(opts.weightsDtype, bs.backend);
+      const want = sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, bs.backend);
       if (typeof bs.server?.logprobs === 'number') want.approximation = { kl: 'top-k, uniform tail', top_k: bs.server.logprobs };
       // The output's lock before any weights load: a second writer, or an --out that cannot be written, fails fast.
       const lock = lockSampleOutput(opts.out);

@@ -20,7 +20,7 @@ import { readDoneIds, readResultsInput, runGrading } from './results.js';
 import { evalPrompts, generateCompletions } from './generate.js';
 import { checkResultsFile, lockResultsFile, writeEvalManifest, type EvalManifest } from './manifest.js';
 import type { RunLock } from '../util/run-dir.js';
-import { weightsFingerprint } from '../model/load.js';
+import { modelFingerprint } from '../model/load.js';
 import { resolveModelDir } from '../model/resolve.js';
 import type { Transformer } from '../model/transformer.js';
 import type { TokenChooser } from '../model/generate.js';
@@ -197,7 +197,7 @@ async function runEvalLocked(job: EvalJob, lock: RunLock | undefined): Promise<M
   // Refuse a mismatched results file before spending minutes loading weights.
   const manifest: EvalManifest = {
     lightreasoner_eval: 1,
-    model: { dir: resolve(modelDir), fingerprint: weightsFingerprint(modelDir, adapterDir) },
+    model: { dir: resolve(modelDir), fingerprint: modelFingerprint(modelDir, adapterDir) },
     adapter: adapterDir === undefined ? null : resolve(adapterDir),
     prompt: preset.kind === 'preset' ? preset.name : preset.template,
     maxNewTokens: s.maxNewTokens,
@@ -206,7 +206,7 @@ async function runEvalLocked(job: EvalJob, lock: RunLock | undefined): Promise<M
   };
   if (cd && amateurDir !== undefined) {
     // The file format keeps the CD parameters as "alpha" and "beta" inside "contrastiveDecoding".
-    manifest.contrastiveDecoding = { amateur: { dir: resolve(amateurDir), fingerprint: weightsFingerprint(amateurDir) }, alpha: cd.cdAlpha, beta: cd.cdBeta };
+    manifest.contrastiveDecoding = { amateur: { dir: resolve(amateurDir), fingerprint: modelFingerprint(amateurDir) }, alpha: cd.cdAlpha, beta: cd.cdBeta };
   }
   if (job.out !== undefined) checkResultsFile(job.out, manifest, overwrite);
   if (cd && backend.backend !== 'engine') throw new UserError('contrastive decoding (--amateur) runs on the engine back end only: it decodes two models in lock step');

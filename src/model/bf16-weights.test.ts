@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { loadModel, setDefaultWeightsDtype, weightsFingerprint } from './load.js';
+import { loadModel, modelFingerprint, setDefaultWeightsDtype } from './load.js';
 import { assertFloat32Weights, holdWeightsAsBf16, logitDrift, weightsAreBf16, type LogitDrift } from './bf16-weights.js';
 import { packSequences, type Transformer } from './transformer.js';
 import { LINEAR_NAMES } from './params.js';
@@ -93,7 +93,8 @@ test('bf16 weights halve the weights\' memory, release the float32 copies and re
   assert.equal(lm.loaded.tensors.has('model.layers.0.mlp.up_proj.weight'), false);
   assert.equal(lm.loaded.tensors.has('model.norm.weight'), true, 'norms stay float32');
   assert.notEqual(lm.fingerprint, f32.fingerprint);
-  assert.equal(lm.fingerprint, weightsFingerprint(lm.dir, null, 'bf16'));
+  assert.equal(lm.fingerprint, `${modelFingerprint(lm.dir, null, 'f32')}+bf16`);
+  assert.equal(f32.fingerprint, modelFingerprint(lm.dir), 'f32 fingerprints are as before');
   const batch = packSequences([[1, 2, 3]]);
   assert.throws(() => lm.model.forward(batch, { record: true }), (e: unknown) => e instanceof UserError && /inference only/.test(e.message));
   assert.throws(() => assertFloat32Weights(p, 'Expert'), /Expert: its weights are held as bfloat16/);

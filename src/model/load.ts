@@ -56,11 +56,6 @@ export function setDefaultWeightsDtype(dtype: WeightsDtype): void {
   defaultWeightsDtype = dtype;
 }
 
-/** modelFingerprint, marked when loadModel will hold the weights as bf16 (their numbers differ). */
-export function weightsFingerprint(dir: string, adapterDir?: string | null, dtype: WeightsDtype = defaultWeightsDtype): string {
-  const f = modelFingerprint(dir, adapterDir);
-  return dtype === 'bf16' ? `${f}+bf16` : f;
-}
 
 /** What every caller needs of a model, weights aside. */
 export interface ModelInfo {
@@ -115,10 +110,9 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
   model.name = `${dir}${adapterDir ? ` + ${adapterDir}` : ''}`;
   if (adapterDir) model.adapter = loadAdapter(adapterDir, model);
   const stopIds = generationStopIds(tokenizer, loaded.generation.eosTokenIds, loaded.config.vocabSize);
-  // bf16 weights give (slightly) different numbers: run manifests must not mix them with f32 ones.
   return {
     ref, dir, adapterDir, config: loaded.config, tokenizer, generation: loaded.generation, stopIds,
-    fingerprint: weightsFingerprint(dir, adapterDir, weightsDtype), model, params: loaded.params, loaded,
+    fingerprint: weightsDtype === defaultWeightsDtype ? fingerprint : modelFingerprint(dir, adapterDir, weightsDtype), model, params: loaded.params, loaded,
   };
 }
 
@@ -145,7 +139,17 @@ function isRegularFile(path: string): boolean {
  * header). Reading whole multi-gigabyte files just to detect a swapped model would cost minutes.
  * Takes a resolved directory (ModelInfo.fingerprint is this for a loaded model).
  */
-export function modelFingerprint(dir: string, adapterDir?: string | null): string {
+/**
+ * Identifies the weights as this process computes with them: the files' hash, marked "+bf16" when
+ * they are held as bf16 (default: setDefaultWeightsDtype's dtype), whose numbers differ slightly —
+ * so a run manifest (sample, eval) refuses to continue a run across dtypes.
+ */
+export function modelFingerprint(dir: string, adapterDir?: string | null, dtype: WeightsDtype = defaultWeightsDtype): string {
+  const f = weightsHash(dir, adapterDir);
+  return dtype === 'bf16' ? `${f}+bf16` : f;
+}
+
+function weightsHash(dir: string, adapterDir?: string | null): string {
   const h = createHash('sha256');
   const addFile = (path: string): void => {
     if (!isRegularFile(path)) return; // a FIFO would block; the loader reports it
