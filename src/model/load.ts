@@ -56,7 +56,6 @@ export function setDefaultWeightsDtype(dtype: WeightsDtype): void {
   defaultWeightsDtype = dtype;
 }
 
-
 /** What every caller needs of a model, weights aside. */
 export interface ModelInfo {
   /** The reference as given. */
@@ -134,21 +133,21 @@ function isRegularFile(path: string): boolean {
 }
 
 /**
- * A cheap identity of a model directory (and adapter) for run manifests: config.json, and for each
- * weight file its size and the hashes of its first and last MiB (which cover the safetensors
- * header). Reading whole multi-gigabyte files just to detect a swapped model would cost minutes.
- * Takes a resolved directory (ModelInfo.fingerprint is this for a loaded model).
- */
-/**
- * Identifies the weights as this process computes with them: the files' hash, marked "+bf16" when
- * they are held as bf16 (default: setDefaultWeightsDtype's dtype), whose numbers differ slightly —
- * so a run manifest (sample, eval) refuses to continue a run across dtypes.
+ * Identifies the weights as this process computes with them: the files' hash (weightsHash), marked
+ * "+bf16" when they are held as bf16 (default: setDefaultWeightsDtype's dtype), whose numbers
+ * differ slightly — so a run manifest (sample, eval) refuses to continue a run across dtypes.
  */
 export function modelFingerprint(dir: string, adapterDir?: string | null, dtype: WeightsDtype = defaultWeightsDtype): string {
   const f = weightsHash(dir, adapterDir);
   return dtype === 'bf16' ? `${f}+bf16` : f;
 }
 
+/**
+ * A cheap identity of a model directory (and adapter) for run manifests: config.json, and for each
+ * weight file its size and the hashes of its first and last MiB (which cover the safetensors
+ * header). Reading whole multi-gigabyte files just to detect a swapped model would cost minutes.
+ * Takes a resolved directory (ModelInfo.fingerprint is this for a loaded model).
+ */
 function weightsHash(dir: string, adapterDir?: string | null): string {
   const h = createHash('sha256');
   const addFile = (path: string): void => {
