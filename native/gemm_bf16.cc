@@ -14,9 +14,12 @@
 //    about f32's speed.
 // Both match torch's bf16 Linear up to summation order (Dot) or the rounding of A (Widen).
 #include "gemm_bf16.h"
-#include <immintrin.h>
 #include <cstring>
 #include <vector>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LR_BF16_DOT 1
+#include <immintrin.h>
+#endif
 
 namespace {
 
@@ -31,6 +34,7 @@ inline uint16_t round_bf16(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+#ifdef LR_BF16_DOT
 template <int MR, int NR>
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) inline void dot_block(
     int64_t K, const uint16_t* A, int64_t lda, const uint16_t* W, int64_t ldw, float beta, float* C, int64_t ldc) {
@@ -83,6 +87,8 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void gemm_dot(
   }
 }
 
+#endif  // LR_BF16_DOT
+
 void gemm_widen(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* W, int64_t ldw,
                 float beta, float* C, int64_t ldc, sgemm_nt_fn sgemm) {
   thread_local std::vector<float> w32;
@@ -108,8 +114,12 @@ void f32_from_bf16(const uint16_t* src, float* dst, int64_t n) {
 }
 
 bool bf16_dot_supported() {
+#ifdef LR_BF16_DOT
   static const bool ok = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16");
   return ok;
+#else
+  return false;  // not x86-64: the widening path
+#endif
 }
 
 Bf16Path gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* W,
@@ -117,7 +127,9 @@ Bf16Path gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t l
   if (path == Bf16Path::Auto) path = bf16_dot_supported() ? Bf16Path::Dot : Bf16Path::Widen;
   if (path == Bf16Path::Dot && !bf16_dot_supported()) path = Bf16Path::Widen;
   if (path == Bf16Path::Dot) {
+#ifdef LR_BF16_DOT
     gemm_dot(M, N, K, A, lda, W, ldw, beta, C, ldc);
+#endif
   } else {
     gemm_widen(M, N, K, A, lda, W, ldw, beta, C, ldc, sgemm);
   }
