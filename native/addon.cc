@@ -419,7 +419,8 @@ Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   if (!view("A", A.ElementLength(), offA, M, K, lda) || !view("W", W.ElementLength(), offW, N, K, ldw) ||
       !view("C", C.ElementLength(), offC, M, N, ldc)) return env.Undefined();
   const Bf16Path taken = gemm_bf16_nt(M, N, K, A.Data() + offA, lda, W.Data() + offW, ldw, beta, C.Data() + offC, ldc,
-                                      SgemmNt, static_cast<Bf16Path>(path));
+                                      SgemmNt, static_cast<Bf16Path>(path),
+                                      openblas_get_num_threads ? openblas_get_num_threads() : 1);
   return Napi::String::New(env, taken == Bf16Path::Dot ? "dot" : "widen");
 }
 

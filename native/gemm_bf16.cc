@@ -8,13 +8,15 @@
 //    float32) for a block of 4 rows of A × 4 rows of W. Decoding is bound by the bytes of weight
 //    read, so half the bytes is about half the time; and VDPBF16PS does twice the multiply-adds of
 //    an f32 FMA, so it also beat sgemm at 256 rows (tools/bench/sbgemm.ts: 1.7x single-threaded on
-//    an EPYC with AVX512-BF16). It runs on one thread.
+//    an EPYC with AVX512-BF16). Large products are split by columns over as many threads as
+//    OpenBLAS is set to use.
 //  - Widen (CPUs without AVX512-BF16): chunks of W are widened to float32 (exact) into a scratch
 //    that stays in cache and handed to sgemm; A is not rounded on this path. Half the memory,
 //    about f32's speed.
 // Both match torch's bf16 Linear up to summation order (Dot) or the rounding of A (Widen).
 #include "gemm_bf16.h"
 #include <cstring>
+#include <thread>
 #include <vector>
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LR_BF16_DOT 1
@@ -67,24 +69,49 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) inline void dot_block(
     }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void gemm_dot(
-    int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* W, int64_t ldw, float beta,
+// Columns [n0, n1) of C from A already rounded to bf16 (a [M,K], dense).
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void dot_columns(
+    int64_t M, int64_t n0, int64_t n1, int64_t K, const uint16_t* a, const uint16_t* W, int64_t ldw, float beta,
     float* C, int64_t ldc) {
-  thread_local std::vector<uint16_t> a16;
-  a16.resize(static_cast<size_t>(M * K));
-  for (int64_t i = 0; i < M; ++i) bf16_from_f32(A + i * lda, a16.data() + i * K, K);
-  const uint16_t* a = a16.data();
-  int64_t n = 0;
-  for (; n + 4 <= N; n += 4) {  // each block of 4 weight rows is read from memory once, for every row of A
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4) {  // each block of 4 weight rows is read from memory once, for every row of A
     int64_t m = 0;
     for (; m + 4 <= M; m += 4) dot_block<4, 4>(K, a + m * K, K, W + n * ldw, ldw, beta, C + m * ldc + n, ldc);
     for (; m < M; ++m) dot_block<1, 4>(K, a + m * K, K, W + n * ldw, ldw, beta, C + m * ldc + n, ldc);
   }
-  for (; n < N; ++n) {
+  for (; n < n1; ++n) {
     int64_t m = 0;
     for (; m + 4 <= M; m += 4) dot_block<4, 1>(K, a + m * K, K, W + n * ldw, ldw, beta, C + m * ldc + n, ldc);
     for (; m < M; ++m) dot_block<1, 1>(K, a + m * K, K, W + n * ldw, ldw, beta, C + m * ldc + n, ldc);
   }
+}
+
+// Splitting across threads pays only when each thread has enough weight to stream: starting a
+// thread costs tens of microseconds, a 1536 x 1536 bf16 matrix takes ~0.2 ms on one core.
+constexpr int64_t kMinWeightsPerThread = 1 << 20;
+
+void gemm_dot(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* W, int64_t ldw, float beta,
+              float* C, int64_t ldc, int threads) {
+  thread_local std::vector<uint16_t> a16;
+  a16.resize(static_cast<size_t>(M * K));
+  for (int64_t i = 0; i < M; ++i) bf16_from_f32(A + i * lda, a16.data() + i * K, K);
+  const uint16_t* a = a16.data();
+  int64_t t = threads < 1 ? 1 : threads;
+  while (t > 1 && N * K / t < kMinWeightsPerThread) --t;
+  if (t > N / 4) t = N / 4 > 1 ? N / 4 : 1;
+  if (t <= 1) {
+    dot_columns(M, 0, N, K, a, W, ldw, beta, C, ldc);
+    return;
+  }
+  // Contiguous column ranges, multiples of 4 but the last; the caller works on the first.
+  const int64_t per = ((N / t) + 3) / 4 * 4;
+  std::vector<std::thread> pool;
+  for (int64_t i = 1; i < t; ++i) {
+    const int64_t n0 = i * per < N ? i * per : N, n1 = i == t - 1 || (i + 1) * per > N ? N : (i + 1) * per;
+    if (n0 < n1) pool.emplace_back(dot_columns, M, n0, n1, K, a, W, ldw, beta, C, ldc);
+  }
+  dot_columns(M, 0, per < N ? per : N, K, a, W, ldw, beta, C, ldc);
+  for (auto& th : pool) th.join();
 }
 
 #endif  // LR_BF16_DOT
@@ -123,12 +150,12 @@ bool bf16_dot_supported() {
 }
 
 Bf16Path gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* W,
-                      int64_t ldw, float beta, float* C, int64_t ldc, sgemm_nt_fn sgemm, Bf16Path path) {
+                      int64_t ldw, float beta, float* C, int64_t ldc, sgemm_nt_fn sgemm, Bf16Path path, int threads) {
   if (path == Bf16Path::Auto) path = bf16_dot_supported() ? Bf16Path::Dot : Bf16Path::Widen;
   if (path == Bf16Path::Dot && !bf16_dot_supported()) path = Bf16Path::Widen;
   if (path == Bf16Path::Dot) {
 #ifdef LR_BF16_DOT
-    gemm_dot(M, N, K, A, lda, W, ldw, beta, C, ldc);
+    gemm_dot(M, N, K, A, lda, W, ldw, beta, C, ldc, threads);
 #endif
   } else {
     gemm_widen(M, N, K, A, lda, W, ldw, beta, C, ldc, sgemm);

@@ -17,6 +17,7 @@ enum class Bf16Path { Auto = 0, Dot = 1, Widen = 2 };
 // True when this CPU runs the AVX512-BF16 dot kernel.
 bool bf16_dot_supported();
 
-// Returns the path taken (Dot or Widen).
+// Returns the path taken (Dot or Widen). threads: how many the dot kernel may use (the widening
+// path's sgemm has its own).
 Bf16Path gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* W,
-                      int64_t ldw, float beta, float* C, int64_t ldc, sgemm_nt_fn sgemm, Bf16Path path);
+                      int64_t ldw, float beta, float* C, int64_t ldc, sgemm_nt_fn sgemm, Bf16Path path, int threads);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  availableSgemms, bf16FromF32, bf16Round, bf16Support, bf16Value, detectCoreType, engineInfo, f32FromBf16, gemmBf16, sgemm, type Bf16Path,
+  availableSgemms, bf16FromF32, bf16Round, bf16Support, bf16Value, detectCoreType, engineInfo, f32FromBf16, gemmBf16, setBlasThreads, sgemm, type Bf16Path,
 } from './blas.js';
 
 /** Naive triple loop in float64: the reference every tier is checked against. */
@@ -181,6 +181,25 @@ for (const path of paths) {
     }
   });
 }
+
+test('gemmBf16 splits a large product over threads without changing a value', () => {
+  // 4.2M weights: above the addon's threshold for a second thread (when OpenBLAS runs 2+ threads).
+  const M = 3, N = 2051, K = 2048;
+  const A = rand(M * K, 41), Wf = rand(N * K, 42), W = new Uint16Array(N * K);
+  bf16FromF32(Wf, W);
+  const C1 = new Float32Array(M * N), C2 = new Float32Array(M * N);
+  const threads = engineInfo().threads;
+  setBlasThreads(1);
+  gemmBf16(M, N, K, A, 0, K, W, 0, K, 0, C1, 0, N);
+  setBlasThreads(2);
+  gemmBf16(M, N, K, A, 0, K, W, 0, K, 0, C2, 0, N);
+  setBlasThreads(threads);
+  // Each column is computed by one thread with the same code: bit-identical.
+  assert.deepEqual(C2, C1);
+  const taken = gemmBf16(M, N, K, A, 0, K, W, 0, K, 0, C2, 0, N);
+  const want = naiveBf16(M, N, K, A, 0, K, W, 0, K, 0, C2, 0, N, taken === 'dot');
+  for (let i = 0; i < M * N; i += 7) assert.ok(Math.abs(C1[i]! - want[i]!) <= 2e-6 * Math.sqrt(K) * (1 + Math.abs(want[i]!)), `${i}: ${C1[i]} vs ${want[i]}`);
+});
 
 test('gemmBf16 on bfloat16 weights stays within bfloat16 rounding of sgemm on the float32 weights, and its checks name the view', () => {
   const M = 8, N = 64, K = 1536;
