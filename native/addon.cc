@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <string>
 #include <vector>
+#include "gemm_bf16.h"
 #include "gemm_portable.h"
 #include "kernels.h"
 
@@ -325,6 +326,114 @@ Napi::Value SumSquares(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), sum_squares(a.Data(), static_cast<int64_t>(a.ElementLength())));
 }
 
+// ---- bfloat16 weights (inference only; native/gemm_bf16.cc) ---------------------------------
+
+// The float32 product the widening path hands its chunks to: BLAS when open, else portable.
+void SgemmNt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+             float beta, float* C, int64_t ldc) {
+  if (cblas_sgemm && M <= 0x7fffffff && N <= 0x7fffffff && K <= 0x7fffffff) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N),
+                static_cast<int>(K), 1.0f, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta, C,
+                static_cast<int>(ldc));
+  } else {
+    gemm_portable(false, true, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+  }
+}
+
+bool CheckExtent(const Napi::Env& env, const char* what, int64_t off, int64_t count, size_t length) {
+  if (off < 0 || count < 0 || off + count > static_cast<int64_t>(length)) {
+    Napi::RangeError::New(env, std::string(what) + ": view runs past the end of the array").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+// bf16FromF32(src: Float32Array, srcOff, dst: Uint16Array, dstOff, n): round to nearest even.
+Napi::Value Bf16FromF32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsTypedArray() || !info[2].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
+    Napi::TypeError::New(env, "bf16FromF32: expected (Float32Array, off, Uint16Array, off, n)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Float32Array src = info[0].As<Napi::Float32Array>();
+  Napi::Uint16Array dst = info[2].As<Napi::Uint16Array>();
+  const int64_t so = Int(info, 1), d = Int(info, 3), n = Int(info, 4);
+  if (!CheckExtent(env, "bf16FromF32 src", so, n, src.ElementLength()) || !CheckExtent(env, "bf16FromF32 dst", d, n, dst.ElementLength())) return env.Undefined();
+  bf16_from_f32(src.Data() + so, dst.Data() + d, n);
+  return env.Undefined();
+}
+
+// f32FromBf16(src: Uint16Array, srcOff, dst: Float32Array, dstOff, n): exact widening.
+Napi::Value F32FromBf16(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsTypedArray() || !info[2].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    Napi::TypeError::New(env, "f32FromBf16: expected (Uint16Array, off, Float32Array, off, n)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint16Array src = info[0].As<Napi::Uint16Array>();
+  Napi::Float32Array dst = info[2].As<Napi::Float32Array>();
+  const int64_t so = Int(info, 1), d = Int(info, 3), n = Int(info, 4);
+  if (!CheckExtent(env, "f32FromBf16 src", so, n, src.ElementLength()) || !CheckExtent(env, "f32FromBf16 dst", d, n, dst.ElementLength())) return env.Undefined();
+  f32_from_bf16(src.Data() + so, dst.Data() + d, n);
+  return env.Undefined();
+}
+
+// gemmBf16(M, N, K, A: Float32Array, offA, lda, W: Uint16Array, offW, ldw, beta, C, offC, ldc, path)
+// C[M,N] = A[M,K] · Wᵀ + beta · C with W [N,K] bfloat16. path: 0 auto (dot where the CPU has it), 1 dot, 2 widen (benchmarks
+// and tests pick one; a dot request on a CPU without AVX512-BF16 widens). Returns "dot" or "widen".
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 14 || !info[3].IsTypedArray() || !info[6].IsTypedArray() || !info[10].IsTypedArray() ||
+      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      info[6].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array ||
+      info[10].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    Napi::TypeError::New(env, "gemmBf16: expected (M, N, K, A: Float32Array, offA, lda, W: Uint16Array, offW, ldw, beta, C: Float32Array, offC, ldc, path)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t M = Int(info, 0), N = Int(info, 1), K = Int(info, 2);
+  Napi::Float32Array A = info[3].As<Napi::Float32Array>();
+  const int64_t offA = Int(info, 4), lda = Int(info, 5);
+  Napi::Uint16Array W = info[6].As<Napi::Uint16Array>();
+  const int64_t offW = Int(info, 7), ldw = Int(info, 8);
+  const float beta = info[9].As<Napi::Number>().FloatValue();
+  Napi::Float32Array C = info[10].As<Napi::Float32Array>();
+  const int64_t offC = Int(info, 11), ldc = Int(info, 12), path = Int(info, 13);
+  if (M < 0 || N < 0 || K < 0 || path < 0 || path > 2) {
+    Napi::RangeError::New(env, "gemmBf16: negative dimension or unknown path").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (M == 0 || N == 0) return Napi::String::New(env, "none");
+  auto view = [&](const char* name, size_t length, int64_t off, int64_t rows, int64_t cols, int64_t ld) {
+    if (ld < cols || ld < 1 || off < 0 || off + Extent(rows, cols, ld) > static_cast<int64_t>(length)) {
+      Napi::RangeError::New(env, std::string("gemmBf16: ") + name + " is too short for the requested view or its leading dimension is smaller than its row")
+          .ThrowAsJavaScriptException();
+      return false;
+    }
+    return true;
+  };
+  if (!view("A", A.ElementLength(), offA, M, K, lda) || !view("W", W.ElementLength(), offW, N, K, ldw) ||
+      !view("C", C.ElementLength(), offC, M, N, ldc)) return env.Undefined();
+  const Bf16Path taken = gemm_bf16_nt(M, N, K, A.Data() + offA, lda, W.Data() + offW, ldw, beta, C.Data() + offC, ldc,
+                                      SgemmNt, static_cast<Bf16Path>(path),
+                                      openblas_get_num_threads ? openblas_get_num_threads() : 1);
+  return Napi::String::New(env, taken == Bf16Path::Dot ? "dot" : "widen");
+}
+
+// bf16Info() -> { dot, sbgemm }: what gemmBf16 can run here, and whether the open
+// BLAS library exports cblas_sbgemm (reported by the benchmark; Debian's 0.3.21 does not).
+Napi::Value Bf16Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("dot", Napi::Boolean::New(env, bf16_dot_supported()));
+  o.Set("sbgemm", Napi::Boolean::New(env, blas_handle != nullptr && dlsym(blas_handle, "cblas_sbgemm") != nullptr));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate));
   exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
@@ -340,6 +449,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("sgemmPortable", Napi::Function::New(env, SgemmPortable));
+  exports.Set("bf16FromF32", Napi::Function::New(env, Bf16FromF32));
+  exports.Set("f32FromBf16", Napi::Function::New(env, F32FromBf16));
+  exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16));
+  exports.Set("bf16Info", Napi::Function::New(env, Bf16Info));
   return exports;
 }
 

@@ -9,6 +9,7 @@
  * themselves are in src/eval/run.ts; this file turns flags into their settings and prints reports.
  */
 import type { Command } from 'commander';
+import { addWeightsDtypeOption, applyWeightsDtype } from './weights-dtype.js';
 import { formatComparison, formatSummary } from '../eval/grade.js';
 import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, validateEvalSettings, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
 import { UserError } from '../util/errors.js';
@@ -21,6 +22,8 @@ import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from './hub-op
 
 export interface EvalCliOptions {
   input?: string;
+  /** --weights-dtype f32 | bf16 (src/cli/weights-dtype.ts). */
+  weightsDtype?: string;
   predictions?: string;
   model?: string;
   adapter?: string;
@@ -146,6 +149,7 @@ export function registerEval(program: Command): void {
     .option('--cd-beta <x>', withDefault('contrastive decoding weight beta (0 is plain greedy)', CD_DEFAULTS.cdBeta))
     .option('--json', `${JSON_HELP} (with --compare: the comparison)`);
   addRevisionOptions(cmd, '--model', true);
+  addWeightsDtypeOption(cmd);
   addBackendOptions(cmd, [{ flag: 'gguf', model: 'model' }], [{ flag: 'url', model: 'model' }]);
   cmd.action(async (opts: EvalCliOptions) => {
       const modes = [opts.compare && '--compare', opts.predictions && '--predictions', opts.model && '--model'].filter(Boolean);
@@ -175,6 +179,7 @@ export function registerEval(program: Command): void {
       const progress = cliProgressCallback({ summary: 'eval' });
       try {
         if (opts.input === undefined) throw new UserError('eval --model needs --input (the questions JSONL)');
+        applyWeightsDtype(opts.weightsDtype, backendWithServers(opts).backend);
         printModelReport(await evalWithModel({ ...opts, model: opts.model!, input: opts.input }, progress), opts.json ?? false);
       } finally {
         progress.stopAll();

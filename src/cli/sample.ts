@@ -13,6 +13,7 @@ import { formatProblems, readQuestions, requireValidQuestions } from '../data/qu
 import { checkSampleOutput, DEFAULT_SAMPLE_SETTINGS, lockSampleOutput, runSample, sampleManifest, type SampleSettings, type SampleStats } from '../method/sample.js';
 import { assertSameVocabulary, vocabularyFingerprint } from '../tokenizer/index.js';
 import { loadModel } from '../model/load.js';
+import { addWeightsDtypeOption, applyWeightsDtype } from './weights-dtype.js';
 import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { cliProgressCallback } from '../util/progress.js';
@@ -23,6 +24,7 @@ import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from './hub-op
 
 interface SampleCliOptions {
   expert: string;
+  weightsDtype?: string;
   amateur: string;
   expertAdapter?: string;
   amateurAdapter?: string;
@@ -95,6 +97,7 @@ export function registerSample(program: Command): void {
     .option('--json', JSON_HELP)
     .option('--stats-json <file>', 'also write the end-of-run statistics (the object --json prints: counts, KL percentiles, plausible-set size, throughput) to this JSON file, whatever is printed');
   addRevisionOptions(cmd, '--expert', true);
+  addWeightsDtypeOption(cmd);
   addBackendOptions(cmd, [{ flag: 'expert-gguf', model: 'Expert' }, { flag: 'amateur-gguf', model: 'Amateur' }], [{ flag: 'expert-url', model: 'Expert' }, { flag: 'amateur-url', model: 'Amateur' }]);
   cmd.action(async (opts: SampleCliOptions) => {
       const settings: SampleSettings = {
@@ -128,6 +131,8 @@ export function registerSample(program: Command): void {
       const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null };
       const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null };
       const bs = backendSettings(opts as unknown as Record<string, unknown>);
+      // Before the manifest: bf16 weights mark the models' fingerprints (a run is not continued across dtypes).
+      applyWeightsDtype(opts.weightsDtype, bs.backend);
       const want = sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, bs.backend);
       if (typeof bs.server?.logprobs === 'number') want.approximation = { kl: 'top-k, uniform tail', top_k: bs.server.logprobs };
       // The output's lock before any weights load: a second writer, or an --out that cannot be written, fails fast.

@@ -179,3 +179,80 @@ export function setBlasThreads(n: number): void {
   const e = engine();
   if (e.addon && e.info.kind === 'openblas') e.info.threads = e.addon.setThreads(n).threads;
 }
+
+// ---- bfloat16 weights (inference only) ----------------------------------------------------------
+// Weights held as bfloat16 halve the bytes a decoding step reads; products accumulate in float32.
+// Debian's OpenBLAS has no cblas_sbgemm (built without BUILD_BFLOAT16), so the addon carries its
+// own kernel (native/gemm_bf16.cc): VDPBF16PS on CPUs with AVX512-BF16, W widened to float32
+// chunks for sgemm otherwise. tools/bench/sbgemm.ts measures both.
+
+const f32View = new Float32Array(1);
+const u32View = new Uint32Array(f32View.buffer);
+
+/** float32 -> bfloat16 bits, round to nearest even, NaN kept NaN: torch's `.to(torch.bfloat16)`. */
+export function bf16Round(x: number): number {
+  f32View[0] = x;
+  const u = u32View[0]!;
+  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** bfloat16 bits -> float32 value (exact). */
+export function bf16Value(h: number): number {
+  u32View[0] = (h & 0xffff) << 16;
+  return f32View[0]!;
+}
+
+/** dst[dstOff + i] = bfloat16(src[srcOff + i]), i < n. */
+export function bf16FromF32(src: Float32Array, dst: Uint16Array, n = src.length, srcOff = 0, dstOff = 0): void {
+  const addon = loadNative().addon;
+  if (addon) return addon.bf16FromF32(src, srcOff, dst, dstOff, n);
+  for (let i = 0; i < n; i++) dst[dstOff + i] = bf16Round(src[srcOff + i]!);
+}
+
+/** dst[dstOff + i] = float32(src[srcOff + i]), i < n (exact). */
+export function f32FromBf16(src: Uint16Array, dst: Float32Array, n = src.length, srcOff = 0, dstOff = 0): void {
+  const addon = loadNative().addon;
+  if (addon) return addon.f32FromBf16(src, srcOff, dst, dstOff, n);
+  const bits = new Uint32Array(dst.buffer, dst.byteOffset + dstOff * 4, n);
+  for (let i = 0; i < n; i++) bits[i] = src[srcOff + i]! << 16;
+}
+
+export type Bf16Path = 'auto' | 'dot' | 'widen';
+const PATH_CODE = { auto: 0, dot: 1, widen: 2 } as const;
+
+/**
+ * Row-major C[M,N] = A[M,K] · Wᵀ + beta · C, W [N,K] held as bfloat16 (the linear layers' layout).
+ * Forward only: nothing differentiates through bfloat16 weights. Returns the path taken.
+ */
+export function gemmBf16(
+  M: number, N: number, K: number, A: Float32Array, offA: number, lda: number,
+  W: Uint16Array, offW: number, ldw: number, beta: number, C: Float32Array, offC: number, ldc: number,
+  path: Bf16Path = 'auto',
+): 'dot' | 'widen' | 'none' {
+  const e = engine();
+  if (e.addon && e.info.kind !== 'js') return e.addon.gemmBf16(M, N, K, A, offA, lda, W, offW, ldw, beta, C, offC, ldc, PATH_CODE[path]);
+  if (M === 0 || N === 0) return 'none';
+  const check = (name: string, length: number, off: number, rows: number, ld: number): void => {
+    if (ld < K || ld < 1 || off < 0 || off + (rows - 1) * ld + K > length) {
+      throw new RangeError(`gemmBf16: ${name} is too short for the requested view or its leading dimension is smaller than its row`);
+    }
+  };
+  check('A', A.length, offA, M, lda);
+  check('W', W.length, offW, N, ldw);
+  if (ldc < N || offC < 0 || offC + (M - 1) * ldc + N > C.length) throw new RangeError('gemmBf16: C is too short for the requested view');
+  // JavaScript tier: widen a chunk of W rows and hand it to sgemm, as the addon's widening path.
+  const chunk = 32, w32 = new Float32Array(chunk * K);
+  for (let n = 0; n < N; n += chunk) {
+    const nn = Math.min(chunk, N - n);
+    for (let j = 0; j < nn; j++) f32FromBf16(W, w32, K, offW + (n + j) * ldw, j * K);
+    e.sgemm(false, true, M, nn, K, 1, A, offA, lda, w32, 0, K, beta, C, offC + n, ldc);
+  }
+  return 'widen';
+}
+
+/** What gemmBf16 can run in this process (for benchmarks and `lightreasoner doctor`-style reports). */
+export function bf16Support(): { dot: boolean; sbgemm: boolean } {
+  const e = engine();
+  return e.addon && e.info.kind !== 'js' ? e.addon.bf16Info() : { dot: false, sbgemm: false };
+}

@@ -63,6 +63,18 @@ export interface NativeAddon extends NativeKernels {
   sgemm: SgemmFn;
   /** Always the portable kernel (native/gemm_portable.cc), whether or not a BLAS library is open. */
   sgemmPortable: SgemmFn;
+  /** float32 -> bfloat16 (round to nearest even), n elements. */
+  bf16FromF32(src: Float32Array, srcOff: number, dst: Uint16Array, dstOff: number, n: number): void;
+  /** bfloat16 -> float32 (exact), n elements. */
+  f32FromBf16(src: Uint16Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void;
+  /**
+   * C[M,N] = A[M,K] · Wᵀ + beta · C with W [N,K] bfloat16 (native/gemm_bf16.cc). path 0 auto,
+   * 1 the AVX512-BF16 dot kernel, 2 widen W to float32 chunks for sgemm. Returns the path taken.
+   */
+  gemmBf16(M: number, N: number, K: number, A: Float32Array, offA: number, lda: number, W: Uint16Array, offW: number, ldw: number,
+    beta: number, C: Float32Array, offC: number, ldc: number, path: 0 | 1 | 2): 'dot' | 'widen' | 'none';
+  /** What gemmBf16 runs here, and whether the open BLAS library exports cblas_sbgemm. */
+  bf16Info(): { dot: boolean; sbgemm: boolean };
 }
 
 export interface NativeLoad {

@@ -18,6 +18,7 @@ import type { ModelParams } from './params.js';
 import { Transformer } from './transformer.js';
 import type { ModelConfig } from './config.js';
 import { loadAdapter } from './adapter-dir.js';
+import { holdWeightsAsBf16, type WeightsDtype } from './bf16-weights.js';
 import { resolveModelDir } from './resolve.js';
 import { ENDOFTEXT, IM_END, loadTokenizer, type HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
@@ -38,6 +39,21 @@ export interface LoadModelOptions {
   allowUnusedTensors?: boolean;
   /** false: config, tokenizer and generation settings only (a back end that runs its own copy of the weights). */
   weights?: boolean;
+  /**
+   * 'bf16': hold the weights as bfloat16, for inference only (src/model/bf16-weights.ts); default
+   * setDefaultWeightsDtype's, 'f32' unless a CLI command's --weights-dtype changed it.
+   */
+  weightsDtype?: WeightsDtype;
+}
+
+let defaultWeightsDtype: WeightsDtype = 'f32';
+
+/**
+ * The weights dtype of every loadModel call that does not name one: how `sample` and `eval`
+ * apply --weights-dtype to the models their back ends open, with one setting in one place.
+ */
+export function setDefaultWeightsDtype(dtype: WeightsDtype): void {
+  defaultWeightsDtype = dtype;
 }
 
 /** What every caller needs of a model, weights aside. */
@@ -65,7 +81,7 @@ export interface LanguageModel extends ModelInfo {
   /** The model, with the adapter applied when one was given. */
   model: Transformer;
   params: ModelParams;
-  /** What was read from the directory (tensors by name, ignored tensors). */
+  /** What was read from the directory (tensors by name, ignored tensors; weights held as bf16 are not in `tensors`). */
   loaded: LoadedModel;
 }
 
@@ -87,11 +103,16 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
   const loaded = loadModelDir(dir, {
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.allowUnusedTensors ? { allowUnusedTensors: true } : {}),
   });
+  const weightsDtype = opts.weightsDtype ?? defaultWeightsDtype;
+  if (weightsDtype === 'bf16') holdWeightsAsBf16(loaded.params, loaded.tensors);
   const model = new Transformer(loaded.config, loaded.params);
   model.name = `${dir}${adapterDir ? ` + ${adapterDir}` : ''}`;
   if (adapterDir) model.adapter = loadAdapter(adapterDir, model);
   const stopIds = generationStopIds(tokenizer, loaded.generation.eosTokenIds, loaded.config.vocabSize);
-  return { ref, dir, adapterDir, config: loaded.config, tokenizer, generation: loaded.generation, stopIds, fingerprint, model, params: loaded.params, loaded };
+  return {
+    ref, dir, adapterDir, config: loaded.config, tokenizer, generation: loaded.generation, stopIds,
+    fingerprint: weightsDtype === defaultWeightsDtype ? fingerprint : modelFingerprint(dir, adapterDir, weightsDtype), model, params: loaded.params, loaded,
+  };
 }
 
 /** The tokenizer must not produce ids the model has no row for. */
@@ -112,12 +133,22 @@ function isRegularFile(path: string): boolean {
 }
 
 /**
+ * Identifies the weights as this process computes with them: the files' hash (weightsHash), marked
+ * "+bf16" when they are held as bf16 (default: setDefaultWeightsDtype's dtype), whose numbers
+ * differ slightly — so a run manifest (sample, eval) refuses to continue a run across dtypes.
+ */
+export function modelFingerprint(dir: string, adapterDir?: string | null, dtype: WeightsDtype = defaultWeightsDtype): string {
+  const f = weightsHash(dir, adapterDir);
+  return dtype === 'bf16' ? `${f}+bf16` : f;
+}
+
+/**
  * A cheap identity of a model directory (and adapter) for run manifests: config.json, and for each
  * weight file its size and the hashes of its first and last MiB (which cover the safetensors
  * header). Reading whole multi-gigabyte files just to detect a swapped model would cost minutes.
  * Takes a resolved directory (ModelInfo.fingerprint is this for a loaded model).
  */
-export function modelFingerprint(dir: string, adapterDir?: string | null): string {
+function weightsHash(dir: string, adapterDir?: string | null): string {
   const h = createHash('sha256');
   const addFile = (path: string): void => {
     if (!isRegularFile(path)) return; // a FIFO would block; the loader reports it

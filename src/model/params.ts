@@ -13,8 +13,10 @@ export const LINEAR_NAMES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj'
 export type LinearName = (typeof LINEAR_NAMES)[number];
 
 export interface Linear {
-  /** [out, in], row-major, as stored by PyTorch. */
+  /** [out, in], row-major, as stored by PyTorch. Empty when the weights are held as bfloat16. */
   weight: Float32Array;
+  /** The weight as bfloat16 bits (inference only; src/model/bf16-weights.ts). */
+  weightBf16?: Uint16Array;
   bias: Float32Array | null;
   outFeatures: number;
   inFeatures: number;
@@ -38,6 +40,9 @@ export interface ModelParams {
   finalNorm: Float32Array; // [hidden]
   /** [vocab, hidden]; the same array as `embed` when embeddings are tied. */
   lmHead: Float32Array;
+  /** embed and lmHead as bfloat16 bits, when the weights are held so (src/model/bf16-weights.ts). */
+  embedBf16?: Uint16Array;
+  lmHeadBf16?: Uint16Array;
 }
 
 export interface TensorSpec {

@@ -22,6 +22,7 @@ import { rmsnormBackward, rmsnormForward } from '../engine/ops/rmsnorm.js';
 import { linearBackward, linearForward } from '../engine/ops/linear.js';
 import { RotaryTable, applyRotary } from '../engine/ops/rope.js';
 import { firstNonFinite, nonFiniteLogit } from './finite.js';
+import { assertFloat32Weights } from './bf16-weights.js';
 import { attentionBackward, attentionDecode, attentionForward } from '../engine/ops/attention.js';
 import { swigluBackward, swigluForward } from '../engine/ops/swiglu.js';
 import type { Rng } from '../util/rng.js';
@@ -147,6 +148,7 @@ export class Transformer {
     const slots = opts.slots ?? Array.from({ length: S }, (_, i) => i);
     const record = opts.record === true;
     if (record && cache) throw new Error('forward: record and cache cannot be combined');
+    if (record) assertFloat32Weights(this.params, this.name);
     for (let i = 0; i < N; i++) {
       const t = batch.tokens[i]!;
       if (t < 0 || t >= c.vocabSize) throw new UserError(`token id ${t} is outside the model's vocabulary [0, ${c.vocabSize})`);
@@ -190,7 +192,7 @@ export class Transformer {
     const dropout = record && opts.dropoutRng && this.adapter && this.adapter.config.dropout > 0 ? { p: this.adapter.config.dropout, rng: opts.dropoutRng } : null;
 
     let x = new Float32Array(N * H);
-    embeddingForward(this.params.embed, H, batch.tokens, x);
+    embeddingForward(this.params.embedBf16 ?? this.params.embed, H, batch.tokens, x);
     const layerRecords: LayerRecord[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       const L = this.params.layers[l]!;
@@ -255,7 +257,7 @@ export class Transformer {
     const rstdF = new Float32Array(P), xnF = new Float32Array(P * H);
     rmsnormForward(hF, this.params.finalNorm, P, H, c.rmsNormEps, xnF, rstdF);
     const logits = new Float32Array(P * c.vocabSize);
-    linearForward(xnF, P, H, this.params.lmHead, null, c.vocabSize, logits);
+    linearForward(xnF, P, H, this.params.lmHeadBf16 ?? this.params.lmHead, null, c.vocabSize, logits);
     // Inference only: a training step checks its loss instead (train/loop.ts says the run diverged
     // and to lower --lr, which is the right advice there).
     if (!record) {
@@ -270,7 +272,7 @@ export class Transformer {
 
   /** y = x Wᵀ + b, plus the LoRA branch (α/r)·dropout(x) Aᵀ Bᵀ when the layer is adapted. */
   private linear(x: Float32Array, rows: number, lin: Linear, lora: LoraWeights | undefined, dropout: { p: number; rng: Rng } | null, y: Float32Array): LoraRecord | null {
-    linearForward(x, rows, lin.inFeatures, lin.weight, lin.bias, lin.outFeatures, y);
+    linearForward(x, rows, lin.inFeatures, lin.weightBf16 ?? lin.weight, lin.bias, lin.outFeatures, y);
     if (!lora) return null;
     const r = this.adapter!.config.r;
     let xd: Float32Array | null = null, mask: Uint8Array | null = null;
@@ -296,6 +298,7 @@ export class Transformer {
    * non-null buffer); frozen parameters (null buffers) cost nothing beyond what flows through them.
    */
   backward(rec: ForwardRecord, dLogits: Float32Array, grads: ModelGrads): void {
+    assertFloat32Weights(this.params, this.name);
     const c = this.config;
     const H = c.hiddenSize, I = c.intermediateSize, V = c.vocabSize;
     const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;

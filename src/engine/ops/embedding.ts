@@ -1,9 +1,14 @@
-/** Token embedding lookup. Shapes: table [vocab, dim], ids [rows], out [rows, dim]. */
+import { f32FromBf16 } from '../blas.js';
 
-export function embeddingForward(table: Float32Array, dim: number, ids: ArrayLike<number>, out: Float32Array): void {
+/**
+ * Token embedding lookup. Shapes: table [vocab, dim], ids [rows], out [rows, dim]. A Uint16Array
+ * table holds bfloat16 bits (inference only); its rows are widened exactly.
+ */
+export function embeddingForward(table: Float32Array | Uint16Array, dim: number, ids: ArrayLike<number>, out: Float32Array): void {
   for (let r = 0; r < ids.length; r++) {
     const id = ids[r]!;
-    out.set(table.subarray(id * dim, id * dim + dim), r * dim);
+    if (table instanceof Uint16Array) f32FromBf16(table, out, dim, id * dim, r * dim);
+    else out.set(table.subarray(id * dim, id * dim + dim), r * dim);
   }
 }
 

@@ -2,18 +2,17 @@
  * Linear layer y = x Wᵀ + b as torch.nn.Linear, W stored [out, in]. Shapes: x [rows, in],
  * y [rows, out]. Matrix products go through sgemm (OpenBLAS when present).
  */
-import { sgemm } from '../blas.js';
+import { gemmBf16, sgemm } from '../blas.js';
 
 export function linearForward(
-  x: Float32Array, rows: number, inF: number, W: Float32Array, b: Float32Array | null, outF: number, y: Float32Array,
+  x: Float32Array, rows: number, inF: number, W: Float32Array | Uint16Array, b: Float32Array | null, outF: number, y: Float32Array,
 ): void {
-  if (b) {
-    // Start from the bias in every row and let sgemm accumulate onto it (beta = 1): one pass less.
-    for (let r = 0; r < rows; r++) y.set(b, r * outF);
-    sgemm(false, true, rows, outF, inF, 1, x, 0, inF, W, 0, inF, 1, y, 0, outF);
-  } else {
-    sgemm(false, true, rows, outF, inF, 1, x, 0, inF, W, 0, inF, 0, y, 0, outF);
-  }
+  // Start from the bias in every row and let the product accumulate onto it (beta = 1): one pass less.
+  if (b) for (let r = 0; r < rows; r++) y.set(b, r * outF);
+  const beta = b ? 1 : 0;
+  // A Uint16Array is a weight held as bfloat16 bits (inference only: src/model/bf16-weights.ts).
+  if (W instanceof Uint16Array) gemmBf16(rows, outF, inF, x, 0, inF, W, 0, inF, beta, y, 0, outF);
+  else sgemm(false, true, rows, outF, inF, 1, x, 0, inF, W, 0, inF, beta, y, 0, outF);
 }
 
 /**
