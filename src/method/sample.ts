@@ -7,8 +7,8 @@
  * KL(pE ‖ pA) ≥ β with the contrastive soft label on the plausible set (src/method/contrast.ts).
  * The Expert's distributions are the logits its decoding chose each token from, where its back
  * end hands them over (the engine); otherwise, or with `expertRescore`, the Expert scores its
- * own tokens in a teacher-forced pass too (the same rows up to summation order, at ~55% more
- * Expert work at the paper's shapes).
+ * own tokens in a teacher-forced pass too (the same rows up to float32 summation order; that pass
+ * was about a third of stage 1's time at the paper's shapes, tools/bench/README.md).
  *
  * Long runs survive being killed: questions are processed in fixed chunks of `batchSize`
  * (aligned to the question index, so a chunk is decoded with the same batch whether or not the
