@@ -11,7 +11,7 @@ import { bundledModel } from '../util/bundled.js';
 import { testTempDir } from '../testing/tmp.js';
 import { generateProblems } from '../data/synthetic/index.js';
 import { openModel, type OpenedModel } from '../backends/open.js';
-import { DEFAULT_SAMPLE_SETTINGS, runSample, type SampleSettings, type SampleStats } from './sample.js';
+import { DEFAULT_SAMPLE_SETTINGS, runSample, sampleManifest, type SampleSettings, type SampleStats } from './sample.js';
 import type { SampleRecord, TrajectoryRecord } from './samples.js';
 
 const work = testTempDir('lr-sample-expert-logits-');
@@ -73,4 +73,8 @@ test('a run is not resumed with the other --expert-rescore, and a manifest from 
   await assert.rejects(run('rescored.jsonl', settings(false)), /--expert-rescore: was true, now false/);
   const again = await run('rescored.jsonl', settings(true));
   assert.equal(again.resumedQuestions, questions.length);
+  // A library caller's settings from before the flag: absent is the default path, recorded as false.
+  const { expertRescore: _, ...older } = settings(false);
+  const m2 = sampleManifest({ dir: bundledModel('expert'), adapterDir: null }, { dir: bundledModel('amateur'), adapterDir: null }, 'v', 'questions.jsonl', older);
+  assert.equal(m2.settings.expertRescore, false);
 });

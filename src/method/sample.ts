@@ -61,8 +61,9 @@ export interface SampleSettings {
    * Score the Expert's trajectory with its own teacher-forced pass instead of keeping the logits
    * its decoding computed (flag --expert-rescore): how every run before the flag existed worked,
    * so their results can be reproduced. Back ends without generateGreedyWithLogits always do.
+   * Absent means false (library callers written before it); the manifest always records it.
    */
-  expertRescore: boolean;
+  expertRescore?: boolean;
 }
 
 /** The paper's settings (α 0.2, β 0.4) and ours for the rest; `sample --help` shows these. */
@@ -172,6 +173,7 @@ export interface ModelRef {
  */
 export function sampleManifest(expert: ModelRef, amateur: ModelRef, vocabulary: string, inputPath: string, settings: SampleSettings, backend = 'engine'): SampleManifest {
   validateSampleSettings(settings);
+  settings = { ...settings, expertRescore: settings.expertRescore ?? false };
   return {
     backend,
     lightreasoner_samples: 1,
@@ -231,7 +233,7 @@ export function validateSampleSettings(s: SampleSettings): void {
   if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) bad('--batch-size', s.batchSize, 'a positive integer');
   if (!(Number.isInteger(s.firstStep) && s.firstStep >= 0)) bad('--first-step', s.firstStep, 'an integer >= 0');
   if (s.label !== 'contrastive' && s.label !== 'expert') bad('--label', s.label, '"contrastive" or "expert"');
-  if (typeof s.expertRescore !== 'boolean') bad('--expert-rescore', s.expertRescore, 'true or false');
+  if (s.expertRescore !== undefined && typeof s.expertRescore !== 'boolean') bad('--expert-rescore', s.expertRescore, 'true or false');
 }
 
 /**
