@@ -20,6 +20,12 @@ export interface GreedyOptions {
   onFinish?: (index: number, g: Generation) => void;
 }
 
+/** A greedy continuation with the logits each of its tokens was chosen from. */
+export interface GenerationWithLogits extends Generation {
+  /** [tokens.length, vocab]: row t is the row tokens[t] was chosen from, as stepLogits' row t. */
+  logits: Float32Array;
+}
+
 export interface LanguageModelBackend {
   readonly kind: BackendKind;
   /** Identifies the weights and runtime settings, for run manifests and messages. */
@@ -38,6 +44,17 @@ export interface LanguageModelBackend {
 
   /** Greedy (argmax, first index on ties) continuation of each prompt; results in prompt order. */
   generateGreedy(prompts: ReadonlyArray<ArrayLike<number>>, opts: GreedyOptions): Promise<Generation[]>;
+
+  /**
+   * generateGreedy that also hands over the full logits row of every generated step, which
+   * decoding computed anyway: stage 1 then contrasts them with the Amateur's and skips the
+   * Expert's own teacher-forced pass (src/method/sample.ts). Rows equal stepLogits' up to
+   * summation order (cached decoding vs one causal pass). Our engine has it; llama.cpp (whose
+   * greedy loop never hands over whole rows) and servers (top-k log-probabilities at most) leave
+   * it out, and their trajectories are scored with stepLogits. Each result holds tokens × vocab
+   * f32 until the caller drops it.
+   */
+  generateGreedyWithLogits?(prompts: ReadonlyArray<ArrayLike<number>>, opts: GreedyOptions): Promise<GenerationWithLogits[]>;
 
   /**
    * Next-token scores [T, vocab] at the T steps of `generated` teacher-forced after `promptIds`:

@@ -1,11 +1,11 @@
 /**
- * Our own engine as a back end: a thin wrapper over generateGreedy (batched, KV caches) and
- * stepLogits (one causal pass). Results are exactly those of calling them directly.
+ * Our own engine as a back end: a thin wrapper over generateGreedy (batched, KV caches; with
+ * each step's logits kept when asked) and stepLogits (one causal pass). Results are exactly those of calling them directly.
  */
 import type { Transformer } from '../model/transformer.js';
 import { generateGreedy, type Generation } from '../model/generate.js';
 import { stepLogits } from '../model/step-logits.js';
-import type { GreedyOptions, LanguageModelBackend } from './backend.js';
+import type { GenerationWithLogits, GreedyOptions, LanguageModelBackend } from './backend.js';
 
 export class EngineBackend implements LanguageModelBackend {
   readonly kind = 'engine' as const;
@@ -19,6 +19,10 @@ export class EngineBackend implements LanguageModelBackend {
 
   generateGreedy(prompts: ReadonlyArray<ArrayLike<number>>, opts: GreedyOptions): Promise<Generation[]> {
     return Promise.resolve().then(() => generateGreedy(this.model, prompts, opts));
+  }
+
+  generateGreedyWithLogits(prompts: ReadonlyArray<ArrayLike<number>>, opts: GreedyOptions): Promise<GenerationWithLogits[]> {
+    return Promise.resolve().then(() => generateGreedy(this.model, prompts, { ...opts, keepLogits: true }) as GenerationWithLogits[]);
   }
 
   stepLogits(promptIds: ArrayLike<number>, generated: ArrayLike<number>): Promise<Float32Array> {

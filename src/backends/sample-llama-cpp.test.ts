@@ -24,7 +24,7 @@ test('sample on llama.cpp keeps the same steps as on the engine (20 questions; K
   const expertDir = tinyModelDir({ hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 48 }, 51);
   const amateurDir = tinyModelDir({ hidden: 16, layers: 1, heads: 2, kvHeads: 1, intermediate: 24 }, 52);
   const questions = generateProblems({ split: 'train', count: 20, seed: 3 }).map((p, i) => ({ id: p.id, line: i + 1, question: p.question }));
-  const settings = { alpha: 0.2, beta: 0.4, maxNewTokens: 24, batchSize: 5, systemPrompt: 'Please reason step by step.', firstStep: 0, label: 'contrastive' as const };
+  const settings = { alpha: 0.2, beta: 0.4, maxNewTokens: 24, batchSize: 5, systemPrompt: 'Please reason step by step.', firstStep: 0, label: 'contrastive' as const, expertRescore: false };
   const run = async (backend: 'engine' | 'llama.cpp'): Promise<string> => {
     const o = { backend, gpu: 'off' as const, threads: 1, parallel: 5, ggufCacheDir: join(work, 'cache') };
     const expert = await openModel({ ...o, modelDir: expertDir }), amateur = await openModel({ ...o, modelDir: amateurDir });

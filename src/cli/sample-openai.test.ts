@@ -57,7 +57,8 @@ const inProcess = join(work, 'in-process.jsonl');
 const single = join(work, 'single.jsonl');
 before(async () => {
   [E, A] = await Promise.all([serve(expert), serve(amateur)]);
-  const r = cli(...base, '--out', inProcess);
+  // A server hands over no logits rows from decoding, so the Expert re-scores there: the in-process reference does the same.
+  const r = cli(...base, '--out', inProcess, '--expert-rescore');
   assert.equal(r.status, 0, r.stderr);
   const h = cli(...base, '--out', single, '--expert-url', E.url, '--amateur-url', A.url);
   assert.equal(h.status, 0, h.stderr);

@@ -94,7 +94,7 @@ test('a second sample process on the same --out is refused naming the first, and
   let second: { status: number | null; stdout: string; stderr: string } | null = null;
   await runSample({
     expert: expertModel, amateur: amateurModel, questions: readQuestions(input).questions, inputPath: input, out,
-    settings: { alpha: 0.2, beta: 3.5, maxNewTokens: 24, batchSize: 3, systemPrompt: 'Please reason step by step.', firstStep: 0, label: 'contrastive' },
+    settings: { alpha: 0.2, beta: 3.5, maxNewTokens: 24, batchSize: 3, systemPrompt: 'Please reason step by step.', firstStep: 0, label: 'contrastive', expertRescore: false },
     // While the first run is midway, a real second process starts on the same output.
     afterQuestion: (i) => { if (i === 4) second = cli(...base, '--beta', '3.5', '--out', out); },
   });
@@ -197,7 +197,11 @@ test('summary and --stats-json count questions, steps, kept steps and report thr
   assert.match(r.stdout, new RegExp(`${stats.keptSteps} kept \\(${(100 * stats.keptFraction).toFixed(1)}%\\) at beta 3\\.5`));
   assert.match(r.stdout, /questions  4 sampled, 0 skipped/);
   assert.match(r.stdout, /KL\(pE‖pA\)  p10 [\d.]+  p25 [\d.]+  p50 [\d.]+/);
-  assert.match(r.stdout, /questions\/s; expert generates [\d.]+ tokens\/s, scores [\d.]+ tokens\/s; amateur scores [\d.]+ tokens\/s/);
+  assert.match(r.stdout, /questions\/s; expert generates [\d.]+ tokens\/s, its logits kept for the contrast \(no re-score\); amateur scores [\d.]+ tokens\/s/);
+  assert.equal(stats.throughput.expertScoringTokensPerSecond, null);
+  const rescored = cli(...base, '--max-questions', '1', '--beta', '3.5', '--expert-rescore', '--out', join(work, 'stats-rescored.jsonl'));
+  assert.equal(rescored.status, 0, rescored.stderr);
+  assert.match(rescored.stdout, /questions\/s; expert generates [\d.]+ tokens\/s, scores [\d.]+ tokens\/s; amateur scores [\d.]+ tokens\/s/);
 });
 
 test('an Expert and Amateur with different tokenizers are refused before any output is written, naming both', () => {

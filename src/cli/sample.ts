@@ -40,6 +40,7 @@ interface SampleCliOptions {
   systemPrompt: string;
   firstStep: string;
   label: 'contrastive' | 'expert';
+  expertRescore?: boolean;
   skipBadLines?: boolean;
   statsJson?: string;
   json?: boolean;
@@ -67,7 +68,7 @@ export function formatSampleStats(st: SampleStats, s: SampleSettings, input: str
       ? `plausible  ${fmt(st.meanPlausibleSetSize, 2)} tokens per kept step on average (alpha ${s.alpha}, label ${s.label})`
       : `plausible  no step was kept (alpha ${s.alpha}, label ${s.label})`,
     here > 0
-      ? `speed      ${fmt(t.questionsPerSecond, 2)} questions/s; expert generates ${fmt(t.expertGenerationTokensPerSecond, 1)} tokens/s, scores ${fmt(t.expertScoringTokensPerSecond, 1)} tokens/s; amateur scores ${fmt(t.amateurScoringTokensPerSecond, 1)} tokens/s (this process, ${fmt(t.seconds, 1)} s)`
+      ? `speed      ${fmt(t.questionsPerSecond, 2)} questions/s; expert generates ${fmt(t.expertGenerationTokensPerSecond, 1)} tokens/s, ${t.expertScoringTokensPerSecond === null ? 'its logits kept for the contrast (no re-score)' : `scores ${fmt(t.expertScoringTokensPerSecond, 1)} tokens/s`}; amateur scores ${fmt(t.amateurScoringTokensPerSecond, 1)} tokens/s (this process, ${fmt(t.seconds, 1)} s)`
       : `speed      nothing was left to do: all ${st.questions} questions were done by an earlier run`,
   ];
   const shown = st.skippedQuestions.slice(0, 5).map((q) => `  question ${q.index} ("${q.id}"): ${q.reason}`);
@@ -78,7 +79,7 @@ export function formatSampleStats(st: SampleStats, s: SampleSettings, input: str
 export function registerSample(program: Command): void {
   const cmd = program
     .command('sample')
-    .description('Stage 1: the Expert reasons greedily on each question; both models score every generated token in one teacher-forced pass each; steps where KL(pE‖pA) >= beta are written as contrastive soft labels (samples.jsonl), with the exact prompt and generated ids of every question beside it (samples.trajectories.jsonl). A killed run continues where it stopped when started again with the same arguments, and writes exactly what an uninterrupted run would.')
+    .description('Stage 1: the Expert reasons greedily on each question; the Amateur scores every generated token in one teacher-forced pass and is contrasted with the logits the Expert chose each token from; steps where KL(pE‖pA) >= beta are written as contrastive soft labels (samples.jsonl), with the exact prompt and generated ids of every question beside it (samples.trajectories.jsonl). A killed run continues where it stopped when started again with the same arguments, and writes exactly what an uninterrupted run would.')
     .requiredOption('--expert <dir>', 'the Expert: Hugging Face model directory (config.json, model.safetensors, tokenizer.json), or a Hugging Face id ORG/NAME (from the Hub cache, downloaded when absent), that generates and is later tuned')
     .requiredOption('--amateur <dir>', 'the Amateur: a weaker model directory, or a Hugging Face id ORG/NAME, with the same tokenizer as the Expert (checked before anything is loaded)')
     .option('--expert-adapter <dir>', 'LoRA adapter (PEFT layout) applied on top of --expert')
@@ -94,6 +95,7 @@ export function registerSample(program: Command): void {
     .option('--system-prompt <text>', 'system message of the chat-formatted prompt ("" for none, in which case a Qwen chat template inserts its own default)', DEFAULT_SAMPLE_SETTINGS.systemPrompt)
     .option('--first-step <n>', 'first generated step to contrast (0 = the first generated token; the reference code starts at 1)', String(DEFAULT_SAMPLE_SETTINGS.firstStep))
     .addOption(new Option('--label <kind>', 'soft label of kept steps: "contrastive" (softmax of log pE - log pA on the plausible set, the method) or "expert" (pE renormalised on the plausible set, the ablation without contrast)').choices(['contrastive', 'expert']).default(DEFAULT_SAMPLE_SETTINGS.label))
+    .option('--expert-rescore', 'score the Expert\'s trajectory with a teacher-forced pass of its own, as runs did before this flag existed, instead of keeping the logits its decoding chose each token from (the same distributions up to float32 summation order: KL and soft labels agree to ~1e-5 relative; needed to resume or reproduce such a run). Back ends other than the engine always re-score')
     .option('--json', JSON_HELP)
     .option('--stats-json <file>', 'also write the end-of-run statistics (the object --json prints: counts, KL percentiles, plausible-set size, throughput) to this JSON file, whatever is printed');
   addRevisionOptions(cmd, '--expert', true);
@@ -108,6 +110,7 @@ export function registerSample(program: Command): void {
         systemPrompt: opts.systemPrompt,
         firstStep: nonNegativeInt(opts.firstStep, '--first-step'),
         label: opts.label,
+        expertRescore: opts.expertRescore === true,
       };
       const maxQuestions = optional(positiveInt, opts.maxQuestions, '--max-questions');
 

@@ -80,7 +80,9 @@ export function demoSettings(quick: boolean, out?: string): DemoSettings {
     dataSeed: 7,
     evalMaxNewTokens: 192,
     evalBatchSize: 32,
-    sample: { ...DEFAULT_SAMPLE_SETTINGS, batchSize: 32 },
+    // The Expert re-scores its trajectories, as before that became optional: the demo's files and
+    // README table stay those of earlier builds, and demo directories they wrote still resume.
+    sample: { ...DEFAULT_SAMPLE_SETTINGS, batchSize: 32, expertRescore: true },
     train,
     baselines: true,
     sft: { samplesPerQuestion: DEFAULT_SFT_SETTINGS.samplesPerQuestion, temperature: DEFAULT_SFT_SETTINGS.temperature, maxNewTokens: 192 },

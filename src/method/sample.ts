@@ -2,9 +2,13 @@
  * Stage 1 of LightReasoner: build the supervision set.
  *
  * For each question: chat-format it with the Expert's template, let the Expert continue greedily
- * up to `maxNewTokens` (batched, KV caches), then score the Expert's exact token ids with both
- * models in one teacher-forced pass each (src/method/trajectory.ts), and keep the steps where
+ * up to `maxNewTokens` (batched, KV caches), then score the Expert's exact token ids with the
+ * Amateur in one teacher-forced pass (src/method/trajectory.ts), and keep the steps where
  * KL(pE ‖ pA) ≥ β with the contrastive soft label on the plausible set (src/method/contrast.ts).
+ * The Expert's distributions are the logits its decoding chose each token from, where its back
+ * end hands them over (the engine); otherwise, or with `expertRescore`, the Expert scores its
+ * own tokens in a teacher-forced pass too (the same rows up to float32 summation order; that pass
+ * was about a third of stage 1's time at the paper's shapes, tools/bench/README.md).
  *
  * Long runs survive being killed: questions are processed in fixed chunks of `batchSize`
  * (aligned to the question index, so a chunk is decoded with the same batch whether or not the
@@ -53,12 +57,25 @@ export interface SampleSettings {
   /** First step contrasted (the reference skips step 0; we keep it by default). */
   firstStep: number;
   label: NonNullable<ContrastOptions['label']>;
+  /**
+   * Score the Expert's trajectory with its own teacher-forced pass instead of keeping the logits
+   * its decoding computed (flag --expert-rescore): how every run before the flag existed worked,
+   * so their results can be reproduced. Back ends without generateGreedyWithLogits always do.
+   * Absent means false (library callers written before it); the manifest always records it.
+   */
+  expertRescore?: boolean;
 }
 
 /** The paper's settings (α 0.2, β 0.4) and ours for the rest; `sample --help` shows these. */
 export const DEFAULT_SAMPLE_SETTINGS: Readonly<SampleSettings> = {
-  alpha: 0.2, beta: 0.4, maxNewTokens: 128, batchSize: 8, systemPrompt: DEFAULT_SAMPLING_SYSTEM_PROMPT, firstStep: 0, label: 'contrastive',
+  alpha: 0.2, beta: 0.4, maxNewTokens: 128, batchSize: 8, systemPrompt: DEFAULT_SAMPLING_SYSTEM_PROMPT, firstStep: 0, label: 'contrastive', expertRescore: false,
 };
+
+/**
+ * Settings a manifest written before they existed stands for: those runs re-scored the Expert's
+ * trajectories (a resumed old run must be given --expert-rescore, and then continues it).
+ */
+const SETTINGS_OF_OLDER_MANIFESTS: Partial<SampleSettings> = { expertRescore: true };
 
 /** How much of a skipped question's text its trajectory record keeps. */
 const SKIPPED_QUESTION_CHARS = 1000;
@@ -92,7 +109,8 @@ export interface SampleStats {
   throughput: {
     questionsPerSecond: number;
     expertGenerationTokensPerSecond: number;
-    expertScoringTokensPerSecond: number;
+    /** null when the Expert's logits came from its generation (no re-score). */
+    expertScoringTokensPerSecond: number | null;
     amateurScoringTokensPerSecond: number;
     seconds: number;
   };
@@ -155,6 +173,7 @@ export interface ModelRef {
  */
 export function sampleManifest(expert: ModelRef, amateur: ModelRef, vocabulary: string, inputPath: string, settings: SampleSettings, backend = 'engine'): SampleManifest {
   validateSampleSettings(settings);
+  settings = { ...settings, expertRescore: settings.expertRescore ?? false };
   return {
     backend,
     lightreasoner_samples: 1,
@@ -181,12 +200,13 @@ export function checkSampleOutput(out: string, want: SampleManifest): void {
     }
     return;
   }
+  const haveSettings: Partial<SampleSettings> | undefined = have.settings && { ...SETTINGS_OF_OLDER_MANIFESTS, ...have.settings };
   const diffs = settingDifferences([
     { label: 'expert model (weights fingerprint)', was: have.expert?.fingerprint, now: want.expert.fingerprint },
     { label: 'amateur model (weights fingerprint)', was: have.amateur?.fingerprint, now: want.amateur.fingerprint },
     { label: '--backend', was: have.backend ?? 'engine', now: want.backend ?? 'engine' },
     { label: '--server-logprobs', was: have.approximation?.top_k ?? 'full', now: want.approximation?.top_k ?? 'full' },
-    ...(Object.keys(want.settings) as Array<keyof SampleSettings>).map((k) => ({ label: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, was: have.settings?.[k], now: want.settings[k] })),
+    ...(Object.keys(want.settings) as Array<keyof SampleSettings>).map((k) => ({ label: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, was: haveSettings?.[k], now: want.settings[k] })),
   ]);
   if (diffs.length > 0) {
     throw new UserError(`${path}: this output was started with other settings (${diffs.join('; ')}). Resume with the original arguments, or write to a new --out file`);
@@ -213,6 +233,7 @@ export function validateSampleSettings(s: SampleSettings): void {
   if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) bad('--batch-size', s.batchSize, 'a positive integer');
   if (!(Number.isInteger(s.firstStep) && s.firstStep >= 0)) bad('--first-step', s.firstStep, 'an integer >= 0');
   if (s.label !== 'contrastive' && s.label !== 'expert') bad('--label', s.label, '"contrastive" or "expert"');
+  if (s.expertRescore !== undefined && typeof s.expertRescore !== 'boolean') bad('--expert-rescore', s.expertRescore, 'true or false');
 }
 
 /**
@@ -331,6 +352,13 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
       ], { addGenerationPrompt: true })));
     return { prompts, tooLong };
   };
+  // The Expert's logits from its own decoding stand in for its teacher-forced pass where the back
+  // end hands them over. Memory: each decoded chunk holds its trajectories' rows until they are
+  // scored (each is dropped right after), so at most window × batchSize × maxNewTokens × vocab
+  // f32 (window is 1 for in-process back ends, the only ones with these rows): 78 MB per
+  // question at the paper's shapes (151,936 ids × 128 steps × 4 B), 622 MB for a chunk of 8.
+  const withLogits = s.expertRescore ? undefined : expert.backend.generateGreedyWithLogits?.bind(expert.backend);
+  const expertGenerate: LanguageModelBackend['generateGreedy'] = withLogits ?? expert.backend.generateGreedy.bind(expert.backend);
   const fitsOf = (prompts: number[][], tooLong: Array<string | null>): boolean[] => prompts.map((p, k) => tooLong[k] === null && p.length < maxContext);
   const decoding = new Map<number, Promise<{ prompts: number[][]; tooLong: Array<string | null>; fits: boolean[]; gens: Generation[]; seconds: number }>>();
   let nextChunk = 0;
@@ -340,7 +368,7 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
       const { prompts, tooLong } = promptsOf(c0);
       const fits = fitsOf(prompts, tooLong);
       const tg = performance.now();
-      const p = expert.backend.generateGreedy(prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize })
+      const p = expertGenerate(prompts.filter((_, k) => fits[k]), { maxNewTokens: s.maxNewTokens, stopIds, batchSize: s.batchSize })
         .then((gens) => ({ prompts, tooLong, fits, gens, seconds: (performance.now() - tg) / 1000 }));
       p.catch(() => undefined); // awaited in order below; this only keeps a later failure from being reported as unhandled first
       decoding.set(c0, p);
@@ -360,7 +388,7 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
       const scoring = chunk.map(({ index }, k) => {
         const gen = genOf[k];
         if (!overlapScoring || !gen || done.has(index)) return null;
-        const p = scoreTrajectory(expert.backend, amateur.backend, prompts[k]!, gen.tokens, contrastOpts, timing);
+        const p = scoreTrajectory(expert.backend, amateur.backend, prompts[k]!, gen.tokens, contrastOpts, timing, gen.logits);
         p.catch(() => undefined);
         return p;
       });
@@ -377,7 +405,8 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
           traj = { ...base, question, generated_token_ids: [], finish: 'skipped', steps: 0, kept: 0, skipped: tooLong[k] ?? `prompt has ${prompt.length} tokens; the context window is ${maxContext}` };
         } else {
           genTokens += gen.tokens.length;
-          const steps = await (scoring[k] ?? scoreTrajectory(expert.backend, amateur.backend, prompt, gen.tokens, contrastOpts, timing));
+          const steps = await (scoring[k] ?? scoreTrajectory(expert.backend, amateur.backend, prompt, gen.tokens, contrastOpts, timing, gen.logits));
+          delete gen.logits; // scored: its rows (tokens × vocab f32) are not needed again
           scoreTokens += prompt.length + gen.tokens.length;
           const records: SampleRecord[] = steps.filter((st) => st.keep).map((st) => ({
             prompt_id: base.question,
@@ -413,7 +442,7 @@ async function sampleLocked(job: SampleJob): Promise<SampleStats> {
   return summarize(out, trajPath, {
     questionsPerSecond: processed / Math.max(seconds, 1e-9),
     expertGenerationTokensPerSecond: genTokens / Math.max(genSeconds, 1e-9),
-    expertScoringTokensPerSecond: scoreTokens / Math.max(timing.expertSeconds, 1e-9),
+    expertScoringTokensPerSecond: withLogits ? null : scoreTokens / Math.max(timing.expertSeconds, 1e-9),
     amateurScoringTokensPerSecond: scoreTokens / Math.max(timing.amateurSeconds, 1e-9),
     seconds,
   }, resumed);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { tinyModel } from './testing.js';
 import { packSequences } from './transformer.js';
 import { argmax, generateGreedy } from './generate.js';
+import { stepLogits } from './step-logits.js';
 
 /** Greedy decoding the slow way: a full forward over the whole sequence for every new token. */
 function naiveGreedy(model: ReturnType<typeof tinyModel>, prompt: number[], maxNew: number, stop: number[]): number[] {
@@ -50,4 +51,30 @@ test('generation ends at the context window', () => {
   assert.equal(g!.tokens.length, 3);
   assert.equal(g!.finish, 'context');
   assert.throws(() => generateGreedy(model, [[1, 2, 3, 4, 5, 6, 7, 8]], { maxNewTokens: 1, stopIds: [] }), /context window/);
+});
+
+test('keepLogits hands over, for each generated token, the row it was chosen from: the teacher-forced row that predicts it', () => {
+  const model = tinyModel({ vocab: 31, hidden: 24, heads: 4, kvHeads: 2 }, 24);
+  const V = 31;
+  const plain = generateGreedy(model, prompts, { maxNewTokens: 9, stopIds: [], batchSize: 4 });
+  const kept = generateGreedy(model, prompts, { maxNewTokens: 9, stopIds: [], batchSize: 4, keepLogits: true });
+  assert.equal(plain[0]!.logits, undefined, 'nothing kept unless asked');
+  prompts.forEach((p, i) => {
+    const g = kept[i]!;
+    assert.deepEqual(g.tokens, plain[i]!.tokens, 'keeping rows does not change the generation');
+    assert.equal(g.logits!.length, g.tokens.length * V);
+    // Row t of one causal pass over prompt + tokens[0..t) predicts tokens[t] (src/model/step-logits.ts).
+    const forced = stepLogits(model, p, g.tokens);
+    for (let t = 0; t < g.tokens.length; t++) {
+      assert.equal(argmax(g.logits!, t * V, V), g.tokens[t], `prompt ${i} step ${t}: the row chose the token`);
+      // Cached decoding and the causal pass sum in different orders: equal to float32 rounding.
+      for (let a = 0; a < V; a++) {
+        const x = g.logits![t * V + a]!, y = forced[t * V + a]!;
+        assert.ok(Math.abs(x - y) <= 1e-4 * Math.max(1, Math.abs(y)), `prompt ${i} step ${t} id ${a}: ${x} vs ${y}`);
+      }
+    }
+    // A row shifted by one step is far from this tolerance, so the check above catches an off-by-one.
+    const shifted = Math.max(...Array.from({ length: V }, (_, a) => Math.abs(g.logits![a]! - forced[V + a]!)));
+    assert.ok(shifted > 1e-2, `rows 0 and 1 differ by ${shifted}`);
+  });
 });

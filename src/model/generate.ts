@@ -17,6 +17,11 @@ export interface Generation {
   tokens: number[];
   /** Why generation ended. */
   finish: 'stop' | 'length' | 'context';
+  /**
+   * With GenerateOptions.keepLogits: the first model's logits [tokens.length, vocab], row t being
+   * the row tokens[t] was chosen from (the convention of stepLogits: row t predicts tokens[t]).
+   */
+  logits?: Float32Array;
 }
 
 /** Picks the next token of one sequence from each model's logits row [vocab] at `offsets[m]`. */
@@ -31,6 +36,15 @@ export interface GenerateOptions {
   choose?: TokenChooser;
   /** Called as each sequence finishes, in finishing order. */
   onFinish?: (index: number, g: Generation) => void;
+  /**
+   * Keep the first model's logits row of every generated step and hand them over as
+   * Generation.logits, so a caller that needs them (stage 1's contrast) need not recompute them
+   * with a teacher-forced pass. Memory: every sequence in flight holds its rows until it
+   * finishes, and the results hold them until the caller drops them, so up to
+   * prompts × steps × vocab f32 (151,936 ids × 128 steps × 4 B = 78 MB per sequence at the
+   * paper's shapes).
+   */
+  keepLogits?: boolean;
 }
 
 export function argmax(a: Float32Array, off: number, n: number): number {
@@ -60,7 +74,7 @@ export function generate(models: Transformer[], prompts: ReadonlyArray<ArrayLike
   const slots = Math.max(1, Math.min(opts.batchSize ?? 16, prompts.length));
   const caches = models.map((m) => new KVCache(m.config, slots));
   const results: Generation[] = new Array(prompts.length);
-  interface Active { index: number; feed: number[]; out: number[] }
+  interface Active { index: number; feed: number[]; out: number[]; rows: Float32Array[] }
   const active: Array<Active | null> = new Array(slots).fill(null);
   let next = 0, running = 0;
   while (next < prompts.length || running > 0) {
@@ -68,7 +82,7 @@ export function generate(models: Transformer[], prompts: ReadonlyArray<ArrayLike
       if (active[s]) continue;
       const p = prompts[next]!;
       for (const c of caches) c.reset(s);
-      active[s] = { index: next++, feed: Array.from(p), out: [] };
+      active[s] = { index: next++, feed: Array.from(p), out: [], rows: [] };
       running++;
     }
     const inFlight: number[] = [];
@@ -79,12 +93,14 @@ export function generate(models: Transformer[], prompts: ReadonlyArray<ArrayLike
       const a = active[s]!;
       const tok = choose(logits, logits.map(() => row * vocab), vocab);
       a.out.push(tok);
+      if (opts.keepLogits) a.rows.push(logits[0]!.slice(row * vocab, (row + 1) * vocab));
       const total = prompts[a.index]!.length + a.out.length;
       const finish: Generation['finish'] | null = stop.has(tok) ? 'stop'
         : a.out.length >= opts.maxNewTokens ? 'length'
         : total >= maxPos ? 'context' : null;
       if (finish) {
-        results[a.index] = { tokens: a.out, finish };
+        results[a.index] = { tokens: a.out, finish, ...(opts.keepLogits ? { logits: concatRows(a.rows, vocab) } : {}) };
+        a.rows = [];
         opts.onFinish?.(a.index, results[a.index]!);
         active[s] = null;
         running--;
@@ -94,6 +110,13 @@ export function generate(models: Transformer[], prompts: ReadonlyArray<ArrayLike
     });
   }
   return results;
+}
+
+/** Rows of one width as one [rows, width] array. */
+function concatRows(rows: readonly Float32Array[], width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((r, t) => out.set(r, t * width));
+  return out;
 }
 
 /** Greedy decoding with one model. */

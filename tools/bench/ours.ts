@@ -10,7 +10,7 @@ import { sgemm } from '../../src/engine/blas.js';
 import { logSoftmaxRow, softTargetLoss } from '../../src/engine/ops/loss.js';
 import { stepBatches, type KeptStep } from '../../src/train/batches.js';
 import { parseConfig } from '../../src/model/config.js';
-import { generateGreedy } from '../../src/model/generate.js';
+import { generateGreedy, type Generation } from '../../src/model/generate.js';
 import { initParams } from '../../src/model/init.js';
 import { createLoraAdapter } from '../../src/model/lora.js';
 import { LINEAR_NAMES } from '../../src/model/params.js';
@@ -162,19 +162,24 @@ export function prepareOurs(spec: RowSpec, model: Transformer, makeModel: (hfCon
       const expert = new EngineBackend(model, 'bench expert');
       const amateur = new EngineBackend(makeModel(spec.amateur, BENCH_MODEL_SEED + 1), 'bench amateur');
       const o = { plausibilityAlpha: spec.alpha, beta: spec.beta, label: 'contrastive' as const, firstStep: spec.firstStep };
+      const gopts = { maxNewTokens: spec.newTokens, stopIds: [], batchSize: spec.prompts.length };
       return async () => {
         const t0 = performance.now();
-        const gens = await expert.generateGreedy(spec.prompts, { maxNewTokens: spec.newTokens, stopIds: [], batchSize: spec.prompts.length });
+        const gens: Generation[] = spec.expertRescore ? await expert.generateGreedy(spec.prompts, gopts) : await expert.generateGreedyWithLogits(spec.prompts, gopts);
         const t1 = performance.now();
         const timing = { expertSeconds: 0, amateurSeconds: 0 };
         const records: Array<{ trajectory: number; step: number; token_ids: number[]; weights: number[]; kl_divergence: number }> = [];
         for (const [q, gen] of gens.entries()) {
-          const steps = await scoreTrajectory(expert, amateur, spec.prompts[q]!, gen.tokens, o, timing);
+          const steps = await scoreTrajectory(expert, amateur, spec.prompts[q]!, gen.tokens, o, timing, gen.logits);
+          delete gen.logits; // as runSample: a trajectory's rows go once it is scored
           for (const st of steps) if (st.keep) records.push({ trajectory: q, step: st.step, token_ids: st.tokenIds, weights: st.weights, kl_divergence: st.klDivergence });
         }
         const seconds = (performance.now() - t0) / 1000, decode = (t1 - t0) / 1000;
-        // The profile of item 3 (issue 15): where a question's time goes.
-        const phases = { 'Expert decode': decode, 'Expert re-score': timing.expertSeconds, 'Amateur score': timing.amateurSeconds, 'contrast + records': seconds - decode - timing.expertSeconds - timing.amateurSeconds };
+        // The profile of item 3 (issue 15): where a question's time goes ('Expert re-score' only on the re-score path).
+        const phases = {
+          'Expert decode': decode, ...(spec.expertRescore ? { 'Expert re-score': timing.expertSeconds } : {}), 'Amateur score': timing.amateurSeconds,
+          'contrast + records': seconds - decode - timing.expertSeconds - timing.amateurSeconds,
+        };
         return { seconds, units: spec.prompts.length, phases };
       };
     }

@@ -192,12 +192,14 @@ export async function runPaper(o: PaperRunOptions): Promise<void> {
       for (const b of r.baselines) if (b.phases && r.row.spec.kind === 'sample') out.push(`${r.row.id} where ${b.label}'s time goes (medians): ${formatPhases(b.phases, r.row.spec.prompts.length)}`);
     }
     const sample = results.find((r) => r.row.id === 'paper-sample'), lora = results.find((r) => r.row.id === 'paper-lora');
+    const rescore = results.find((r) => r.row.id === 'paper-sample-rescore');
     const projections: Record<string, Projection> = {};
     if (sample && lora && sample.row.spec.kind === 'sample') {
       const q = sample.row.spec.prompts.length, nt = sample.row.spec.newTokens;
       const pairs: Array<[string, SideResult | undefined, SideResult | undefined]> = [
-        ['ours', sample.ours, lora.ours],
-        ['PyTorch, same algorithm (single-pass, packed)', sample.baselines[0], lora.baselines[0]],
+        ['ours (Expert logits from decoding + 1 Amateur pass; packed LoRA)', sample.ours, lora.ours],
+        ['ours --expert-rescore (decode, then 1 pass of each model; packed LoRA)', rescore?.ours, lora.ours],
+        ['PyTorch single-pass (decode, then 1 pass of each model; packed LoRA)', sample.baselines[0], lora.baselines[0]],
         ['PyTorch, the authors\' algorithm (per-step, per-record; per-step grows faster than linearly in new tokens, so a lower bound)', sample.baselines[1], lora.baselines[1]],
       ];
       out.push('', 'Projected paper run on this machine (1,000 questions of stage 1 at 128 new tokens, then 1,000 steps of 8 × 2 records; load time excluded):');

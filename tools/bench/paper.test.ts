@@ -54,6 +54,12 @@ test('paper rows: every id once, stage 1 against PyTorch single-pass and per-ste
   assert.equal(s.newTokens, 16);
   assert.deepEqual(s.amateur, { ...QWEN25_0_5B_CONFIG });
   assert.deepEqual(sample.baselines.map((b) => [(b.spec as { reference?: string }).reference, b.reps]), [['single-pass', 2], ['per-step', 1]]);
+  // Ours runs what `sample` runs by default (no Expert re-score); the re-score row is the same work with it, our side only.
+  assert.equal(s.expertRescore, undefined);
+  const rescore = rows.find((r) => r.id === 'paper-sample-rescore')!;
+  assert.deepEqual(rescore.spec, { ...s, expertRescore: true });
+  assert.deepEqual(rescore.baselines, []);
+  assert.match(sample.title, /ours: Expert logits from decoding/);
   const gen = rows.find((r) => r.id === 'paper-generate-b32')!.spec as Extract<RowSpec, { kind: 'generate' }>;
   assert.deepEqual([gen.batch, gen.newTokens, gen.prompt], [32, 8, DEFAULT_PAPER_SIZES.generatePrompt]);
   assert.deepEqual(rows.filter((r) => r.id.startsWith('paper-generate')).map((r) => [r.reps, r.baselines[0]!.reps]), [[2, 2], [1, 1]]);
@@ -64,7 +70,7 @@ test('paper rows: every id once, stage 1 against PyTorch single-pass and per-ste
 
 test('--paper-slow-reps 0 leaves out the authors\' baselines (per-step stage 1, per-record LoRA) and keeps one repetition of generation at batch 32', () => {
   const fast = paperRows({ ...DEFAULT_PAPER_SIZES, slowReps: 0 }, prompts, packedForTorch);
-  assert.deepEqual(fast.find((r) => r.id === 'paper-sample')!.baselines.map((b) => b.label), ['PyTorch single-pass']);
+  assert.deepEqual(fast.find((r) => r.id === 'paper-sample')!.baselines.map((b) => b.label), ['PyTorch single-pass (decode, then 1 pass of each model)']);
   assert.deepEqual(fast.find((r) => r.id === 'paper-lora')!.baselines.map((b) => b.label), ['PyTorch packed']);
   assert.equal(fast.find((r) => r.id === 'paper-generate-b32')!.reps, 1);
 });
@@ -128,4 +134,12 @@ test('the phase projection keeps the prefill once, scales decode steps by 128 ÷
   // At the paper's own T nothing is scaled.
   const same = projectStage1FromPhases({ phases, questions: 8, newTokens: 128, meanPrompt: 64 });
   assert.ok(Math.abs(same.stage1Seconds - 125 * 60) < 1e-6);
+});
+
+test('without an Expert re-score the phase projection scales the whole decode phase (an upper bound) and says so', () => {
+  const phases = { 'Expert decode': 30, 'Amateur score': 8, 'contrast + records': 2 };
+  const p = projectStage1FromPhases({ phases, questions: 8, newTokens: 16, meanPrompt: 64 });
+  assert.ok(Math.abs(p.stage1Seconds - 125 * (30 * 8 + 10 * (192 / 80))) < 1e-6, `${p.stage1Seconds}`);
+  assert.match(p.formula, /prefill \(not separated: no re-score to estimate it from\)/);
+  assert.ok(Math.abs(projectStage1FromPhases({ phases, questions: 8, newTokens: 128, meanPrompt: 64 }).stage1Seconds - 125 * 40) < 1e-6);
 });

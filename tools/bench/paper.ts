@@ -122,7 +122,7 @@ export interface PaperRow {
 /** The paper's Stage 2 data shape for the LoRA row: trajectories of a chat prompt + 128 ids, ~20 kept steps each (1,000 questions gave ~20,000 records), 8 × 2 records per optimiser step. */
 export const PAPER_LORA = { trajectories: 4, generated: 128, keptPerTrajectory: 20, labelSize: 3, batch: 8, gradAccum: 2, seed: 171 } as const;
 
-export const PAPER_ROW_IDS = ['paper-score', 'paper-generate-b8', 'paper-generate-b32', 'paper-sample', 'paper-lora'] as const;
+export const PAPER_ROW_IDS = ['paper-score', 'paper-generate-b8', 'paper-generate-b32', 'paper-sample', 'paper-sample-rescore', 'paper-lora'] as const;
 
 /**
  * The paper rows at `sizes`, with `prompts` the chat-formatted question ids (the Expert's
@@ -152,13 +152,19 @@ export function paperRows(sizes: PaperSizes, prompts: number[][], packed: (spec:
       id: `paper-generate-b${b}`, title: `greedy gen batch ${b}, ${sizes.generatePrompt}+${sizes.generateNewTokens} tok, 1.5B`, metric: 'tokensPerSecond', model: 'expert', reps,
       spec: gen(b, seed), baselines: [{ label: 'PyTorch', spec: gen(b, seed), reps }],
     })),
+    // Ours as `sample` runs by default: the Expert's logits kept from its decoding, one teacher-forced Amateur pass.
     {
-      id: 'paper-sample', title: `stage 1, ${q} questions × ${sizes.sampleNewTokens} tok, 1.5B + 0.5B`, metric: 'seconds', model: 'expert', reps: sizes.reps,
+      id: 'paper-sample', title: `stage 1, ${q} questions × ${sizes.sampleNewTokens} tok, 1.5B + 0.5B (ours: Expert logits from decoding + 1 Amateur pass)`, metric: 'seconds', model: 'expert', reps: sizes.reps,
       spec: sample,
       baselines: ([
-        { label: 'PyTorch single-pass', spec: { ...sample, reference: 'single-pass' }, reps: sizes.reps },
-        { label: 'PyTorch per-step (authors)', spec: { ...sample, reference: 'per-step' }, reps: sizes.slowReps },
+        { label: 'PyTorch single-pass (decode, then 1 pass of each model)', spec: { ...sample, reference: 'single-pass' }, reps: sizes.reps },
+        { label: 'PyTorch per-step (authors: kept decode scores + 1 Amateur pass per step)', spec: { ...sample, reference: 'per-step' }, reps: sizes.slowReps },
       ] satisfies PaperBaseline[]).filter((b) => b.reps > 0),
+    },
+    // Ours as `sample --expert-rescore` runs (every run before the flag): the Expert re-scores its trajectory too. Our side only.
+    {
+      id: 'paper-sample-rescore', title: `stage 1, ${q} questions × ${sizes.sampleNewTokens} tok, 1.5B + 0.5B (ours --expert-rescore: decode, then 1 pass of each model)`, metric: 'seconds', model: 'expert', reps: sizes.reps,
+      spec: { ...sample, expertRescore: true }, baselines: [],
     },
     {
       id: 'paper-lora', title: `LoRA step, ${PAPER_LORA.batch} × ${PAPER_LORA.gradAccum} records, 1.5B`, metric: 'seconds', model: 'expert', reps: sizes.reps,
@@ -267,23 +273,26 @@ export function paperModel(hfConfig: Record<string, unknown>, seed: number): Tra
 
 /**
  * A finer projection of Stage 1 from our phase split, for rows run at fewer new tokens than the
- * paper's: the teacher-forced phases (Expert re-score, Amateur score, contrast) process prompt +
- * new ids, so they scale by (P̄ + 128) ÷ (P̄ + T); the decode phase is the prompts' prefill, which
- * does not grow with T, plus T batched steps, which scale by 128 ÷ T. The prefill is estimated as
- * the Expert re-score's prompt share, P̄ ÷ (P̄ + T) of it (the same model over the same prompt
- * ids, teacher-forced), so decode steps = decode − that. P̄: mean prompt length.
+ * paper's: the teacher-forced phases (Expert re-score where there is one, Amateur score,
+ * contrast) process prompt + new ids, so they scale by (P̄ + 128) ÷ (P̄ + T); the decode phase is
+ * the prompts' prefill, which does not grow with T, plus T batched steps, which scale by 128 ÷ T.
+ * The prefill is estimated as the Expert re-score's prompt share, P̄ ÷ (P̄ + T) of it (the same
+ * model over the same prompt ids, teacher-forced), so decode steps = decode − that. Without a
+ * re-score (the default path) nothing estimates it, and the whole decode phase is scaled: an upper
+ * bound, exact at T = 128. P̄: mean prompt length.
  */
 export function projectStage1FromPhases(r: { phases: Record<string, number>; questions: number; newTokens: number; meanPrompt: number }, run = PAPER_RUN): { stage1Seconds: number; formula: string } {
   const decode = r.phases['Expert decode'] ?? 0, rescore = r.phases['Expert re-score'] ?? 0;
   const scoring = rescore + (r.phases['Amateur score'] ?? 0) + (r.phases['contrast + records'] ?? 0);
   const P = r.meanPrompt, T = r.newTokens, N = run.newTokens;
+  const hasRescore = 'Expert re-score' in r.phases;
   const prefill = Math.min(decode, rescore * (P / (P + T)));
   const steps = decode - prefill;
   const perChunk = prefill + steps * (N / T) + scoring * ((P + N) / (P + T));
   const stage1Seconds = (run.questions / r.questions) * perChunk;
   return {
     stage1Seconds,
-    formula: `${run.questions} q ÷ ${r.questions} q × [prefill ${prefill.toFixed(1)} s + decode steps ${steps.toFixed(1)} s × (${N} ÷ ${T}) + scoring ${scoring.toFixed(1)} s × (${P.toFixed(0)} + ${N}) ÷ (${P.toFixed(0)} + ${T})]`
+    formula: `${run.questions} q ÷ ${r.questions} q × [prefill ${hasRescore ? `${prefill.toFixed(1)} s` : '(not separated: no re-score to estimate it from)'} + decode steps ${steps.toFixed(1)} s × (${N} ÷ ${T}) + scoring ${scoring.toFixed(1)} s × (${P.toFixed(0)} + ${N}) ÷ (${P.toFixed(0)} + ${T})]`
       + ` = ${(stage1Seconds / 3600).toFixed(2)} h`,
   };
 }

@@ -68,11 +68,17 @@ export type RowSpec =
   | {
     kind: 'sample'; amateur: Record<string, unknown>; prompts: number[][]; newTokens: number; alpha: number; beta: number; firstStep: number; seed: number;
     /**
-     * What the PyTorch side runs (our side always runs the single-pass algorithm): 'per-step' (the
-     * default) the paper's code (kept generation scores, a full Amateur forward per step);
-     * 'single-pass' ours (one teacher-forced pass of each model per question after generating).
+     * What the PyTorch side runs: 'per-step' (the default) the paper's code (kept generation
+     * scores, a full Amateur forward per step); 'single-pass' one teacher-forced pass of each
+     * model per question after generating (the Expert re-scores its trajectory).
      */
     reference?: 'per-step' | 'single-pass';
+    /**
+     * Our side (what `lightreasoner sample` runs): the Expert's logits kept from its decoding and
+     * one teacher-forced Amateur pass per question (the default); with true, the Expert also
+     * re-scores its trajectory in a teacher-forced pass (`sample --expert-rescore`).
+     */
+    expertRescore?: boolean;
   }
   /**
    * Stage 2 of LightReasoner: LoRA training on `records` (KL(v ‖ p_θ) at each record's last
