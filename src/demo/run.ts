@@ -20,7 +20,7 @@ import { generateProblems, writeGsm8kJsonl } from '../data/synthetic/index.js';
 import { readQuestions, requireValidQuestions } from '../data/questions.js';
 import { runEval, compareResultFiles, type ModelEvalReport } from '../eval/run.js';
 import { openModel } from '../backends/open.js';
-import { DEFAULT_SAMPLE_SETTINGS, runSample, type SampleSettings, type SampleStats } from '../method/sample.js';
+import { DEFAULT_SAMPLE_SETTINGS, expertRescoreOfExistingRun, runSample, type SampleSettings, type SampleStats } from '../method/sample.js';
 import { trajectoriesPath, type TrajectoryRecord } from '../method/samples.js';
 import { trainLora, DEFAULT_TRAIN_SETTINGS, type TrainReport, type TrainSettings } from '../train/train-lora.js';
 import { mergeAdapterDir } from '../model/merge.js';
@@ -80,9 +80,7 @@ export function demoSettings(quick: boolean, out?: string): DemoSettings {
     dataSeed: 7,
     evalMaxNewTokens: 192,
     evalBatchSize: 32,
-    // The Expert re-scores its trajectories, as before that became optional: the demo's files and
-    // README table stay those of earlier builds, and demo directories they wrote still resume.
-    sample: { ...DEFAULT_SAMPLE_SETTINGS, batchSize: 32, expertRescore: true },
+    sample: { ...DEFAULT_SAMPLE_SETTINGS, batchSize: 32 },
     train,
     baselines: true,
     sft: { samplesPerQuestion: DEFAULT_SFT_SETTINGS.samplesPerQuestion, temperature: DEFAULT_SFT_SETTINGS.temperature, maxNewTokens: 192 },
@@ -183,7 +181,10 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
     const read = readQuestions(questionsFile);
     requireValidQuestions(read);
     const expert = await openModel({ backend: 'engine', modelDir: s.expert }), amateur = await openModel({ backend: 'engine', modelDir: s.amateur });
-    return runSample({ expert, amateur, questions: read.questions, inputPath: questionsFile, out: samplesFile, settings: s.sample, ...(onProgress ? { onProgress } : {}) });
+    // A demo directory written before the Expert's logits were kept from its decoding continues
+    // with the second pass it started with (its manifest says so), instead of refusing to resume.
+    const settings = { ...s.sample, expertRescore: expertRescoreOfExistingRun(samplesFile) ?? s.sample.expertRescore };
+    return runSample({ expert, amateur, questions: read.questions, inputPath: questionsFile, out: samplesFile, settings, ...(onProgress ? { onProgress } : {}) });
   }, (r) => `${r.questions} questions, ${r.keptSteps} of ${r.contrastedSteps} steps kept (${(100 * r.keptFraction).toFixed(1)}%)`, (r) => r.resumedQuestions === r.questions);
 
   const adapterDir = join(out, 'adapter');

@@ -11,7 +11,7 @@ import { bundledModel } from '../util/bundled.js';
 import { testTempDir } from '../testing/tmp.js';
 import { generateProblems } from '../data/synthetic/index.js';
 import { openModel, type OpenedModel } from '../backends/open.js';
-import { DEFAULT_SAMPLE_SETTINGS, runSample, sampleManifest, type SampleSettings, type SampleStats } from './sample.js';
+import { DEFAULT_SAMPLE_SETTINGS, expertRescoreOfExistingRun, runSample, sampleManifest, type SampleSettings, type SampleStats } from './sample.js';
 import type { SampleRecord, TrajectoryRecord } from './samples.js';
 
 const work = testTempDir('lr-sample-expert-logits-');
@@ -71,6 +71,10 @@ test('a run is not resumed with the other --expert-rescore, and a manifest from 
   delete m.settings.expertRescore;
   writeFileSync(manifest, JSON.stringify(m));
   await assert.rejects(run('rescored.jsonl', settings(false)), /--expert-rescore: was true, now false/);
+  // What a caller that continues whatever is there (the demo) reads back: the path each run started with.
+  assert.equal(expertRescoreOfExistingRun(join(work, 'rescored.jsonl')), true);
+  assert.equal(expertRescoreOfExistingRun(join(work, 'kept.jsonl')), false);
+  assert.equal(expertRescoreOfExistingRun(join(work, 'nothing-here.jsonl')), null);
   const again = await run('rescored.jsonl', settings(true));
   assert.equal(again.resumedQuestions, questions.length);
   // A library caller's settings from before the flag: absent is the default path, recorded as false.

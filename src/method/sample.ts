@@ -186,6 +186,17 @@ export function sampleManifest(expert: ModelRef, amateur: ModelRef, vocabulary: 
 }
 
 /**
+ * Whether the samples file `out` was started with the Expert re-scoring its trajectories (runs
+ * from before the setting existed did), or null when no run is there. A caller that continues
+ * whatever is there (the demo) passes it on, so an older directory resumes as it started.
+ */
+export function expertRescoreOfExistingRun(out: string): boolean | null {
+  const have = readManifest<SampleManifest>(manifestPath(out), 'samples manifest');
+  if (have === null) return null;
+  return { ...SETTINGS_OF_OLDER_MANIFESTS, ...have.settings }.expertRescore ?? false;
+}
+
+/**
  * Throw a UserError unless a run described by `want` may write to `out`: either nothing is there
  * yet, or its manifest has the same models and settings (a continuation). Writes nothing, so the
  * CLI can call it before loading any weights.

