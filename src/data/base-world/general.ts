@@ -20,7 +20,7 @@
 import { UserError } from '../../util/errors.js';
 import { fnv1a32 } from '../synthetic/hash.js';
 import { CONTAINERS, COUNTABLES, PEOPLE, SHOP_ITEMS, capitalize, pickPeople, withArticle, type Person } from '../synthetic/lexicon.js';
-import { createRng, type Rng } from '../synthetic/rng.js';
+import { createRng, pickWeighted, type Rng } from '../synthetic/rng.js';
 import type { ChatMessage } from '../prompts.js';
 
 export const GENERAL_KINDS = ['narrative', 'dialogue', 'list', 'description', 'howto', 'chat'] as const;
@@ -100,12 +100,7 @@ export function renderChatMl(messages: readonly ChatMessage[]): string {
 }
 
 function weightedKind(rng: Rng): GeneralKind {
-  let r = rng.next();
-  for (const k of GENERAL_KINDS) {
-    r -= KIND_WEIGHTS[k];
-    if (r < 0) return k;
-  }
-  return 'chat';
+  return pickWeighted(rng, GENERAL_KINDS, KIND_WEIGHTS);
 }
 
 /** A small count, as prose writes it: a word or a numeral. */

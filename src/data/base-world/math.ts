@@ -18,7 +18,7 @@ import { UserError } from '../../util/errors.js';
 import { generateProblems, type SyntheticProblem } from '../synthetic/generate.js';
 import { fnv1a32 } from '../synthetic/hash.js';
 import { PEOPLE } from '../synthetic/lexicon.js';
-import { createRng, type Rng } from '../synthetic/rng.js';
+import { createRng, pickWeighted, type Rng } from '../synthetic/rng.js';
 import type { Difficulty } from '../synthetic/difficulty.js';
 import type { CorpusDocument } from './general.js';
 
@@ -85,12 +85,7 @@ export function formatSolution(p: SyntheticProblem, format: AnswerFormat): strin
 }
 
 function weightedFormat(rng: Rng): AnswerFormat {
-  let r = rng.next();
-  for (const f of ANSWER_FORMATS) {
-    r -= FORMAT_WEIGHTS[f];
-    if (r < 0) return f;
-  }
-  return 'boxed';
+  return pickWeighted(rng, ANSWER_FORMATS, FORMAT_WEIGHTS);
 }
 
 const TOPICS = ['Word problems', 'Multi-step problems', 'Everyday math', 'Mixed practice', 'Grade 4 review', 'Money and time', 'Problem solving'] as const;

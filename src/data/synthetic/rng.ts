@@ -37,3 +37,16 @@ export function createRng(seed: number): Rng {
     },
   };
 }
+
+/**
+ * A key drawn with probability proportional to its weight, from one rng.next(); the last key when
+ * the weights sum to less than the draw (rounding), so weights that sum to 1 need not be exact.
+ */
+export function pickWeighted<K extends string>(rng: Rng, keys: readonly K[], weights: Readonly<Record<K, number>>): K {
+  let r = rng.next();
+  for (const k of keys) {
+    r -= weights[k];
+    if (r < 0) return k;
+  }
+  return keys[keys.length - 1]!;
+}
