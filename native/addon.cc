@@ -348,38 +348,34 @@ bool CheckExtent(const Napi::Env& env, const char* what, int64_t off, int64_t co
   return true;
 }
 
-// bf16FromF32(src: Float32Array, srcOff, dst: Uint16Array, dstOff, n): round to nearest even.
-Napi::Value Bf16FromF32(const Napi::CallbackInfo& info) {
+// The two conversions share their argument checks: (src, srcOff, dst, dstOff, n) over typed arrays
+// of the given element types, each view checked against its array's end.
+template <typename Src, typename Dst, void (*Convert)(const Src*, Dst*, int64_t)>
+Napi::Value ConvertArray(const Napi::CallbackInfo& info, const char* name, napi_typedarray_type srcType, napi_typedarray_type dstType, const char* signature) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsTypedArray() || !info[2].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
-    Napi::TypeError::New(env, "bf16FromF32: expected (Float32Array, off, Uint16Array, off, n)").ThrowAsJavaScriptException();
+      info[0].As<Napi::TypedArray>().TypedArrayType() != srcType ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != dstType) {
+    Napi::TypeError::New(env, std::string(name) + ": expected " + signature).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Float32Array src = info[0].As<Napi::Float32Array>();
-  Napi::Uint16Array dst = info[2].As<Napi::Uint16Array>();
+  Napi::TypedArrayOf<Src> src = info[0].As<Napi::TypedArrayOf<Src>>();
+  Napi::TypedArrayOf<Dst> dst = info[2].As<Napi::TypedArrayOf<Dst>>();
   const int64_t so = Int(info, 1), d = Int(info, 3), n = Int(info, 4);
-  if (!CheckExtent(env, "bf16FromF32 src", so, n, src.ElementLength()) || !CheckExtent(env, "bf16FromF32 dst", d, n, dst.ElementLength())) return env.Undefined();
-  bf16_from_f32(src.Data() + so, dst.Data() + d, n);
+  if (!CheckExtent(env, (std::string(name) + " src").c_str(), so, n, src.ElementLength()) ||
+      !CheckExtent(env, (std::string(name) + " dst").c_str(), d, n, dst.ElementLength())) return env.Undefined();
+  Convert(src.Data() + so, dst.Data() + d, n);
   return env.Undefined();
+}
+
+// bf16FromF32(src: Float32Array, srcOff, dst: Uint16Array, dstOff, n): round to nearest even.
+Napi::Value Bf16FromF32(const Napi::CallbackInfo& info) {
+  return ConvertArray<float, uint16_t, bf16_from_f32>(info, "bf16FromF32", napi_float32_array, napi_uint16_array, "(Float32Array, off, Uint16Array, off, n)");
 }
 
 // f32FromBf16(src: Uint16Array, srcOff, dst: Float32Array, dstOff, n): exact widening.
 Napi::Value F32FromBf16(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[0].IsTypedArray() || !info[2].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array ||
-      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    Napi::TypeError::New(env, "f32FromBf16: expected (Uint16Array, off, Float32Array, off, n)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Uint16Array src = info[0].As<Napi::Uint16Array>();
-  Napi::Float32Array dst = info[2].As<Napi::Float32Array>();
-  const int64_t so = Int(info, 1), d = Int(info, 3), n = Int(info, 4);
-  if (!CheckExtent(env, "f32FromBf16 src", so, n, src.ElementLength()) || !CheckExtent(env, "f32FromBf16 dst", d, n, dst.ElementLength())) return env.Undefined();
-  f32_from_bf16(src.Data() + so, dst.Data() + d, n);
-  return env.Undefined();
+  return ConvertArray<uint16_t, float, f32_from_bf16>(info, "f32FromBf16", napi_uint16_array, napi_float32_array, "(Uint16Array, off, Float32Array, off, n)");
 }
 
 // gemmBf16(M, N, K, A: Float32Array, offA, lda, W: Uint16Array, offW, ldw, beta, C, offC, ldc, path)
