@@ -81,7 +81,7 @@ test('doctor, make-data, train-tokenizer and pretrain print their summaries as J
     '--intermediate', '32', '--max-positions', '1024', '--steps', '2', '--batch-size', '2', '--warmup-steps', '0', '--save-steps', '0', '--eval-steps', '0'];
   const first = await runCli(tiny);
   assert.equal(first.status, 0, first.stderr);
-  assert.match(first.stdout, /^pretrained .*pretrained: \d+ parameters on 40 conversations; steps 2 \(2 run here\)\nloss {6}[\d.]+ at the last step\ndev {7}not measured \(no --dev\)/);
+  assert.match(first.stdout, /^pretrained .*pretrained: \d+ parameters on 40 training examples \(conversations or text windows\); steps 2 \(2 run here\)\nloss {6}[\d.]+ at the last step\ndev {7}not measured \(no --dev\)/);
   assert.throws(() => JSON.parse(first.stdout), 'text, not JSON, by default');
   const again = summary(await runCli([...tiny, '--json']), ['out', 'parameters', 'examples', 'steps', 'resumedFrom', 'stepsRun', 'tokens', 'seconds', 'finalLoss', 'devAccuracy', 'started', 'command'], 'pretrain');
   assert.equal(again.stepsRun, 0);

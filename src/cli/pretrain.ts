@@ -33,7 +33,7 @@ export function formatPretrainSummary(s: PretrainSummary): string {
   const file = join(s.out, 'pretrain_summary.json');
   if (s.stepsRun === 0) return `${s.out} already holds the finished run (${s.steps} steps); nothing was left to do\nwrote ${file}`;
   return [
-    `pretrained ${s.out}: ${s.parameters} parameters on ${s.examples} conversations; steps ${s.resumedFrom > 0 ? `${s.resumedFrom + 1}-` : ''}${s.steps} (${s.stepsRun} run here${s.resumedFrom > 0 ? `, resumed from step ${s.resumedFrom}` : ''})`,
+    `pretrained ${s.out}: ${s.parameters} parameters on ${s.examples} training examples (conversations or text windows); steps ${s.resumedFrom > 0 ? `${s.resumedFrom + 1}-` : ''}${s.steps} (${s.stepsRun} run here${s.resumedFrom > 0 ? `, resumed from step ${s.resumedFrom}` : ''})`,
     `loss      ${s.finalLoss === null ? '-' : s.finalLoss.toFixed(4)} at the last step`,
     `dev       ${s.devAccuracy === null ? 'not measured (no --dev)' : `${(100 * s.devAccuracy).toFixed(1)}% greedy accuracy at the last measurement`}`,
     `time      ${s.seconds.toFixed(1)} s; ${s.tokens} tokens through forward/backward`,
@@ -61,7 +61,7 @@ export function registerPretrain(program: Command): void {
     .option('--rope-theta <x>', 'rotary base', option(finiteNumber, '--rope-theta'), d.arch.ropeTheta)
     .option('--untied', 'separate lm_head instead of tying it to the embeddings')
     .option('--steps <n>', 'optimiser steps', option(positiveInt, '--steps'), d.steps)
-    .option('--batch-size <n>', 'conversations per step', option(positiveInt, '--batch-size'), d.batchSize)
+    .option('--batch-size <n>', 'training examples per step (conversations, or windows of plain-text documents)', option(positiveInt, '--batch-size'), d.batchSize)
     .option('--lr <x>', 'peak learning rate', option(finiteNumber, '--lr'), d.lr)
     .option('--schedule <kind>', 'learning-rate schedule after warmup: linear, cosine or constant', (v: string) => oneOf(v, '--schedule', SCHEDULES), d.schedule)
     .option('--warmup-steps <n>', 'linear warmup steps', option(nonNegativeInt, '--warmup-steps'), d.warmupSteps)
