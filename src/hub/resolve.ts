@@ -21,6 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { UserError, errorMessage } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
+import { WEIGHTS_INDEX_FILE, weightsIndexShards } from './weights-index.js';
 import { COMMIT_HASH, RepoCache, checkEtag, checkRepoPath, checkRevision, hubCacheDir, isHubId, type Environment } from './cache.js';
 
 /** What the reference names, which decides the files fetched and the words of errors. */
@@ -44,7 +45,7 @@ const MODEL_FILES = [
 ];
 const MODEL_REQUIRED = ['config.json', 'tokenizer.json'];
 const WEIGHTS = 'model.safetensors';
-const WEIGHTS_INDEX = 'model.safetensors.index.json';
+const WEIGHTS_INDEX = WEIGHTS_INDEX_FILE;
 const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
 
 interface HubSettings { cacheDir: string; endpoint: string; offline: boolean; token: string | undefined; etagTimeoutS: number; downloadTimeoutS: number }
@@ -80,23 +81,9 @@ function missingFile(cache: RepoCache, commit: string, kind: ModelRefKind): stri
   if (required) return required;
   if (cache.hasFile(commit, WEIGHTS)) return null;
   if (!cache.hasFile(commit, WEIGHTS_INDEX)) return WEIGHTS;
-  return shardsOf(join(cache.snapshotDir(commit), WEIGHTS_INDEX)).find((s) => !cache.hasFile(commit, s)) ?? null;
+  return weightsIndexShards(join(cache.snapshotDir(commit), WEIGHTS_INDEX)).find((s) => !cache.hasFile(commit, s)) ?? null;
 }
 
-/** The shard files a safetensors index names. */
-function shardsOf(indexPath: string): string[] {
-  let index: unknown;
-  try {
-    index = JSON.parse(readFileSync(indexPath, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${indexPath}: not a readable safetensors index (${errorMessage(e)})`);
-  }
-  const map = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new UserError(`${indexPath}: "weight_map" is missing or not an object`);
-  const shards = [...new Set(Object.values(map as Record<string, unknown>))];
-  for (const s of shards) if (typeof s !== 'string' || !checkRepoPath(s)) throw new UserError(`${indexPath}: weight_map names a shard that is not a plain relative file name: ${JSON.stringify(s).slice(0, 120)}`);
-  return shards as string[];
-}
 
 /**
  * A local directory for `ref`: the path itself when it exists, else the snapshot of the Hugging Face
@@ -244,7 +231,7 @@ async function downloadSnapshot(ctx: Ctx): Promise<string> {
     } else if (listing.has(WEIGHTS_INDEX)) {
       // The index says which shards there are; fetch it first.
       await fetchFile(ctx, hub, common, commit, need(WEIGHTS_INDEX), null);
-      files.push(need(WEIGHTS_INDEX), ...shardsOf(join(cache.snapshotDir(commit), WEIGHTS_INDEX)).map(need));
+      files.push(need(WEIGHTS_INDEX), ...weightsIndexShards(join(cache.snapshotDir(commit), WEIGHTS_INDEX)).map(need));
     } else {
       const other = [...listing.keys()].filter((f) => /\.(bin|pt|pth|gguf|h5|msgpack)$/.test(f)).slice(0, 4);
       throw new UserError(`${id}@${revision}: the repo has no ${WEIGHTS} or ${WEIGHTS_INDEX}${other.length ? ` (it has ${other.join(', ')})` : ''}; lightreasoner reads safetensors weights only`);

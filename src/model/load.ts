@@ -12,7 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
+import { WEIGHTS_INDEX_FILE, weightsIndexShards } from '../hub/weights-index.js';
 import { loadModelDir, readGeneration, readModelConfig, type GenerationSettings, type LoadedModel } from './model-dir.js';
 import type { ModelParams } from './params.js';
 import { Transformer } from './transformer.js';
@@ -172,17 +173,16 @@ function weightsHash(dir: string, adapterDir?: string | null): string {
     if (!existsSync(d) || !statSync(d).isDirectory()) throw new UserError(`cannot fingerprint ${d}: not a model directory (resolve Hub ids with resolveModelDir first)`);
     for (const f of ['config.json', 'adapter_config.json', 'tokenizer.json']) if (isRegularFile(join(d, f))) h.update(readFileSync(join(d, f)));
     for (const f of ['model.safetensors', 'adapter_model.safetensors']) addFile(join(d, f));
-    const index = join(d, 'model.safetensors.index.json');
+    const index = join(d, WEIGHTS_INDEX_FILE);
     if (isRegularFile(index)) {
       h.update(readFileSync(index));
-      let weightMap: unknown;
+      let shards: string[];
       try {
-        weightMap = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: unknown }).weight_map;
+        shards = weightsIndexShards(index);
       } catch {
-        weightMap = null; // a damaged index is reported, with its file, by the loader
+        shards = []; // a damaged index is reported, with its file, by the loader
       }
-      const shards = new Set(typeof weightMap === 'object' && weightMap !== null ? Object.values(weightMap).filter((v): v is string => typeof v === 'string' && basename(v) === v && v !== '') : []);
-      for (const s of [...shards].sort()) addFile(join(d, s));
+      for (const s of shards) addFile(join(d, s));
     }
   }
   return `sha256:${h.digest('hex').slice(0, 32)}`;

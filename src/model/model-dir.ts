@@ -18,10 +18,11 @@ import type { FloatDtype, SafetensorsEntry, SafetensorsHeader } from './safetens
 import { readSafetensorsHeader, readSafetensorsWithHeader, writeSafetensors } from './safetensors.js';
 import { UserError, describeValue, errorMessage } from '../util/errors.js';
 import { readJsonFile, writeJsonAtomic } from '../util/fsx.js';
+import { WEIGHTS_INDEX_FILE, readWeightsIndex } from '../hub/weights-index.js';
 import type { ProgressCallback } from '../util/progress.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
-export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+export { WEIGHTS_INDEX_FILE };
 
 /** Files copied by saveModelDir's `copyFrom`, when present: what a tokenizer and generation need. */
 export const TOKENIZER_FILES = [
@@ -98,17 +99,7 @@ function locateWeights(dir: string, wanted: Set<string>): LocatedWeights {
     throw new UserError(`${dir}: no weights found: expected ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE}`
       + (bins.length ? ` (found ${bins.join(', ')}; only safetensors weights are supported: convert them with transformers' save_pretrained(safe_serialization=True))` : ''));
   }
-  const index = readJsonFile(indexPath, 'weights index');
-  const weightMap = isObject(index) ? index.weight_map : undefined;
-  if (!isObject(weightMap)) throw new UserError(`${indexPath}: field "weight_map" is missing or not an object of tensor name to shard file`);
-  const shardOf = new Map<string, string>();
-  for (const name in weightMap) {
-    const shard = weightMap[name];
-    if (typeof shard !== 'string' || shard === '' || basename(shard) !== shard) {
-      throw new UserError(`${indexPath}: weight_map entry ${describeValue(name)} is ${describeValue(shard)}, expected a file name in ${dir}`);
-    }
-    shardOf.set(name, shard);
-  }
+  const shardOf = readWeightsIndex(indexPath);
   const byShard = new Map<string, string[]>();
   for (const name of wanted) {
     const shard = shardOf.get(name);
