@@ -74,7 +74,9 @@ export function generate(models: Transformer[], prompts: ReadonlyArray<ArrayLike
   const slots = Math.max(1, Math.min(opts.batchSize ?? 16, prompts.length));
   const caches = models.map((m) => new KVCache(m.config, slots));
   const results: Generation[] = new Array(prompts.length);
-  interface Active { index: number; feed: number[]; out: number[]; rows: Float32Array[] }
+  // rows: with keepLogits, one [maxNewTokens, vocab] buffer per sequence, filled row by row (one
+  // allocation a sequence, not a row per token and a second copy at the end).
+  interface Active { index: number; feed: number[]; out: number[]; rows: Float32Array | null }
   const active: Array<Active | null> = new Array(slots).fill(null);
   let next = 0, running = 0;
   while (next < prompts.length || running > 0) {
@@ -82,7 +84,7 @@ export function generate(models: Transformer[], prompts: ReadonlyArray<ArrayLike
       if (active[s]) continue;
       const p = prompts[next]!;
       for (const c of caches) c.reset(s);
-      active[s] = { index: next++, feed: Array.from(p), out: [], rows: [] };
+      active[s] = { index: next++, feed: Array.from(p), out: [], rows: opts.keepLogits ? new Float32Array(opts.maxNewTokens * vocab) : null };
       running++;
     }
     const inFlight: number[] = [];
@@ -93,14 +95,16 @@ export function generate(models: Transformer[], prompts: ReadonlyArray<ArrayLike
       const a = active[s]!;
       const tok = choose(logits, logits.map(() => row * vocab), vocab);
       a.out.push(tok);
-      if (opts.keepLogits) a.rows.push(logits[0]!.slice(row * vocab, (row + 1) * vocab));
+      if (a.rows) a.rows.set(logits[0]!.subarray(row * vocab, (row + 1) * vocab), (a.out.length - 1) * vocab);
       const total = prompts[a.index]!.length + a.out.length;
       const finish: Generation['finish'] | null = stop.has(tok) ? 'stop'
         : a.out.length >= opts.maxNewTokens ? 'length'
         : total >= maxPos ? 'context' : null;
       if (finish) {
-        results[a.index] = { tokens: a.out, finish, ...(opts.keepLogits ? { logits: concatRows(a.rows, vocab) } : {}) };
-        a.rows = [];
+        // A sequence that stopped early keeps only its own rows (one copy, then the buffer is freed).
+        const kept = a.rows && (a.out.length * vocab === a.rows.length ? a.rows : a.rows.slice(0, a.out.length * vocab));
+        results[a.index] = { tokens: a.out, finish, ...(kept ? { logits: kept } : {}) };
+        a.rows = null;
         opts.onFinish?.(a.index, results[a.index]!);
         active[s] = null;
         running--;
@@ -110,13 +114,6 @@ export function generate(models: Transformer[], prompts: ReadonlyArray<ArrayLike
     });
   }
   return results;
-}
-
-/** Rows of one width as one [rows, width] array. */
-function concatRows(rows: readonly Float32Array[], width: number): Float32Array {
-  const out = new Float32Array(rows.length * width);
-  rows.forEach((r, t) => out.set(r, t * width));
-  return out;
 }
 
 /** Greedy decoding with one model. */
