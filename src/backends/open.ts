@@ -13,6 +13,7 @@
 import type { ModelConfig } from '../model/config.js';
 import { loadModel, type LanguageModel } from '../model/load.js';
 import type { GgufDtype } from '../export/gguf-model.js';
+import type { WeightsDtype } from '../model/bf16-weights.js';
 import type { HfTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
 import { firstNonFinite, nonFiniteName } from '../model/finite.js';
@@ -48,6 +49,8 @@ export interface OpenModelOptions {
   parallel?: number;
   threads?: number;
   kvCache?: 'f32' | 'f16';
+  /** engine: hold the weights as bf16 (inference only; src/model/bf16-weights.ts); other back ends run their own copy and refuse it. Default f32. */
+  weightsDtype?: WeightsDtype;
   onProgress?: ProgressCallback;
   /** openai: the servers that run this model, and how to talk to them (the directory gives the tokenizer and config). */
   remote?: RemoteOptions;
@@ -63,6 +66,8 @@ export interface OpenedModel {
   stopIds: number[];
   /** Identifies the weights and adapter in run manifests (ModelInfo.fingerprint). */
   fingerprint: string;
+  /** The dtype the weights are computed in: bf16 only on the engine when asked for. */
+  weightsDtype: WeightsDtype;
   backend: LanguageModelBackend;
   /** The loaded model when the back end is our engine (training reuses it); null for llama.cpp. */
   engine: LanguageModel | null;
@@ -70,13 +75,24 @@ export interface OpenedModel {
   gguf: string | null;
 }
 
+/** bf16 weights are the engine's: a back end that runs its own copy of the weights refuses them (callers check early, before reading inputs). */
+export function requireWeightsDtypeFits(weightsDtype: WeightsDtype | undefined, backend: BackendKind): void {
+  if (weightsDtype === 'bf16' && backend !== 'engine') {
+    throw new UserError(`--weights-dtype bf16 applies to the engine back end only; --backend ${backend} runs its own copy of the weights (for llama.cpp choose the GGUF's dtype with its own option)`);
+  }
+}
+
 export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
   const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
+  requireWeightsDtypeFits(opts.weightsDtype, opts.backend);
   if (opts.backend === 'engine') {
     if (opts.gguf) throw new UserError(`a GGUF file (${opts.gguf}) can only be run by the llama.cpp back end; use --backend llama.cpp, or drop the GGUF to run ${opts.modelDir} on the engine`);
-    const lm = await loadModel(opts.modelDir, { ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...progress });
+    const lm = await loadModel(opts.modelDir, {
+      ...(opts.adapter ? { adapter: opts.adapter } : {}), ...(opts.revision !== undefined ? { revision: opts.revision } : {}),
+      ...(opts.weightsDtype ? { weightsDtype: opts.weightsDtype } : {}), ...progress,
+    });
     return {
-      dir: lm.dir, adapterDir: lm.adapterDir, tokenizer: lm.tokenizer, config: lm.config, stopIds: lm.stopIds, fingerprint: lm.fingerprint,
+      dir: lm.dir, adapterDir: lm.adapterDir, tokenizer: lm.tokenizer, config: lm.config, stopIds: lm.stopIds, fingerprint: lm.fingerprint, weightsDtype: opts.weightsDtype ?? 'f32',
       backend: new EngineBackend(lm.model, `engine ${lm.dir}${opts.adapter ? ` + ${opts.adapter}` : ''}`), engine: lm, gguf: null,
     };
   }
@@ -103,7 +119,7 @@ export async function openModel(opts: OpenModelOptions): Promise<OpenedModel> {
     ...(opts.gpu ? { gpu: opts.gpu } : {}), ...(opts.parallel ? { parallel: opts.parallel } : {}),
     ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.kvCache ? { kvCache: opts.kvCache } : {}),
   }), `llama.cpp ${gguf}`);
-  return { dir, adapterDir: info.adapterDir, tokenizer, config, stopIds: info.stopIds, fingerprint: info.fingerprint, backend, engine: null, gguf };
+  return { dir, adapterDir: info.adapterDir, tokenizer, config, stopIds: info.stopIds, fingerprint: info.fingerprint, weightsDtype: 'f32', backend, engine: null, gguf };
 }
 
 /**
@@ -134,5 +150,5 @@ async function openRemoteModel(opts: OpenModelOptions): Promise<OpenedModel> {
   const info = await loadModel(opts.modelDir, { weights: false, ...(opts.revision !== undefined ? { revision: opts.revision } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   const { dir, tokenizer, config, stopIds } = info;
   const backend = await openRemote({ dir, tokenizer, config, stopIds }, opts.remote, `the server for ${dir}`);
-  return { dir, adapterDir: null, tokenizer, config, stopIds, fingerprint: info.fingerprint, backend, engine: null, gguf: null };
+  return { dir, adapterDir: null, tokenizer, config, stopIds, fingerprint: info.fingerprint, weightsDtype: 'f32', backend, engine: null, gguf: null };
 }

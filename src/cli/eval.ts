@@ -9,7 +9,8 @@
  * themselves are in src/eval/run.ts; this file turns flags into their settings and prints reports.
  */
 import type { Command } from 'commander';
-import { addWeightsDtypeOption, applyWeightsDtype } from './weights-dtype.js';
+import { addWeightsDtypeOption, weightsDtypeOption } from './weights-dtype.js';
+import type { WeightsDtype } from '../model/bf16-weights.js';
 import { formatComparison, formatSummary } from '../eval/grade.js';
 import { compareResultFiles, DEFAULT_EVAL_SETTINGS, evalPredictions, runEval, validateEvalSettings, type EvalSettings, type ModelEvalReport, type PredictionsReport } from '../eval/run.js';
 import { UserError } from '../util/errors.js';
@@ -95,9 +96,9 @@ async function evalWithModel(opts: EvalCliOptions & { model: string; input: stri
 }
 
 /** The back end's settings, with --url's servers when it is --backend openai. */
-function backendWithServers(opts: EvalCliOptions): ReturnType<typeof backendSettings> & ReturnType<typeof remoteFor> {
+function backendWithServers(opts: EvalCliOptions): ReturnType<typeof backendSettings> & ReturnType<typeof remoteFor> & { weightsDtype: WeightsDtype } {
   const b = backendSettings(opts as unknown as Record<string, unknown>);
-  return { ...b, ...remoteFor(b, opts.url, '--url') };
+  return { ...b, ...remoteFor(b, opts.url, '--url'), weightsDtype: weightsDtypeOption(opts.weightsDtype) };
 }
 
 /** The text summary of `eval --model`. */
@@ -179,7 +180,6 @@ export function registerEval(program: Command): void {
       const progress = cliProgressCallback({ summary: 'eval' });
       try {
         if (opts.input === undefined) throw new UserError('eval --model needs --input (the questions JSONL)');
-        applyWeightsDtype(opts.weightsDtype, backendWithServers(opts).backend);
         printModelReport(await evalWithModel({ ...opts, model: opts.model!, input: opts.input }, progress), opts.json ?? false);
       } finally {
         progress.stopAll();

@@ -13,13 +13,13 @@ import { formatProblems, readQuestions, requireValidQuestions } from '../data/qu
 import { checkSampleOutput, DEFAULT_SAMPLE_SETTINGS, lockSampleOutput, runSample, sampleManifest, type SampleSettings, type SampleStats } from '../method/sample.js';
 import { assertSameVocabulary, vocabularyFingerprint } from '../tokenizer/index.js';
 import { loadModel } from '../model/load.js';
-import { addWeightsDtypeOption, applyWeightsDtype } from './weights-dtype.js';
+import { addWeightsDtypeOption, weightsDtypeOption } from './weights-dtype.js';
 import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fsx.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { finiteNumber, JSON_HELP, nonNegativeInt, optional, positiveInt, printSummary } from './flags.js';
 import { addBackendOptions, backendSettings, remoteFor } from './backend-options.js';
-import { openModel } from '../backends/open.js';
+import { openModel, requireWeightsDtypeFits } from '../backends/open.js';
 import { addRevisionOptions, resolveCliAdapter, resolveCliModel } from './hub-options.js';
 
 interface SampleCliOptions {
@@ -131,11 +131,12 @@ export function registerSample(program: Command): void {
       const expertTok = (await loadModel(opts.expert, { weights: false, what: 'Expert model' })).tokenizer;
       const amateurTok = (await loadModel(opts.amateur, { weights: false, what: 'Amateur model' })).tokenizer;
       assertSameVocabulary(expertTok, amateurTok, `the expert tokenizer (${opts.expert})`, `the amateur tokenizer (${opts.amateur})`);
-      const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null };
-      const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null };
-      const bs = backendSettings(opts as unknown as Record<string, unknown>);
-      // Before the manifest: bf16 weights mark the models' fingerprints (a run is not continued across dtypes).
-      applyWeightsDtype(opts.weightsDtype, bs.backend);
+      // bf16 weights mark the models' fingerprints (a run is not continued across dtypes).
+      const weightsDtype = weightsDtypeOption(opts.weightsDtype);
+      const expertRef = { dir: opts.expert, adapterDir: opts.expertAdapter ?? null, weightsDtype };
+      const amateurRef = { dir: opts.amateur, adapterDir: opts.amateurAdapter ?? null, weightsDtype };
+      const bs = { ...backendSettings(opts as unknown as Record<string, unknown>), weightsDtype };
+      requireWeightsDtypeFits(weightsDtype, bs.backend);
       const want = sampleManifest(expertRef, amateurRef, vocabularyFingerprint(expertTok), opts.input, settings, bs.backend);
       if (typeof bs.server?.logprobs === 'number') want.approximation = { kl: 'top-k, uniform tail', top_k: bs.server.logprobs };
       // The output's lock before any weights load: a second writer, or an --out that cannot be written, fails fast.

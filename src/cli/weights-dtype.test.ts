@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { runCli } from '../testing/cli.js';
 import { testTempDir } from '../testing/tmp.js';
 import { tinyModelDir } from '../model/testing.js';
-import { setDefaultWeightsDtype } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 
 const work = testTempDir('weights-dtype');
-after(() => { setDefaultWeightsDtype('f32'); rmSync(work, { recursive: true, force: true }); });
+after(() => { rmSync(work, { recursive: true, force: true }); });
 
 const expert = tinyModelDir({ hidden: 64, layers: 2 }, 11);
 const amateur = tinyModelDir({ hidden: 32, layers: 1 }, 12);
@@ -37,7 +37,8 @@ test('sample --weights-dtype bf16 runs on bf16 weights, marks its manifest, and 
     assert.equal(again.status, 0, again.stderr);
     assert.ok(readFileSync(out).equals(before), 'the bf16 run was left as it was');
   } finally {
-    setDefaultWeightsDtype('f32');
+    // The choice travelled with the command's settings: nothing process-wide is left behind.
+    assert.doesNotMatch((await loadModel(expert)).fingerprint, /\+bf16/);
   }
 });
 
@@ -47,6 +48,6 @@ test('sample --weights-dtype bf16 refuses a back end that is not the engine', as
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /--weights-dtype bf16 applies to the engine back end only/);
   } finally {
-    setDefaultWeightsDtype('f32');
+    assert.doesNotMatch((await loadModel(expert)).fingerprint, /\+bf16/);
   }
 });

@@ -26,7 +26,7 @@ import type { Transformer } from '../model/transformer.js';
 import type { TokenChooser } from '../model/generate.js';
 import { CD_DEFAULTS, contrastiveChooser, type ContrastiveDecodingOptions } from '../baselines/contrastive-decoding.js';
 import { assertContrastable } from '../method/sample.js';
-import { openModel, type OpenModelOptions } from '../backends/open.js';
+import { openModel, requireWeightsDtypeFits, type OpenModelOptions } from '../backends/open.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -184,6 +184,7 @@ async function runEvalLocked(job: EvalJob, lock: RunLock | undefined): Promise<M
     ? { cdAlpha: job.contrastiveDecoding.cdAlpha ?? CD_DEFAULTS.cdAlpha, cdBeta: job.contrastiveDecoding.cdBeta ?? CD_DEFAULTS.cdBeta }
     : null;
   validateEvalSettings(s, cd);
+  requireWeightsDtypeFits(job.backend?.weightsDtype, job.backend?.backend ?? 'engine');
   const preset = resolvePrompt(s.prompt);
   const questions = loadGoldQuestions(job.input, s.limit).chosen;
   const overwrite = job.overwrite ?? false;
@@ -197,7 +198,7 @@ async function runEvalLocked(job: EvalJob, lock: RunLock | undefined): Promise<M
   // Refuse a mismatched results file before spending minutes loading weights.
   const manifest: EvalManifest = {
     lightreasoner_eval: 1,
-    model: { dir: resolve(modelDir), fingerprint: modelFingerprint(modelDir, adapterDir) },
+    model: { dir: resolve(modelDir), fingerprint: modelFingerprint(modelDir, adapterDir, backend.weightsDtype) },
     adapter: adapterDir === undefined ? null : resolve(adapterDir),
     prompt: preset.kind === 'preset' ? preset.name : preset.template,
     maxNewTokens: s.maxNewTokens,
@@ -206,14 +207,14 @@ async function runEvalLocked(job: EvalJob, lock: RunLock | undefined): Promise<M
   };
   if (cd && amateurDir !== undefined) {
     // The file format keeps the CD parameters as "alpha" and "beta" inside "contrastiveDecoding".
-    manifest.contrastiveDecoding = { amateur: { dir: resolve(amateurDir), fingerprint: modelFingerprint(amateurDir) }, alpha: cd.cdAlpha, beta: cd.cdBeta };
+    manifest.contrastiveDecoding = { amateur: { dir: resolve(amateurDir), fingerprint: modelFingerprint(amateurDir, null, backend.weightsDtype) }, alpha: cd.cdAlpha, beta: cd.cdBeta };
   }
   if (job.out !== undefined) checkResultsFile(job.out, manifest, overwrite);
   if (cd && backend.backend !== 'engine') throw new UserError('contrastive decoding (--amateur) runs on the engine back end only: it decodes two models in lock step');
   const lm = await openModel({ ...backend, modelDir, ...(adapterDir !== undefined ? { adapter: adapterDir } : {}), ...(job.gguf ? { gguf: job.gguf } : {}), ...progress });
   let contrast: { expert: Transformer; amateur: Transformer; choose: TokenChooser } | undefined;
   if (cd) {
-    const amateur = await openModel({ backend: 'engine', modelDir: amateurDir!, ...progress });
+    const amateur = await openModel({ backend: 'engine', modelDir: amateurDir!, ...(backend.weightsDtype ? { weightsDtype: backend.weightsDtype } : {}), ...progress });
     assertContrastable(lm, amateur);
     contrast = { expert: lm.engine!.model, amateur: amateur.engine!.model, choose: contrastiveChooser(cd, lm.config.vocabSize) };
   }

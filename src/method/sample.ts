@@ -24,6 +24,7 @@ import type { HfTokenizer } from '../tokenizer/index.js';
 import type { LanguageModelBackend } from '../backends/backend.js';
 import type { Generation } from '../model/generate.js';
 import { modelFingerprint } from '../model/load.js';
+import type { WeightsDtype } from '../model/bf16-weights.js';
 import { promptTooLong } from '../data/questions.js';
 import { scoreTrajectory, type ScoringTime } from './trajectory.js';
 import type { ContrastOptions } from './contrast.js';
@@ -151,6 +152,8 @@ export interface SampleModel {
   config: ModelConfig;
   stopIds: readonly number[];
   backend: LanguageModelBackend;
+  /** As ModelRef.weightsDtype (openModel sets it). */
+  weightsDtype?: WeightsDtype;
 }
 
 export function assertContrastable(expert: Pick<SampleModel, 'dir' | 'tokenizer' | 'config'>, amateur: Pick<SampleModel, 'dir' | 'tokenizer' | 'config'>): void {
@@ -164,6 +167,8 @@ export function assertContrastable(expert: Pick<SampleModel, 'dir' | 'tokenizer'
 export interface ModelRef {
   dir: string;
   adapterDir: string | null;
+  /** bf16 weights compute different numbers: marked in the fingerprint (default f32). */
+  weightsDtype?: WeightsDtype;
 }
 
 /**
@@ -177,8 +182,8 @@ export function sampleManifest(expert: ModelRef, amateur: ModelRef, vocabulary: 
   return {
     backend,
     lightreasoner_samples: 1,
-    expert: { dir: resolve(expert.dir), fingerprint: modelFingerprint(expert.dir, expert.adapterDir) },
-    amateur: { dir: resolve(amateur.dir), fingerprint: modelFingerprint(amateur.dir, amateur.adapterDir) },
+    expert: { dir: resolve(expert.dir), fingerprint: modelFingerprint(expert.dir, expert.adapterDir, expert.weightsDtype) },
+    amateur: { dir: resolve(amateur.dir), fingerprint: modelFingerprint(amateur.dir, amateur.adapterDir, amateur.weightsDtype) },
     vocabulary,
     input: resolve(inputPath),
     settings,

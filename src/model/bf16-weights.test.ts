@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { loadModel, modelFingerprint, setDefaultWeightsDtype } from './load.js';
+import { loadModel, modelFingerprint } from './load.js';
 import { assertFloat32Weights, holdWeightsAsBf16, logitDrift, weightsAreBf16, type LogitDrift } from './bf16-weights.js';
 import { packSequences, type Transformer } from './transformer.js';
 import { LINEAR_NAMES } from './params.js';
@@ -106,7 +106,7 @@ test('bf16 weights halve the weights\' memory, release the float32 copies and re
 });
 
 const tmp = testTempDir('bf16-cli');
-after(() => { setDefaultWeightsDtype('f32'); rmSync(tmp, { recursive: true, force: true }); });
+after(() => { rmSync(tmp, { recursive: true, force: true }); });
 
 test('eval --weights-dtype bf16 refuses a back end that is not the engine, and takes only f32 or bf16', async () => {
   const input = join(tmp, 'q.jsonl');
@@ -116,5 +116,4 @@ test('eval --weights-dtype bf16 refuses a back end that is not the engine, and t
   const bad = await runCli(['eval', '--model', EXPERT, '--input', input, '--weights-dtype', 'fp8']);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /fp8.*(f32|choices)/s);
-  setDefaultWeightsDtype('f32');
 });

@@ -40,21 +40,8 @@ export interface LoadModelOptions {
   allowUnusedTensors?: boolean;
   /** false: config, tokenizer and generation settings only (a back end that runs its own copy of the weights). */
   weights?: boolean;
-  /**
-   * 'bf16': hold the weights as bfloat16, for inference only (src/model/bf16-weights.ts); default
-   * setDefaultWeightsDtype's, 'f32' unless a CLI command's --weights-dtype changed it.
-   */
+  /** 'bf16': hold the weights as bfloat16, for inference only (src/model/bf16-weights.ts); default 'f32'. */
   weightsDtype?: WeightsDtype;
-}
-
-let defaultWeightsDtype: WeightsDtype = 'f32';
-
-/**
- * The weights dtype of every loadModel call that does not name one: how `sample` and `eval`
- * apply --weights-dtype to the models their back ends open, with one setting in one place.
- */
-export function setDefaultWeightsDtype(dtype: WeightsDtype): void {
-  defaultWeightsDtype = dtype;
 }
 
 /** What every caller needs of a model, weights aside. */
@@ -73,7 +60,7 @@ export interface ModelInfo {
    * with <|im_end|> although its configured EOS is <|endoftext|>).
    */
   stopIds: number[];
-  /** modelFingerprint(dir, adapterDir): identifies the weights in run manifests. */
+  /** modelFingerprint(dir, adapterDir, weightsDtype): identifies the weights in run manifests. */
   fingerprint: string;
 }
 
@@ -96,7 +83,8 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
   const tokenizer = loadTokenizer(dir);
   assertTokenizerFits(tokenizer, config, dir);
   const adapterDir = opts.adapter === undefined ? null : await resolveModelDir(opts.adapter, { kind: 'adapter', ...progress });
-  const fingerprint = modelFingerprint(dir, adapterDir);
+  const weightsDtype = opts.weightsDtype ?? 'f32';
+  const fingerprint = modelFingerprint(dir, adapterDir, weightsDtype);
   if (opts.weights === false) {
     const generation = readGeneration(dir, config);
     return { ref, dir, adapterDir, config, tokenizer, generation, stopIds: generationStopIds(tokenizer, generation.eosTokenIds, config.vocabSize), fingerprint };
@@ -104,7 +92,6 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
   const loaded = loadModelDir(dir, {
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.allowUnusedTensors ? { allowUnusedTensors: true } : {}),
   });
-  const weightsDtype = opts.weightsDtype ?? defaultWeightsDtype;
   if (weightsDtype === 'bf16') holdWeightsAsBf16(loaded.params, loaded.tensors);
   const model = new Transformer(loaded.config, loaded.params);
   model.name = `${dir}${adapterDir ? ` + ${adapterDir}` : ''}`;
@@ -112,7 +99,7 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
   const stopIds = generationStopIds(tokenizer, loaded.generation.eosTokenIds, loaded.config.vocabSize);
   return {
     ref, dir, adapterDir, config: loaded.config, tokenizer, generation: loaded.generation, stopIds,
-    fingerprint: weightsDtype === defaultWeightsDtype ? fingerprint : modelFingerprint(dir, adapterDir, weightsDtype), model, params: loaded.params, loaded,
+    fingerprint, model, params: loaded.params, loaded,
   };
 }
 
@@ -135,10 +122,10 @@ function isRegularFile(path: string): boolean {
 
 /**
  * Identifies the weights as this process computes with them: the files' hash (weightsHash), marked
- * "+bf16" when they are held as bf16 (default: setDefaultWeightsDtype's dtype), whose numbers
+ * "+bf16" when they are held as bf16, whose numbers
  * differ slightly — so a run manifest (sample, eval) refuses to continue a run across dtypes.
  */
-export function modelFingerprint(dir: string, adapterDir?: string | null, dtype: WeightsDtype = defaultWeightsDtype): string {
+export function modelFingerprint(dir: string, adapterDir?: string | null, dtype: WeightsDtype = 'f32'): string {
   const f = weightsHash(dir, adapterDir);
   return dtype === 'bf16' ? `${f}+bf16` : f;
 }
