@@ -90,6 +90,7 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
     return { ref, dir, adapterDir, config, tokenizer, generation, stopIds: generationStopIds(tokenizer, generation.eosTokenIds, config.vocabSize), fingerprint };
   }
   const loaded = loadModelDir(dir, {
+    config,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.allowUnusedTensors ? { allowUnusedTensors: true } : {}),
   });
   if (weightsDtype === 'bf16') holdWeightsAsBf16(loaded.params, loaded.tensors);

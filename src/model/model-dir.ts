@@ -237,6 +237,8 @@ export interface LoadModelDirOptions {
    * `ignoredTensors`); by default that is an error, because it means config and weights differ.
    */
   allowUnusedTensors?: boolean;
+  /** This directory's config.json as readModelConfig(dir) already parsed it (loadModel reads it first, to check the tokenizer before any weights). */
+  config?: ModelConfig;
 }
 
 /**
@@ -248,7 +250,7 @@ export interface LoadModelDirOptions {
  * isExpectedUnusedTensor). Tensor data is then scanned for NaN/Inf as it is read.
  */
 export function loadModelDir(dir: string, opts: LoadModelDirOptions = {}): LoadedModel {
-  const config = readModelConfig(dir);
+  const config = opts.config ?? readModelConfig(dir);
   const configPath = join(dir, 'config.json');
 
   const specs = expectedTensors(config);
