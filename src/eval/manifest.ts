@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
-import { acquireRunLock, readManifest, settingDifferences, writeManifest, type RunLock } from '../util/run-dir.js';
+import { readManifest, settingDifferences, writeManifest } from '../util/run-dir.js';
 
 export interface EvalManifest {
   lightreasoner_eval: 1;
@@ -25,14 +25,6 @@ export interface EvalManifest {
 
 export function evalManifestPath(resultsPath: string): string {
   return resultsPath.endsWith('.jsonl') ? `${resultsPath.slice(0, -'.jsonl'.length)}.manifest.json` : `${resultsPath}.manifest.json`;
-}
-
-/**
- * Take the exclusive lock on a results file (`<out>.lock`): a second eval writing the same file is
- * refused naming the first. Checks that --out can be written, so call it before loading weights.
- */
-export function lockResultsFile(out: string): RunLock {
-  return acquireRunLock(out, 'file');
 }
 
 /**

@@ -12,7 +12,7 @@ import { formatProblems, type QuestionProblem } from '../data/questions.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fsx.js';
 import { readJsonl, tornInputMessage, type JsonlAppender } from '../util/jsonl.js';
-import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
+import { openAppendLog, withRunLock, type RunLock } from '../util/run-dir.js';
 import type { ProgressCallback } from '../util/progress.js';
 import type { EquivalenceOptions } from '../data/equivalence.js';
 import type { ExtractionRule } from '../data/extract.js';
@@ -138,14 +138,9 @@ export async function runGrading(
   predictions: Iterable<Prediction> | AsyncIterable<Prediction>,
   options: GradingOptions = {},
 ): Promise<GradingOutcome> {
-  if (options.out === undefined || options.lock !== undefined) return gradeInto(questions, predictions, options);
+  if (options.out === undefined) return gradeInto(questions, predictions, options);
   // One writer per results file: a second one would grade every problem twice into it.
-  const lock = acquireRunLock(options.out, 'file');
-  try {
-    return await gradeInto(questions, predictions, { ...options, lock });
-  } finally {
-    lock.release();
-  }
+  return withRunLock(options.out, 'file', options.lock, (lock) => gradeInto(questions, predictions, { ...options, lock }));
 }
 
 async function gradeInto(

@@ -18,8 +18,8 @@ import { readPredictions } from './predictions.js';
 import { resolvePrompt } from '../data/prompts.js';
 import { readDoneIds, readResultsInput, runGrading } from './results.js';
 import { evalPrompts, generateCompletions } from './generate.js';
-import { checkResultsFile, lockResultsFile, writeEvalManifest, type EvalManifest } from './manifest.js';
-import type { RunLock } from '../util/run-dir.js';
+import { checkResultsFile, writeEvalManifest, type EvalManifest } from './manifest.js';
+import { withRunLock, type RunLock } from '../util/run-dir.js';
 import { modelFingerprint } from '../model/load.js';
 import { resolveModelDir } from '../model/resolve.js';
 import type { Transformer } from '../model/transformer.js';
@@ -170,12 +170,7 @@ export interface EvalJob {
  */
 export async function runEval(job: EvalJob): Promise<ModelEvalReport> {
   // The results file's lock first: a second writer, or an --out that cannot be written, fails before any weights load.
-  const lock = job.out !== undefined ? lockResultsFile(job.out) : undefined;
-  try {
-    return await runEvalLocked(job, lock);
-  } finally {
-    lock?.release();
-  }
+  return job.out === undefined ? runEvalLocked(job, undefined) : withRunLock(job.out, 'file', undefined, (lock) => runEvalLocked(job, lock));
 }
 
 async function runEvalLocked(job: EvalJob, lock: RunLock | undefined): Promise<ModelEvalReport> {

@@ -22,7 +22,7 @@ import { checkTrainingOutDir, runTraining, type LoopResult } from './loop.js';
 import type { ScheduleKind } from './schedule.js';
 import { greedyAccuracy, type AccuracyReport } from './accuracy.js';
 import { readJsonl, tornInputMessage } from '../util/jsonl.js';
-import { acquireRunLock, openAppendLog, type RunLock } from '../util/run-dir.js';
+import { openAppendLog, withRunLock, type RunLock } from '../util/run-dir.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 
@@ -156,15 +156,8 @@ export function documentExamples(tok: HfTokenizer, text: string, maxTokens: numb
 const DEV_LOG = 'dev_accuracy.jsonl';
 
 export function runPretrain(o: PretrainOptions): PretrainResult {
-  if (o.lock) return pretrainLocked(o);
   // One writer per output directory, checked before anything is loaded.
-  const lock = acquireRunLock(o.out, 'dir');
-  try {
-    checkTrainingOutDir(o.out, { ours: (f) => f === DEV_LOG || /^step-\d+$/.test(f) });
-    return pretrainLocked(o);
-  } finally {
-    lock.release();
-  }
+  return withRunLock(o.out, 'dir', o.lock, () => pretrainLocked(o), () => checkTrainingOutDir(o.out, { ours: (f) => f === DEV_LOG || /^step-\d+$/.test(f) }));
 }
 
 function pretrainLocked(o: PretrainOptions): PretrainResult {

@@ -24,7 +24,7 @@ import type { ScheduleKind } from './schedule.js';
 import { Trainer } from './trainer.js';
 import { loadTrainingSet, type TrainingSetStats } from './training-set.js';
 import { UserError } from '../util/errors.js';
-import { acquireRunLock, type RunLock } from '../util/run-dir.js';
+import { acquireRunLock, withRunLock, type RunLock } from '../util/run-dir.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { lossWindows } from './loss-windows.js';
 
@@ -170,13 +170,7 @@ export function lockTrainingOut(out: string): RunLock {
 /** Train a LoRA adapter on `job.samples`; see the module comment. */
 export async function trainLora(job: TrainJob, lock?: RunLock): Promise<TrainReport> {
   checkLoraRunSettings(job);
-  if (lock) return trainLocked(job);
-  const own = lockTrainingOut(job.out);
-  try {
-    return await trainLocked(job);
-  } finally {
-    own.release();
-  }
+  return withRunLock(job.out, 'dir', lock, () => trainLocked(job), () => checkTrainingOutDir(job.out));
 }
 
 async function trainLocked(job: TrainJob): Promise<TrainReport> {

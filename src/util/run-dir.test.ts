@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { testTempDir } from '../testing/tmp.js';
 import { UserError } from './errors.js';
-import { acquireRunLock, fingerprintDifferences, lockPathFor, openAppendLog, pidAlive, prepareOutputPath, processStartTime, settingDifferences } from './run-dir.js';
+import { acquireRunLock, withRunLock, fingerprintDifferences, lockPathFor, openAppendLog, pidAlive, prepareOutputPath, processStartTime, settingDifferences } from './run-dir.js';
 
 const runDirModule = fileURLToPath(new URL('./run-dir.js', import.meta.url));
 
@@ -176,4 +176,29 @@ test('a directory the kernel refuses to create in (sysfs, even for root) is repo
 test('setting differences name each changed setting with its old and new value', () => {
   assert.deepEqual(settingDifferences([{ label: '--beta', was: 0.4, now: 0.5 }, { label: '--alpha', was: 0.2, now: 0.2 }]), ['--beta: was 0.4, now 0.5']);
   assert.deepEqual(fingerprintDifferences({ lr: 1, seed: 0 }, { lr: 2, seed: 0, pack: true }, (k) => `--${k}`), ['--lr: was 1, now 2', '--pack: was undefined, now true']);
+});
+
+test('withRunLock holds the lock for the whole job, sync or async, releases it on success and on failure, and checks a caller\'s lock is for this target', async () => {
+  const dir = testTempDir('with-run-lock');
+  const target = join(dir, 'out.jsonl');
+  const lockFile = lockPathFor(target, 'file');
+  assert.equal(withRunLock(target, 'file', undefined, (l) => { assert.ok(existsSync(lockFile) && l.isHeld); return 7; }), 7);
+  assert.ok(!existsSync(lockFile), 'released after a sync job');
+  let heldDuring = false;
+  const p = withRunLock(target, 'file', undefined, async () => { await new Promise((r) => setTimeout(r, 10)); heldDuring = existsSync(lockFile); return 'done'; });
+  assert.ok(existsSync(lockFile), 'held while the async job runs');
+  assert.equal(await p, 'done');
+  assert.ok(heldDuring && !existsSync(lockFile), 'released when its promise settles');
+  await assert.rejects(withRunLock(target, 'file', undefined, async () => { throw new Error('job failed'); }), /job failed/);
+  assert.ok(!existsSync(lockFile), 'released after an async failure');
+  let ran = false;
+  assert.throws(() => withRunLock(target, 'file', undefined, () => { ran = true; }, () => { throw new UserError('out is foreign'); }), /out is foreign/);
+  assert.ok(!ran && !existsSync(lockFile), 'a failed check runs nothing and releases');
+  const other = acquireRunLock(join(dir, 'other.jsonl'), 'file');
+  try {
+    assert.throws(() => withRunLock(target, 'file', other, () => 1), /internal: the lock passed in is for .*other\.jsonl/);
+    assert.equal(withRunLock(join(dir, 'other.jsonl'), 'file', other, () => 2, () => { throw new Error('not run: the caller checked'); }), 2);
+  } finally {
+    other.release();
+  }
 });

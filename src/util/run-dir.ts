@@ -255,18 +255,29 @@ export function acquireRunLock(target: string, kind: 'file' | 'dir', options: { 
   }
 }
 
-/** Run `f` holding the lock on `target`, unless the caller already holds it (`lock`). */
-export async function withRunLock<T>(target: string, kind: 'file' | 'dir', lock: RunLock | undefined, f: () => Promise<T>): Promise<T> {
+/**
+ * Run `f` holding the lock on `target` (the one wrapper every job uses): the caller's `lock` when it
+ * took it already (checked to be for `target`), else our own, taken first and released when `f` is
+ * done — when its promise settles, for an async `f`. `check` runs once our own lock is held and
+ * before `f` (e.g. that the output directory can hold this run); a caller holding the lock has checked.
+ */
+export function withRunLock<T>(target: string, kind: 'file' | 'dir', lock: RunLock | undefined, f: (lock: RunLock) => T, check?: () => void): T {
   if (lock) {
     assertLockFor(lock, target);
-    return f();
+    return f(lock);
   }
   const own = acquireRunLock(target, kind);
+  let result: T;
   try {
-    return await f();
-  } finally {
+    check?.();
+    result = f(own);
+  } catch (e) {
     own.release();
+    throw e;
   }
+  if (result instanceof Promise) return result.finally(() => own.release()) as T;
+  own.release();
+  return result;
 }
 
 function assertLockFor(lock: RunLock, target: string): void {
