@@ -19,6 +19,11 @@
  *     `<|endoftext|>` or the model's EOS), there is an answer statement, and it does not run on.
  *   - hits the budget: finish "length" (--max-new-tokens) or "context" (the context window).
  *   - well-formed: boxed and stops after the answer.
+ *   - first answer correct: the answer of the first answer statement (the completion cut just after
+ *     it, then extracted as usual) equals the gold — what a grader that ignores everything after the
+ *     first answer would score. Beside accuracy it separates reasoning from running on: a base model
+ *     that solves the problem and then writes and answers a new one is graded on the new one.
+ *     Graded by eval (src/eval/grade.ts), which has the gold; results files from before it have none.
  * Shares that need the finish reason are over the completions whose finish is known (results files
  * written before it was recorded, and predictions without it, have none).
  */
@@ -34,6 +39,8 @@ export interface FormatInput {
   /** Absent or null when the generator did not say. */
   finish?: Finish | null | undefined;
   correct: boolean;
+  /** See "first answer correct" above; absent in results written before it was recorded. */
+  firstAnswerCorrect?: boolean | undefined;
 }
 
 /** The format of one completion. Fields that need the finish reason are null when it is unknown. */
@@ -65,6 +72,8 @@ export interface FormatSummary {
   wellFormed: Share;
   /** Correct among the well-formed. */
   wellFormedAccuracy: Share;
+  /** First answer correct, over the completions that record it (all, for results of this version). */
+  firstAnswerCorrect: Share;
 }
 
 const ANSWER_IS = /(?:the|final)\s+answer\s+is\s*:?/gi;
@@ -128,8 +137,12 @@ const share = (count: number, of: number): Share => ({ count, of, share: of === 
 
 /** The shares over a run's completions. */
 export function summarizeFormats(results: ReadonlyArray<FormatInput>): FormatSummary {
-  let boxed = 0, runsOn = 0, known = 0, stops = 0, budget = 0, wellFormed = 0, wellFormedCorrect = 0;
+  let boxed = 0, runsOn = 0, known = 0, stops = 0, budget = 0, wellFormed = 0, wellFormedCorrect = 0, firstKnown = 0, firstCorrect = 0;
   for (const r of results) {
+    if (r.firstAnswerCorrect !== undefined) {
+      firstKnown++;
+      if (r.firstAnswerCorrect) firstCorrect++;
+    }
     const f = completionFormat(r.completion, r.finish);
     if (f.boxed) boxed++;
     if (f.runsOn) runsOn++;
@@ -152,10 +165,18 @@ export function summarizeFormats(results: ReadonlyArray<FormatInput>): FormatSum
     hitsBudget: share(budget, known),
     wellFormed: share(wellFormed, known),
     wellFormedAccuracy: share(wellFormedCorrect, wellFormed),
+    firstAnswerCorrect: share(firstCorrect, firstKnown),
   };
 }
 
-type ShareKey = 'boxed' | 'stopsAfterAnswer' | 'runsOn' | 'hitsBudget' | 'wellFormed' | 'wellFormedAccuracy';
+/** The completion cut just after its first answer statement, or null when it has none (for "first answer correct"). */
+export function firstAnswerText(completion: string): string | null {
+  const text = stripCalculatorAnnotations(completion);
+  const end = firstAnswerEnd(text);
+  return end === null ? null : text.slice(0, end);
+}
+
+type ShareKey = 'boxed' | 'stopsAfterAnswer' | 'runsOn' | 'hitsBudget' | 'wellFormed' | 'wellFormedAccuracy' | 'firstAnswerCorrect';
 const ROWS: ReadonlyArray<[ShareKey, string]> = [
   ['boxed', '\\boxed{} answer'],
   ['stopsAfterAnswer', 'stops after the answer'],
@@ -163,6 +184,7 @@ const ROWS: ReadonlyArray<[ShareKey, string]> = [
   ['hitsBudget', 'hits the token budget'],
   ['wellFormed', 'well-formed (boxed, stops)'],
   ['wellFormedAccuracy', 'accuracy when well-formed'],
+  ['firstAnswerCorrect', 'first answer correct'],
 ];
 const LABEL_WIDTH = Math.max(...ROWS.map(([, label]) => label.length));
 

@@ -73,7 +73,7 @@ test('gradePrediction records the extraction, the rule, the gold and the verdict
   const r = gradePrediction(q('a', '1018'), { id: 'a', completion: 'so 1,000 + 18 = \\boxed{1,018}', completionTokens: 12 });
   assert.deepEqual(r, {
     id: 'a', question: 'question a', completion: 'so 1,000 + 18 = \\boxed{1,018}',
-    extracted: '1,018', extractedBy: 'boxed', gold: '1018', correct: true, completionTokens: 12,
+    extracted: '1,018', extractedBy: 'boxed', gold: '1018', correct: true, firstAnswerCorrect: true, completionTokens: 12,
   });
   const none = gradePrediction(q('b', '5'), { id: 'b', completion: 'no idea' });
   assert.equal(none.extracted, null);
@@ -160,4 +160,23 @@ test('formatSummary shows accuracy, the interval and token figures', () => {
   assert.match(text, /75\.00% \(3\/4\)\s+95% CI 30\.00% – 95\.00% \(Wilson\)/);
   assert.match(text, /mean 212\.3 per completion\s+40\.0 tokens\/s/);
   assert.doesNotMatch(formatSummary({ count: 1, correct: 1, accuracy: 1, wilson95: [0.2, 1], meanCompletionTokens: null, formats }), /tokens/);
+});
+
+test('first answer correct grades the answer of the first answer statement, so a run-on graded wrong on its last box still shows it solved the question', () => {
+  const q: GoldQuestion = { id: 'q', line: 1, question: 'Eli has 73 candies and gives 55 away. How many are left?', gold: '18' };
+  const grade = (completion: string, finish: 'stop' | 'length' = 'stop') => gradePrediction(q, { id: 'q', completion, finish });
+  // Solved, then a new problem answered: the toolkit grades the last box (wrong); the first answer is right.
+  const runOn = grade('73 - 55 = 18.\nThe final answer is \\boxed{18}.\n\nA factory builds 7 chairs a day for 4 days. How many chairs?\n7 * 4 = 28.\nThe final answer is \\boxed{28}.');
+  assert.deepEqual([runOn.extracted, runOn.correct, runOn.firstAnswerCorrect], ['28', false, true]);
+  // Wrong first answer, right by chance later: correct, but not first-answer correct.
+  const lucky = grade('73 - 55 = 17.\n#### 17\n\nQuestion: what is 9 + 9?\n9 + 9 = 18\n#### 18');
+  assert.deepEqual([lucky.correct, lucky.firstAnswerCorrect], [true, false]);
+  // A well-formed right answer is both; no answer statement at all is neither.
+  assert.deepEqual([grade('73 - 55 = 18 so \\boxed{18}').correct, grade('73 - 55 = 18 so \\boxed{18}').firstAnswerCorrect], [true, true]);
+  const none = grade('73 - 55 = 18 candies are left', 'length');
+  assert.deepEqual([none.correct, none.firstAnswerCorrect], [true, false], 'the last-number fallback grades it; there is no answer statement');
+  // The share over a run: 2 of these 4 have a right first answer; results without the field are left out of it.
+  const s = summarizeResults([runOn, lucky, grade('\\boxed{18}'), none, { correct: true, completion: '\\boxed{18}' }]);
+  assert.deepEqual(s.formats.firstAnswerCorrect, { count: 2, of: 4, share: 0.5 });
+  assert.match(formatSummary(s), /first answer correct\s+50\.00% \(2\/4\)/);
 });

@@ -9,7 +9,7 @@ import { UserError } from '../util/errors.js';
 import { explainEquivalence, type EquivalenceOptions } from '../data/equivalence.js';
 import { extractAnswer, type ExtractionRule } from '../data/extract.js';
 import { mcnemarExact, wilsonInterval } from './stats.js';
-import { formatFormatChange, formatFormatSummary, summarizeFormats, type Finish, type FormatSummary } from './formats.js';
+import { firstAnswerText, formatFormatChange, formatFormatSummary, summarizeFormats, type Finish, type FormatSummary } from './formats.js';
 
 /** What a generator (our engine, vLLM, llama.cpp, an API) hands over for one problem. */
 export interface Prediction {
@@ -36,6 +36,8 @@ export interface EvalResult {
   completionTokens?: number;
   /** Why generation ended; absent when the generator did not say (src/eval/formats.ts). */
   finish?: Finish;
+  /** Whether the first answer statement's answer equals the gold (false when there is none; src/eval/formats.ts). */
+  firstAnswerCorrect?: boolean;
 }
 
 export interface EvalSummary {
@@ -95,6 +97,8 @@ export function gradePrediction(question: GoldQuestion, prediction: Prediction, 
     gold: question.gold,
     correct: explainEquivalence(answer, question.gold, options).equivalent,
   };
+  const first = firstAnswerText(prediction.completion);
+  result.firstAnswerCorrect = first !== null && explainEquivalence(extractAnswer(first).answer, question.gold, options).equivalent;
   if (prediction.completionTokens !== undefined) result.completionTokens = prediction.completionTokens;
   if (prediction.finish !== undefined) result.finish = prediction.finish;
   return result;
@@ -105,7 +109,7 @@ export function gradePrediction(question: GoldQuestion, prediction: Prediction, 
  * how long it took (a resumed run cannot know the time spent before), giving tokens per second.
  */
 export function summarizeResults(
-  results: ReadonlyArray<Pick<EvalResult, 'correct' | 'completionTokens' | 'completion' | 'finish'>>,
+  results: ReadonlyArray<Pick<EvalResult, 'correct' | 'completionTokens' | 'completion' | 'finish' | 'firstAnswerCorrect'>>,
   throughput?: { tokens: number; seconds: number },
 ): EvalSummary {
   const count = results.length;
@@ -123,7 +127,7 @@ export function summarizeResults(
   return summary;
 }
 
-type Compared = Pick<EvalResult, 'id' | 'correct' | 'completion' | 'finish'>;
+type Compared = Pick<EvalResult, 'id' | 'correct' | 'completion' | 'finish' | 'firstAnswerCorrect'>;
 
 /** Pair two result sets by id and test whether their accuracies differ; format shares over the same pairs. */
 export function compareResults(a: ReadonlyArray<Compared>, b: ReadonlyArray<Compared>): Comparison {
