@@ -74,9 +74,10 @@ function formatsTable(r: DemoReport): string[] {
   const rows = r.rows.filter((m) => m.formats !== undefined);
   if (rows.length === 0) return [];
   return [
-    '| model | \\boxed{} answer | stops after the answer | runs on into a new problem | hits the token budget | well-formed | accuracy when well-formed |',
-    '|---|---|---|---|---|---|---|',
-    ...rows.map(({ label, formats: f }) => `| ${[label, ...[f!.boxed, f!.stopsAfterAnswer, f!.runsOn, f!.hitsBudget, f!.wellFormed, f!.wellFormedAccuracy].map(formatShare)].join(' | ')} |`),
+    '| model | \\boxed{} answer | stops after the answer | runs on into a new problem | hits the token budget | well-formed | accuracy when well-formed | first answer correct |',
+    '|---|---|---|---|---|---|---|---|',
+    // A row an older version finished has no first-answer share: shown empty, as "- (0/0)".
+    ...rows.map(({ label, formats: f }) => `| ${[label, ...[f!.boxed, f!.stopsAfterAnswer, f!.runsOn, f!.hitsBudget, f!.wellFormed, f!.wellFormedAccuracy, f!.firstAnswerCorrect ?? { count: 0, of: 0, share: null }].map(formatShare)].join(' | ')} |`),
     '',
   ];
 }

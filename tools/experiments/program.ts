@@ -400,11 +400,11 @@ const pct = (x: number | null | undefined): string => (x === null || x === undef
 const share = (s: Share): string => (s.share === null ? '–' : pct(s.share));
 
 export function testTables(res: { world: string; rows: TestRow[]; summary?: Decision }): string {
-  const lines = [`### ${res.world} world: test (500 problems)`, '', '| model | accuracy (95% CI) | vs Expert (+/−, p) | tuned tokens | build time | \\boxed{} | stops after answer | runs on | hits budget | accuracy when well-formed |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = [`### ${res.world} world: test (500 problems)`, '', '| model | accuracy (95% CI) | vs Expert (+/−, p) | tuned tokens | build time | \\boxed{} | stops after answer | runs on | hits budget | accuracy when well-formed | first answer correct |', '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of res.rows) {
     const f = r.eval.formats;
     const v = r.vsExpert ? `${r.vsExpert.difference >= 0 ? '+' : '−'}${Math.abs(100 * r.vsExpert.difference).toFixed(1)} pts (+${r.vsExpert.onlyThis}/−${r.vsExpert.onlyExpert}, p ${r.vsExpert.pValue < 0.001 ? '< 0.001' : r.vsExpert.pValue.toFixed(3)})` : '';
-    lines.push(`| ${r.label} | ${pct(r.eval.accuracy)} (${pct(r.eval.wilson95[0])}–${pct(r.eval.wilson95[1])}) | ${v} | ${r.tunedTokens ?? ''} | ${r.buildSeconds !== undefined ? `${r.buildSeconds.toFixed(0)} s` : ''} | ${share(f.boxed)} | ${share(f.stopsAfterAnswer)} | ${share(f.runsOn)} | ${share(f.hitsBudget)} | ${share(f.wellFormedAccuracy)} |`);
+    lines.push(`| ${r.label} | ${pct(r.eval.accuracy)} (${pct(r.eval.wilson95[0])}–${pct(r.eval.wilson95[1])}) | ${v} | ${r.tunedTokens ?? ''} | ${r.buildSeconds !== undefined ? `${r.buildSeconds.toFixed(0)} s` : ''} | ${share(f.boxed)} | ${share(f.stopsAfterAnswer)} | ${share(f.runsOn)} | ${share(f.hitsBudget)} | ${share(f.wellFormedAccuracy)} | ${share(f.firstAnswerCorrect)} |`);
   }
   const d = res.summary;
   if (d?.lightreasoner) {
