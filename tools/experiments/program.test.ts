@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseCd, chooseLightReasoner, chooseSft, decide, meanSd } from './program.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chooseCd, chooseLightReasoner, chooseSft, decide, meanSd, Program } from './program.js';
+import { testTempDir } from '../../src/testing/tmp.js';
 
 const lr = (accuracy: number, c: Partial<{ lr: number; steps: number; targets: string; beta: number; alpha: number }>) => ({
   accuracy, c: { lr: 1e-3, steps: 300, targets: 'qv', beta: 0.4, alpha: 0.2, ...c },
@@ -52,4 +55,19 @@ test('mean and sample standard deviation over seeds', () => {
   assert.ok(Math.abs(m.mean - 0.4) < 1e-12);
   assert.ok(Math.abs(m.sd! - 0.1) < 1e-12);
   assert.equal(meanSd([0.3]).sd, null);
+});
+
+test('sharded stages: each shard runs its own items once, waits for the others, and both return every item\'s result in order', async () => {
+  const out = testTempDir('program-shards');
+  const world = { name: 't', expert: 'e', amateur: 'a', studyAmateurs: {}, devLimit: 1, evalMaxNewTokens: 1, evalBatchSize: 1, sftMaxNewTokens: 1, sampleBatchSize: 1 };
+  const ran: string[] = [];
+  const items = (who: string) => ['a', 'b', 'c'].map((name, k) => ({ name, run: async () => { if (!existsSync(join(out, 'units', `item-${name}.json`))) ran.push(`${who}:${name}`); await new Promise((r) => setTimeout(r, 5 * (3 - k))); return name.toUpperCase(); } }));
+  const [r0, r1] = await Promise.all([new Program(out, world, { i: 0, n: 2 }, 5).parallel(items('s0')), new Program(out, world, { i: 1, n: 2 }, 5).parallel(items('s1'))]);
+  assert.deepEqual(r0, ['A', 'B', 'C']);
+  assert.deepEqual(r1, ['A', 'B', 'C']);
+  assert.deepEqual(ran.sort(), ['s0:a', 's0:c', 's1:b'], 'items 0 and 2 on shard 0, item 1 on shard 1, each once');
+  // Unsharded, a finished stage is read back without running anything new.
+  ran.length = 0;
+  assert.deepEqual(await new Program(out, world).parallel(items('all')), ['A', 'B', 'C']);
+  assert.deepEqual(ran, []);
 });

@@ -8,6 +8,9 @@
  *   node dist/tools/experiments/program.js test   --world ... --out ...   (needs <out>/choices.json, written by dev)
  *   node dist/tools/experiments/program.js tables --world ... --out ...   (Markdown of whatever has finished)
  *
+ * `--shard i/n` splits each stage's independent runs over n processes started with the same
+ * arguments (each waits for the others at the end of a stage); start shard 0 first, it makes the data.
+ *
  * Everything is resumable at three levels: a finished unit (one evaluation, one sampling run, one
  * LoRA or SFT run) is recorded in <out>/units/ with its figures and time and never redone; an
  * unfinished evaluation, sampling run or training run continues from its own files (the commands'
@@ -50,7 +53,7 @@ const SEEDS = [0, 1, 2];
 const DATA = { questions: 400, devSeed: 1, devCount: 1000, sweepSeed: 5, testSeed: 7, testCount: 500 };
 
 /** A world: its models and the parts of the program it takes as given. */
-interface World {
+export interface World {
   name: string;
   /** Model directories, relative to the world file's directory's repository root (the working directory). */
   expert: string;
@@ -87,11 +90,35 @@ interface DevRow { name: string; accuracy: number; correct: number; count: numbe
 
 interface Unit<T> { seconds: number; result: T }
 
-class Program {
+export class Program {
   readonly unitsDir: string;
-  constructor(readonly out: string, readonly w: World) {
+  constructor(readonly out: string, readonly w: World, readonly shard: { i: number; n: number } | null = null, readonly pollMs = 15_000) {
     this.unitsDir = join(out, 'units');
     mkdirSync(this.unitsDir, { recursive: true });
+  }
+
+  /**
+   * Independent runs of one stage. Unsharded: each in turn. With --shard i/n (n processes, e.g. one
+   * OpenBLAS thread each, which on 2 cores finishes more small-model work than one process with two
+   * threads): this process runs items i, i+n, ..., then waits for the other shards' items, and
+   * returns every item's result (read back from the finished units).
+   */
+  async parallel<T>(items: ReadonlyArray<{ name: string; run: () => Promise<T> }>): Promise<T[]> {
+    const marker = (name: string): string => join(this.unitsDir, `item-${name}.json`);
+    for (const [k, it] of items.entries()) {
+      if (this.shard && k % this.shard.n !== this.shard.i) continue;
+      if (!existsSync(marker(it.name))) {
+        await it.run();
+        writeJsonAtomic(marker(it.name), { done: true });
+      }
+    }
+    for (let waited = false; items.some((it) => !existsSync(marker(it.name))); waited = true) {
+      if (!waited) process.stderr.write(`program: waiting for other shards: ${items.filter((it) => !existsSync(marker(it.name))).map((it) => it.name).join(', ')}\n`);
+      await new Promise((res) => setTimeout(res, this.pollMs));
+    }
+    const out: T[] = [];
+    for (const it of items) out.push(await it.run()); // every unit is finished: read back
+    return out;
   }
 
   private async unit<T>(name: string, run: () => Promise<T>): Promise<Unit<T>> {
@@ -219,66 +246,75 @@ export function chooseCd<T extends { accuracy: number; c: CdChoice }>(rows: read
 
 async function dev(p: Program, w: World): Promise<Choices> {
   const questions = p.data('sweep-questions');
-  const expert = await p.evaluate('dev-expert', 'dev');
-  const rows: DevRow[] = [{ name: 'dev-expert', accuracy: expert.result.accuracy, correct: expert.result.correct, count: expert.result.count, settings: {} }];
-  const devRow = (name: string, e: Unit<EvalFigures>, settings: Record<string, unknown>): DevRow => {
-    const r = { name, accuracy: e.result.accuracy, correct: e.result.correct, count: e.result.count, settings };
-    rows.push(r);
-    return r;
+  const rows: DevRow[] = [];
+  const devRow = (name: string, e: Unit<EvalFigures>, settings: Record<string, unknown>): void => {
+    rows.push({ name, accuracy: e.result.accuracy, correct: e.result.correct, count: e.result.count, settings });
   };
+  const [expert] = await p.parallel([{ name: 'dev-expert', run: () => p.evaluate('dev-expert', 'dev') }]);
+  devRow('dev-expert', expert!, {});
 
   let lrChoice: LrChoice & { why: string };
   if (w.fixed?.lightreasoner) {
     lrChoice = { ...w.fixed.lightreasoner, why: 'fixed by the world file (chosen on dev earlier)' };
   } else {
     // Stage A: β 0.4, α 0.2 fixed; lr × steps × targets, one sampling run for all of them.
-    const refSamples = await p.sample(`dev-b${tag(REFERENCE.beta)}-a${tag(REFERENCE.alpha)}`, questions, REFERENCE);
-    const stageA: Array<{ accuracy: number; c: LrChoice }> = [];
-    for (const targets of STAGE_A.targets) for (const steps of STAGE_A.steps) for (const lr of STAGE_A.lr) {
-      const c: LrChoice = { lr, steps, targets, ...REFERENCE };
-      const t = await p.lora(`dev-A-${lrTag(c)}`, refSamples.result.file, { ...c, seed: 0 });
-      const e = await p.evaluate(`dev-A-${lrTag(c)}`, 'dev', { adapter: t.result.adapter });
-      devRow(`dev-A-${lrTag(c)}`, e, { ...c });
-      stageA.push({ accuracy: e.result.accuracy, c });
-    }
-    const bestA = chooseLightReasoner(stageA);
+    const refName = `dev-b${tag(REFERENCE.beta)}-a${tag(REFERENCE.alpha)}`;
+    const [refSamples] = await p.parallel([{ name: `sample-${refName}`, run: () => p.sample(refName, questions, REFERENCE) }]);
+    const gridA: LrChoice[] = [];
+    for (const targets of STAGE_A.targets) for (const steps of STAGE_A.steps) for (const lr of STAGE_A.lr) gridA.push({ lr, steps, targets, ...REFERENCE });
+    const stageA = await p.parallel(gridA.map((c) => ({
+      name: `dev-A-${lrTag(c)}`,
+      run: async () => {
+        const t = await p.lora(`dev-A-${lrTag(c)}`, refSamples!.result.file, { ...c, seed: 0 });
+        return { e: await p.evaluate(`dev-A-${lrTag(c)}`, 'dev', { adapter: t.result.adapter }), c };
+      },
+    })));
+    for (const { e, c } of stageA) devRow(`dev-A-${lrTag(c)}`, e, { ...c });
+    const bestA = chooseLightReasoner(stageA.map(({ e, c }) => ({ accuracy: e.result.accuracy, c })));
     // Stage B: the best (lr, steps, targets) with other (β, α); stage A's winner is the reference candidate.
-    const stageB = [bestA];
-    for (const ba of STAGE_B) {
-      const c: LrChoice = { ...bestA.c, ...ba };
-      const name = `dev-B-b${tag(ba.beta)}-a${tag(ba.alpha)}`;
-      const s = await p.sample(name, questions, ba);
-      const t = await p.lora(`${name}-${lrTag(c)}`, s.result.file, { ...c, seed: 0 });
-      const e = await p.evaluate(`${name}-${lrTag(c)}`, 'dev', { adapter: t.result.adapter });
-      devRow(`${name}-${lrTag(c)}`, e, { ...c });
-      stageB.push({ accuracy: e.result.accuracy, c });
-    }
-    const best = chooseLightReasoner(stageB);
+    const stageB = await p.parallel(STAGE_B.map((ba) => {
+      const c: LrChoice = { ...bestA.c, ...ba }, name = `dev-B-b${tag(ba.beta)}-a${tag(ba.alpha)}`;
+      return {
+        name: `${name}-${lrTag(c)}`,
+        run: async () => {
+          const smp = await p.sample(name, questions, ba);
+          const t = await p.lora(`${name}-${lrTag(c)}`, smp.result.file, { ...c, seed: 0 });
+          return { e: await p.evaluate(`${name}-${lrTag(c)}`, 'dev', { adapter: t.result.adapter }), c, name: `${name}-${lrTag(c)}` };
+        },
+      };
+    }));
+    for (const { e, c, name } of stageB) devRow(name, e, { ...c });
+    const best = chooseLightReasoner([bestA, ...stageB.map(({ e, c }) => ({ accuracy: e.result.accuracy, c }))]);
     lrChoice = { ...best.c, why: `highest dev accuracy of stages A and B (${(100 * best.accuracy).toFixed(2)}%; ties: reference β/α, fewer steps, lower lr, q_proj,v_proj)` };
   }
 
-  // SFT: its own schedule, LoRA targets as chosen for LightReasoner; one sampling run for the grid.
+  // SFT: its own schedule, LoRA targets as chosen for LightReasoner; the grid's first run samples,
+  // the others copy its samples (same seed, same sampling settings).
+  const gridSft: SftChoice[] = [];
+  for (const steps of SFT_GRID.steps) for (const lr of SFT_GRID.lr) gridSft.push({ lr, steps });
+  const sftName = (c: SftChoice): string => `dev-sft-lr${c.lr}-s${c.steps}`;
+  const sftItem = (c: SftChoice, shareFrom?: string) => ({
+    name: sftName(c),
+    run: async () => {
+      const s = await p.sft(sftName(c), questions, { ...c, targets: lrChoice.targets, seed: 0 }, shareFrom);
+      return { c, e: s.result === null ? null : await p.evaluate(sftName(c), 'dev', { adapter: s.result.adapter }) };
+    },
+  });
+  const sftRuns = [...await p.parallel([sftItem(gridSft[0]!)]), ...await p.parallel(gridSft.slice(1).map((c) => sftItem(c, sftName(gridSft[0]!))))];
   const sftRows: Array<{ accuracy: number; c: SftChoice }> = [];
-  let first: string | undefined;
-  for (const steps of SFT_GRID.steps) for (const lr of SFT_GRID.lr) {
-    const name = `dev-sft-lr${lr}-s${steps}`;
-    const s = await p.sft(name, questions, { lr, steps, targets: lrChoice.targets, seed: 0 }, first);
-    first ??= name;
-    if (s.result === null) continue;
-    const e = await p.evaluate(name, 'dev', { adapter: s.result.adapter });
-    devRow(name, e, { lr, steps, targets: lrChoice.targets });
-    sftRows.push({ accuracy: e.result.accuracy, c: { lr, steps } });
+  for (const { c, e } of sftRuns) {
+    if (e === null) continue;
+    devRow(sftName(c), e, { ...c, targets: lrChoice.targets });
+    sftRows.push({ accuracy: e.result.accuracy, c });
   }
   const sftBest = sftRows.length ? chooseSft(sftRows) : null;
 
-  const cdRows: Array<{ accuracy: number; c: CdChoice }> = [];
-  for (const cdBeta of CD_GRID.cdBeta) {
+  const cdRuns = await p.parallel(CD_GRID.cdBeta.map((cdBeta) => {
     const c = { cdAlpha: CD_GRID.cdAlpha, cdBeta };
-    const e = await p.evaluate(`dev-cd-b${tag(cdBeta)}`, 'dev', { cd: c });
-    devRow(`dev-cd-b${tag(cdBeta)}`, e, { ...c });
-    cdRows.push({ accuracy: e.result.accuracy, c });
-  }
-  const cdBest = chooseCd(cdRows);
+    return { name: `dev-cd-b${tag(cdBeta)}`, run: async () => ({ c, e: await p.evaluate(`dev-cd-b${tag(cdBeta)}`, 'dev', { cd: c }) }) };
+  }));
+  for (const { c, e } of cdRuns) devRow(`dev-cd-b${tag(c.cdBeta)}`, e, { ...c });
+  const cdBest = chooseCd(cdRuns.map(({ c, e }) => ({ accuracy: e.result.accuracy, c })));
 
   const choices: Choices = {
     world: w.name,
@@ -286,7 +322,7 @@ async function dev(p: Program, w: World): Promise<Choices> {
     sft: sftBest ? { ...sftBest.c, why: `highest dev accuracy of the SFT grid (${(100 * sftBest.accuracy).toFixed(2)}%; ties: fewer steps, lower lr)` }
       : { lr: NaN, steps: 0, why: 'rejection sampling kept no correct solution: no SFT baseline' },
     cd: { ...cdBest.c, why: `highest dev accuracy (${(100 * cdBest.accuracy).toFixed(2)}%; ties: lower β_CD)` },
-    dev: { expert: expert.result.accuracy, rows },
+    dev: { expert: expert!.result.accuracy, rows },
   };
   writeJsonAtomic(join(p.out, 'choices.json'), choices);
   return choices;
@@ -307,52 +343,59 @@ interface TestRow {
 
 async function test(p: Program, w: World, choices: Choices): Promise<void> {
   const questions = p.data('test-questions');
-  const rows: TestRow[] = [];
+  const L = choices.lightreasoner;
+  type Made = Omit<TestRow, 'vsExpert'> & { results: string };
+  const evalItem = (name: string, label: string, o: { model?: string; cd?: CdChoice }) => ({
+    name, run: async (): Promise<Made | null> => ({ group: 'main', label, eval: (await p.evaluate(name, 'test', o)).result, results: name }),
+  });
+  const lrItem = (label: string, group: TestRow['group'], sampleName: string, so: { beta: number; alpha: number; label?: 'contrastive' | 'expert'; amateur?: string }, seed: number) => {
+    const name = `${sampleName}-${lrTag(L)}-seed${seed}`;
+    return {
+      name, run: async (): Promise<Made | null> => {
+        const s = await p.sample(sampleName, questions, so);
+        const t = await p.lora(name, s.result.file, { ...L, seed });
+        const e = await p.evaluate(name, 'test', { adapter: t.result.adapter });
+        return { group, label, eval: e.result, results: name, tunedTokens: t.result.tunedTokens, buildSeconds: s.seconds + t.seconds, keptSteps: s.result.keptSteps, seed };
+      },
+    };
+  };
+  const sftName = (seed: number): string => `test-sft-lr${choices.sft.lr}-s${choices.sft.steps}-seed${seed}`;
+  const sftItem = (seed: number) => ({
+    name: sftName(seed), run: async (): Promise<Made | null> => {
+      const s = await p.sft(sftName(seed), questions, { ...choices.sft, targets: L.targets, seed });
+      if (s.result === null) return null;
+      const e = await p.evaluate(sftName(seed), 'test', { adapter: s.result.adapter });
+      return { group: seed === 0 ? 'main' : 'seeds', label: `Expert + SFT (seed ${seed})`, eval: e.result, results: sftName(seed), tunedTokens: s.result.tunedTokens, buildSeconds: s.seconds, seed };
+    },
+  });
+  const mainSamples = `test-b${tag(L.beta)}-a${tag(L.alpha)}`;
+  const study = Object.entries(w.studyAmateurs).filter(([label, dir]) => {
+    if (!existsSync(dir)) process.stderr.write(`program: amateur study: ${dir} is absent; ${label} left out\n`);
+    return existsSync(dir);
+  });
+  // The seeds share one sampling run: it is made first, on its own.
+  await p.parallel([{ name: `sample-${mainSamples}`, run: () => p.sample(mainSamples, questions, { beta: L.beta, alpha: L.alpha }) }]);
+  const made = await p.parallel([
+    evalItem('test-amateur', 'Amateur', { model: w.amateur }),
+    evalItem('test-expert', 'Expert', {}),
+    evalItem('test-cd', `Expert + CD (β_CD ${choices.cd.cdBeta})`, { cd: choices.cd }),
+    ...SEEDS.map((seed) => lrItem(`Expert + LightReasoner (seed ${seed})`, seed === 0 ? 'main' : 'seeds', mainSamples, { beta: L.beta, alpha: L.alpha }, seed)),
+    ...(Number.isFinite(choices.sft.lr) ? SEEDS.map(sftItem) : []),
+    // Ablations (seed 0): no KL filter (β 0), no contrast (the Expert's own distribution as label), neither.
+    lrItem('no KL filter (β 0)', 'ablation', `test-b0-a${tag(L.alpha)}`, { beta: 0, alpha: L.alpha }, 0),
+    lrItem('no contrast (label: Expert)', 'ablation', `test-b${tag(L.beta)}-a${tag(L.alpha)}-expertlabel`, { beta: L.beta, alpha: L.alpha, label: 'expert' }, 0),
+    lrItem('neither', 'ablation', `test-b0-a${tag(L.alpha)}-expertlabel`, { beta: 0, alpha: L.alpha, label: 'expert' }, 0),
+    // Amateur study (seed 0): the same Expert contrasted with other Amateurs.
+    ...study.map(([label, dir]) => lrItem(`Amateur: ${label}`, 'amateur study', `test-b${tag(L.beta)}-a${tag(L.alpha)}-amateur-${label}`, { beta: L.beta, alpha: L.alpha, amateur: dir }, 0)),
+  ]);
   const vs = (name: string): TestRow['vsExpert'] => {
     const c = compareResultFiles(p.resultsFile('test-expert'), p.resultsFile(name));
     return { difference: c.difference, onlyExpert: c.onlyA, onlyThis: c.onlyB, pValue: c.pValue };
   };
-  const amateur = await p.evaluate('test-amateur', 'test', { model: w.amateur });
-  const expert = await p.evaluate('test-expert', 'test');
-  rows.push({ group: 'main', label: 'Amateur', eval: amateur.result, vsExpert: vs('test-amateur') });
-  rows.push({ group: 'main', label: 'Expert', eval: expert.result });
-  const cd = await p.evaluate('test-cd', 'test', { cd: choices.cd });
-  rows.push({ group: 'main', label: `Expert + CD (β_CD ${choices.cd.cdBeta})`, eval: cd.result, vsExpert: vs('test-cd') });
-
-  const L = choices.lightreasoner;
-  const lrRun = async (label: string, group: TestRow['group'], sampleName: string, so: { beta: number; alpha: number; label?: 'contrastive' | 'expert'; amateur?: string }, seed: number): Promise<void> => {
-    const s = await p.sample(sampleName, questions, so);
-    const name = `${sampleName}-${lrTag(L)}-seed${seed}`;
-    const t = await p.lora(name, s.result.file, { ...L, seed });
-    const e = await p.evaluate(name, 'test', { adapter: t.result.adapter });
-    rows.push({ group, label, eval: e.result, vsExpert: vs(name), tunedTokens: t.result.tunedTokens, buildSeconds: s.seconds + t.seconds, keptSteps: s.result.keptSteps, seed });
-  };
-  const mainSamples = `test-b${tag(L.beta)}-a${tag(L.alpha)}`;
-  for (const seed of SEEDS) await lrRun(`Expert + LightReasoner (seed ${seed})`, seed === 0 ? 'main' : 'seeds', mainSamples, { beta: L.beta, alpha: L.alpha }, seed);
-
-  if (Number.isFinite(choices.sft.lr)) {
-    for (const seed of SEEDS) {
-      const name = `test-sft-lr${choices.sft.lr}-s${choices.sft.steps}-seed${seed}`;
-      const s = await p.sft(name, questions, { ...choices.sft, targets: L.targets, seed });
-      if (s.result === null) continue;
-      const e = await p.evaluate(name, 'test', { adapter: s.result.adapter });
-      rows.push({ group: seed === 0 ? 'main' : 'seeds', label: `Expert + SFT (seed ${seed})`, eval: e.result, vsExpert: vs(name), tunedTokens: s.result.tunedTokens, buildSeconds: s.seconds, seed });
-    }
-  }
-
-  // Ablations (seed 0): no KL filter (β 0), no contrast (the Expert's own distribution as label), neither.
-  await lrRun('no KL filter (β 0)', 'ablation', `test-b0-a${tag(L.alpha)}`, { beta: 0, alpha: L.alpha }, 0);
-  await lrRun('no contrast (label: Expert)', 'ablation', `test-b${tag(L.beta)}-a${tag(L.alpha)}-expertlabel`, { beta: L.beta, alpha: L.alpha, label: 'expert' }, 0);
-  await lrRun('neither', 'ablation', `test-b0-a${tag(L.alpha)}-expertlabel`, { beta: 0, alpha: L.alpha, label: 'expert' }, 0);
-
-  // Amateur study (seed 0): the same Expert contrasted with other Amateurs.
-  for (const [label, dir] of Object.entries(w.studyAmateurs)) {
-    if (!existsSync(dir)) { process.stderr.write(`program: amateur study: ${dir} is absent; ${label} left out\n`); continue; }
-    await lrRun(`Amateur: ${label}`, 'amateur study', `test-b${tag(L.beta)}-a${tag(L.alpha)}-amateur-${label}`, { beta: L.beta, alpha: L.alpha, amateur: dir }, 0);
-  }
+  const rows: TestRow[] = made.filter((m): m is Made => m !== null).map(({ results, ...r }) => (results === 'test-expert' ? r : { ...r, vsExpert: vs(results) }));
   // LightReasoner vs SFT, paired on the test problems (seed 0 of each), for the rule's second half.
-  const sft0 = `test-sft-lr${choices.sft.lr}-s${choices.sft.steps}-seed0`, lr0 = `${mainSamples}-${lrTag(L)}-seed0`;
-  const vsSft = existsSync(p.resultsFile(sft0)) ? compareResultFiles(p.resultsFile(sft0), p.resultsFile(lr0)) : null;
+  const lr0 = `${mainSamples}-${lrTag(L)}-seed0`;
+  const vsSft = existsSync(p.resultsFile(sftName(0))) ? compareResultFiles(p.resultsFile(sftName(0)), p.resultsFile(lr0)) : null;
   writeJsonAtomic(join(p.out, 'test-results.json'), {
     world: w.name, choices, rows,
     summary: decide(rows, vsSft && { difference: vsSft.difference, onlySft: vsSft.onlyA, onlyLightReasoner: vsSft.onlyB, pValue: vsSft.pValue }),
@@ -437,7 +480,9 @@ async function main(): Promise<void> {
   }
   const w = JSON.parse(readFileSync(worldFile, 'utf8')) as World;
   const out = resolve(outArg);
-  const p = new Program(out, w);
+  const shardArg = arg('--shard'), m = shardArg?.match(/^(\d+)\/(\d+)$/);
+  if (shardArg !== undefined && (!m || Number(m[1]) >= Number(m[2]))) throw new Error(`--shard must be i/n with 0 <= i < n, got ${shardArg}`);
+  const p = new Program(out, w, m ? { i: Number(m[1]), n: Number(m[2]) } : null);
   const choicesFile = join(out, 'choices.json');
   if (phase === 'dev') {
     const c = await dev(p, w);
