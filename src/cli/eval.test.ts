@@ -56,9 +56,9 @@ test('eval prints the format shares with their counts, and --json carries them',
   // A base-model-like run: boxed and stopped (right), boxed then a new question (wrong),
   // "The answer is" only (right), cut by the budget, no answer at all.
   const formats = jsonl('formats.jsonl', [
-    { id: 'p0', completion: 'So \\boxed{18}', finish: 'stop' },
+    { id: 'p0', completion: 'So \\boxed{18}', finish: 'stop', stop_reason: '<|im_end|>' },
     { id: 'p1', completion: '\\boxed{4}\n\nQuestion: Sam has 5 pens. How many pens?\nAnswer: \\boxed{5}', finish: 'stop' },
-    { id: 'p2', completion: 'The answer is 70000.', finish_reason: 'stop' },
+    { id: 'p2', completion: 'The answer is 70000.', finish_reason: 'stop', stop: '<|endoftext|>' },
     { id: 'p3', completion: 'First, 5 times', finish_reason: 'length' },
     { id: 'p4', completion: 'I cannot tell.', finish: 'stop' },
   ]);
@@ -67,7 +67,7 @@ test('eval prints the format shares with their counts, and --json carries them',
   assert.match(r.stdout, /accuracy\s+40\.00% \(2\/5\)/);
   assert.match(r.stdout, /format +shares of the 5 completions/);
   assert.match(r.stdout, /\\boxed\{\} answer\s+40\.00% \(2\/5\)\n/);
-  assert.match(r.stdout, /stops after the answer\s+40\.00% \(2\/5\)\n/);
+  assert.match(r.stdout, /stops after the answer\s+40\.00% \(2\/5\)\n\s+at\s+<\|endoftext\|> 1, <\|im_end\|> 1\n/);
   assert.match(r.stdout, /runs on into a new problem\s+20\.00% \(1\/5\)\n/);
   assert.match(r.stdout, /hits the token budget\s+20\.00% \(1\/5\)\n/);
   assert.match(r.stdout, /well-formed \(boxed, stops\)\s+20\.00% \(1\/5\)\n/);
@@ -76,6 +76,9 @@ test('eval prints the format shares with their counts, and --json carries them',
   const f = j.summary.formats;
   assert.deepEqual([f.completions, f.finishKnown, f.boxed.count, f.stopsAfterAnswer.count, f.runsOn.count, f.hitsBudget.count, f.wellFormed.count], [5, 5, 2, 2, 1, 1, 1]);
   assert.deepEqual(f.wellFormedAccuracy, { count: 1, of: 1, share: 1 });
+  assert.deepEqual(f.stopsAfterAnswerAt, { '<|im_end|>': 1, '<|endoftext|>': 1 });
+  // The first answer: p0 (18) and p2 (70000) right; p1's first box (4) is not its problem's gold.
+  assert.deepEqual(f.firstAnswerCorrect, { count: 2, of: 5, share: 0.4 });
 });
 
 test('--predictions continues an existing results file and says so', () => {

@@ -19,6 +19,9 @@
  *     `<|endoftext|>` or the model's EOS), there is an answer statement, and it does not run on.
  *   - hits the budget: finish "length" (--max-new-tokens) or "context" (the context window).
  *   - well-formed: boxed and stops after the answer.
+ *   - stops after the answer at: which stop token ended those that stop after the answer
+ *     (`<|im_end|>`: the chat turn ends; `<|endoftext|>`: a base model ends the document), counted
+ *     over the ones whose results record it.
  *   - first answer correct: the answer of the first answer statement (the completion cut just after
  *     it, then extracted as usual) equals the gold — what a grader that ignores everything after the
  *     first answer would score. Beside accuracy it separates reasoning from running on: a base model
@@ -39,6 +42,8 @@ export interface FormatInput {
   /** Absent or null when the generator did not say. */
   finish?: Finish | null | undefined;
   correct: boolean;
+  /** The stop token, when finish is "stop" and it was recorded. */
+  stop?: string | undefined;
   /** See "first answer correct" above; absent in results written before it was recorded. */
   firstAnswerCorrect?: boolean | undefined;
 }
@@ -74,6 +79,8 @@ export interface FormatSummary {
   wellFormedAccuracy: Share;
   /** First answer correct, over the completions that record it (all, for results of this version). */
   firstAnswerCorrect: Share;
+  /** Stop token → how many of the completions that stop after the answer it ended (those that record it). */
+  stopsAfterAnswerAt: Record<string, number>;
 }
 
 const ANSWER_IS = /(?:the|final)\s+answer\s+is\s*:?/gi;
@@ -138,6 +145,7 @@ const share = (count: number, of: number): Share => ({ count, of, share: of === 
 /** The shares over a run's completions. */
 export function summarizeFormats(results: ReadonlyArray<FormatInput>): FormatSummary {
   let boxed = 0, runsOn = 0, known = 0, stops = 0, budget = 0, wellFormed = 0, wellFormedCorrect = 0, firstKnown = 0, firstCorrect = 0;
+  const stopsAt: Record<string, number> = {};
   for (const r of results) {
     if (r.firstAnswerCorrect !== undefined) {
       firstKnown++;
@@ -148,7 +156,10 @@ export function summarizeFormats(results: ReadonlyArray<FormatInput>): FormatSum
     if (f.runsOn) runsOn++;
     if (f.stopsAfterAnswer === null) continue;
     known++;
-    if (f.stopsAfterAnswer) stops++;
+    if (f.stopsAfterAnswer) {
+      stops++;
+      if (r.stop !== undefined) stopsAt[r.stop] = (stopsAt[r.stop] ?? 0) + 1;
+    }
     if (f.hitsBudget) budget++;
     if (f.wellFormed) {
       wellFormed++;
@@ -166,6 +177,7 @@ export function summarizeFormats(results: ReadonlyArray<FormatInput>): FormatSum
     wellFormed: share(wellFormed, known),
     wellFormedAccuracy: share(wellFormedCorrect, wellFormed),
     firstAnswerCorrect: share(firstCorrect, firstKnown),
+    stopsAfterAnswerAt: stopsAt,
   };
 }
 
@@ -200,9 +212,17 @@ function unknownNote(f: FormatSummary): string | null {
     : `the finish reason is known for ${f.finishKnown} of ${f.completions} completions; the shares that need it are over those`;
 }
 
+/** "<|im_end|> 120, <|endoftext|> 3" (most first), or null when no stop token was recorded. */
+function stopTokensText(f: FormatSummary): string | null {
+  const entries = Object.entries(f.stopsAfterAnswerAt ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return entries.length === 0 ? null : entries.map(([t, n]) => `${t} ${n}`).join(', ');
+}
+
 /** The summary's lines, each prefixed with `indent`. */
 export function formatFormatSummary(f: FormatSummary, indent = ''): string {
   const lines = ROWS.map(([key, label]) => `${indent}${label.padEnd(LABEL_WIDTH)}  ${formatShare(f[key])}`);
+  const at = stopTokensText(f);
+  if (at !== null) lines.splice(ROWS.findIndex(([key]) => key === 'stopsAfterAnswer') + 1, 0, `${indent}${'  at'.padEnd(LABEL_WIDTH)}  ${at}`);
   const note = unknownNote(f);
   if (note !== null) lines.push(`${indent}(${note})`);
   return lines.join('\n');

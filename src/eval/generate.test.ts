@@ -52,6 +52,8 @@ test('completions are greedy continuations decoded without special tokens, and s
     assert.equal(all[2 + k]!.completion, lm.tokenizer.decode(g.tokens, { skipSpecialTokens: true }));
     assert.equal(all[2 + k]!.completionTokens, g.tokens.length);
     assert.equal(all[2 + k]!.finish, g.finish);
+    // The stop token that ended it, by name; none when the budget did.
+    assert.equal(all[2 + k]!.stop, g.finish === 'stop' ? lm.tokenizer.idToToken(g.tokens.at(-1)!) : undefined);
   });
   // Every completion says why it ended: a stop id, or the 12-token budget.
   for (const p of all) assert.ok(p.finish === 'stop' || (p.finish === 'length' && p.completionTokens === 12), JSON.stringify(p));

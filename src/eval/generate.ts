@@ -88,7 +88,8 @@ export async function* generateCompletions(lm: EvalModel, questions: readonly Qu
       if (o.done.has(q.id)) continue;
       const { tokens, finish } = gens[k]!;
       // completionTokens counts every generated token, the stop id included: what decoding cost.
-      yield { id: q.id, completion: lm.tokenizer.decode(tokens, { skipSpecialTokens: true }), completionTokens: tokens.length, finish };
+      const stop = finish === 'stop' && tokens.length > 0 ? lm.tokenizer.idToToken(tokens[tokens.length - 1]!) : undefined;
+      yield { id: q.id, completion: lm.tokenizer.decode(tokens, { skipSpecialTokens: true }), completionTokens: tokens.length, finish, ...(stop !== undefined ? { stop } : {}) };
     }
   }
 }

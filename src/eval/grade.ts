@@ -19,6 +19,8 @@ export interface Prediction {
   completionTokens?: number;
   /** Why generation ended (a stop id, the token budget, the context window), when the generator said. */
   finish?: Finish;
+  /** With finish "stop": the stop token that ended it (e.g. "<|im_end|>"), when the generator said. */
+  stop?: string;
 }
 
 /** One line of a results file. */
@@ -36,6 +38,8 @@ export interface EvalResult {
   completionTokens?: number;
   /** Why generation ended; absent when the generator did not say (src/eval/formats.ts). */
   finish?: Finish;
+  /** The stop token that ended it, when finish is "stop" and the generator said. */
+  stop?: string;
   /** Whether the first answer statement's answer equals the gold (false when there is none; src/eval/formats.ts). */
   firstAnswerCorrect?: boolean;
 }
@@ -101,6 +105,7 @@ export function gradePrediction(question: GoldQuestion, prediction: Prediction, 
   result.firstAnswerCorrect = first !== null && explainEquivalence(extractAnswer(first).answer, question.gold, options).equivalent;
   if (prediction.completionTokens !== undefined) result.completionTokens = prediction.completionTokens;
   if (prediction.finish !== undefined) result.finish = prediction.finish;
+  if (prediction.stop !== undefined) result.stop = prediction.stop;
   return result;
 }
 
@@ -109,7 +114,7 @@ export function gradePrediction(question: GoldQuestion, prediction: Prediction, 
  * how long it took (a resumed run cannot know the time spent before), giving tokens per second.
  */
 export function summarizeResults(
-  results: ReadonlyArray<Pick<EvalResult, 'correct' | 'completionTokens' | 'completion' | 'finish' | 'firstAnswerCorrect'>>,
+  results: ReadonlyArray<Pick<EvalResult, 'correct' | 'completionTokens' | 'completion' | 'finish' | 'stop' | 'firstAnswerCorrect'>>,
   throughput?: { tokens: number; seconds: number },
 ): EvalSummary {
   const count = results.length;
@@ -127,7 +132,7 @@ export function summarizeResults(
   return summary;
 }
 
-type Compared = Pick<EvalResult, 'id' | 'correct' | 'completion' | 'finish' | 'firstAnswerCorrect'>;
+type Compared = Pick<EvalResult, 'id' | 'correct' | 'completion' | 'finish' | 'stop' | 'firstAnswerCorrect'>;
 
 /** Pair two result sets by id and test whether their accuracies differ; format shares over the same pairs. */
 export function compareResults(a: ReadonlyArray<Compared>, b: ReadonlyArray<Compared>): Comparison {

@@ -6,7 +6,9 @@
  * input's ids), `question` or `prompt` (matched to the input's text, ignoring surrounding
  * whitespace; when several keys are given `id` wins); `completionTokens` (optional, a non-negative
  * integer); `finish` ("stop", "length" or "context") or vLLM's and OpenAI's `finish_reason` ("stop" or
- * "length"; optional, for the format shares of src/eval/formats.ts). Other keys are ignored, so a
+ * "length"; optional, for the format shares of src/eval/formats.ts); `stop` (ours) or vLLM's
+ * `stop_reason` when it is a string: the stop token or string that ended it (vLLM says null for the
+ * model's EOS and gives an id for a stop token id; neither is recorded). Other keys are ignored, so a
  * results file of ours is also a valid predictions file.
  */
 import type { QuestionProblem, QuestionRecord } from '../data/questions.js';
@@ -93,6 +95,8 @@ export function readPredictions(path: string, questions: readonly QuestionRecord
     const p: Prediction = { id, completion: r.completion };
     if (r.completionTokens !== undefined) p.completionTokens = r.completionTokens as number;
     if (finish !== undefined && finish !== null) p.finish = finish as Finish;
+    const stop = typeof r.stop === 'string' ? r.stop : typeof r.stop_reason === 'string' ? r.stop_reason : undefined;
+    if (stop !== undefined && p.finish === 'stop') p.stop = stop;
     predictions.push(p);
   }
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../util/errors.js';
 import type { ProgressEvent } from '../util/progress.js';
 import type { GoldQuestion } from '../data/questions.js';
-import type { Prediction } from './grade.js';
+import { formatSummary, summarizeResults, type Prediction } from './grade.js';
 import { readDoneIds, readResults, runGrading } from './results.js';
 import { testTempDir } from '../testing/tmp.js';
 
@@ -97,6 +97,20 @@ test('the finish reason is written to the results file, read back, and feeds the
   assert.deepEqual(readResults(out).map((r) => r.finish), ['stop', 'length', undefined]);
   const f = outcome.summary.formats;
   assert.deepEqual([f.completions, f.finishKnown, f.boxed.count, f.wellFormed.count, f.hitsBudget.count], [3, 2, 3, 1, 1]);
+});
+
+test('the stop token and first-answer verdict are written, read back, and counted: a resumed or compared run keeps them', async () => {
+  const out = outPath();
+  await runGrading(questions, [{ ...right(0), finish: 'stop', stop: '<|im_end|>' }, { ...right(1), finish: 'stop', stop: '<|endoftext|>' }, { ...right(2), finish: 'stop', stop: '<|im_end|>' }], { out });
+  const back = readResults(out);
+  assert.deepEqual(back.map((r) => r.stop), ['<|im_end|>', '<|endoftext|>', '<|im_end|>']);
+  assert.deepEqual(back.map((r) => r.firstAnswerCorrect), [true, true, true]);
+  const f = summarizeResults(back).formats;
+  assert.deepEqual(f.stopsAfterAnswerAt, { '<|im_end|>': 2, '<|endoftext|>': 1 });
+  assert.deepEqual(f.firstAnswerCorrect, { count: 3, of: 3, share: 1 });
+  assert.match(formatSummary(summarizeResults(back)), /stops after the answer\s+100\.00% \(3\/3\)\n\s+at\s+<\|im_end\|> 2, <\|endoftext\|> 1\n/);
+  writeFileSync(out, `${JSON.stringify({ id: 'x', correct: true, stop: 5 })}\n`);
+  assert.throws(() => readResults(out), /field "stop" must be a string/);
 });
 
 test('readResults names bad lines and repeated ids; readDoneIds of a missing file is empty', () => {

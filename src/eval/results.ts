@@ -80,6 +80,8 @@ function parseResult(value: unknown): EvalResult | string {
     return 'field "completionTokens" must be a non-negative integer';
   }
   if (r.finish !== undefined && !FINISHES.includes(r.finish as Finish)) return `field "finish" must be one of ${FINISHES.map((x) => JSON.stringify(x)).join(', ')}`;
+  if (r.firstAnswerCorrect !== undefined && typeof r.firstAnswerCorrect !== 'boolean') return 'field "firstAnswerCorrect" must be a boolean';
+  if (r.stop !== undefined && typeof r.stop !== 'string') return 'field "stop" must be a string';
   const result: EvalResult = {
     id: r.id,
     question: (r.question as string | undefined) ?? '',
@@ -91,6 +93,8 @@ function parseResult(value: unknown): EvalResult | string {
   };
   if (r.completionTokens !== undefined) result.completionTokens = r.completionTokens as number;
   if (r.finish !== undefined) result.finish = r.finish as Finish;
+  if (r.stop !== undefined) result.stop = r.stop as string;
+  if (r.firstAnswerCorrect !== undefined) result.firstAnswerCorrect = r.firstAnswerCorrect as boolean;
   return result;
 }
 

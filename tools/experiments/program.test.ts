@@ -24,7 +24,7 @@ test('the SFT choice breaks ties by fewer steps then lower lr; contrastive decod
   assert.equal(chooseCd([{ accuracy: 0.1, c: { cdAlpha: 0.1, cdBeta: 0.5 } }, { accuracy: 0.2, c: { cdAlpha: 0.1, cdBeta: 1 } }]).c.cdBeta, 1);
 });
 
-const formats = { completions: 0, finishKnown: 0, boxed: { count: 0, of: 0, share: null }, stopsAfterAnswer: { count: 0, of: 0, share: null }, runsOn: { count: 0, of: 0, share: null }, hitsBudget: { count: 0, of: 0, share: null }, wellFormed: { count: 0, of: 0, share: null }, wellFormedAccuracy: { count: 0, of: 0, share: null }, firstAnswerCorrect: { count: 0, of: 0, share: null } };
+const formats = { completions: 0, finishKnown: 0, boxed: { count: 0, of: 0, share: null }, stopsAfterAnswer: { count: 0, of: 0, share: null }, runsOn: { count: 0, of: 0, share: null }, hitsBudget: { count: 0, of: 0, share: null }, wellFormed: { count: 0, of: 0, share: null }, wellFormedAccuracy: { count: 0, of: 0, share: null }, firstAnswerCorrect: { count: 0, of: 0, share: null }, stopsAfterAnswerAt: {} };
 const row = (label: string, accuracy: number, pValue?: number, seed?: number) => ({
   group: 'main' as const, label, eval: { accuracy, correct: 0, count: 500, wilson95: [0, 0] as [number, number], meanTokens: null, formats },
   ...(pValue !== undefined ? { vsExpert: { difference: 0, onlyExpert: 0, onlyThis: 0, pValue } } : {}), ...(seed !== undefined ? { seed } : {}),
