@@ -83,13 +83,20 @@ test('doctor, make-data, train-tokenizer and pretrain print their summaries as J
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stdout, /^pretrained .*pretrained: \d+ parameters on 40 training examples \(conversations or text windows\); steps 2 \(2 run here\)\nloss {6}[\d.]+ at the last step\ndev {7}not measured \(no --dev\)/);
   assert.throws(() => JSON.parse(first.stdout), 'text, not JSON, by default');
-  const again = summary(await runCli([...tiny, '--json']), ['out', 'parameters', 'examples', 'steps', 'resumedFrom', 'stepsRun', 'tokens', 'seconds', 'finalLoss', 'devAccuracy', 'started', 'command'], 'pretrain');
-  assert.equal(again.stepsRun, 0);
-  assert.equal(again.finalLoss, null);
+  const written = readFileSync(join(out, 'pretrain_summary.json'), 'utf8');
+  // Started again on the finished run: nothing to do, and the summary of the run that trained it is
+  // printed and kept, not overwritten with empty figures.
+  const againRun = await runCli([...tiny, '--json']);
+  const again = summary(againRun, ['out', 'parameters', 'examples', 'steps', 'resumedFrom', 'stepsRun', 'tokens', 'seconds', 'finalLoss', 'devAccuracy', 'started', 'command'], 'pretrain');
+  assert.match(againRun.stderr, /already holds the finished run \(2 steps\); nothing was left to do/);
+  assert.equal(again.stepsRun, 2);
+  assert.equal(typeof again.finalLoss, 'number');
+  assert.deepEqual(again, JSON.parse(written));
   const text = await runCli(tiny);
-  assert.match(text.stdout, /already holds the finished run \(2 steps\); nothing was left to do/);
-  assert.doesNotMatch(text.stdout, /loss|NaN/);
-  assert.deepEqual(Object.keys(JSON.parse(readFileSync(join(out, 'pretrain_summary.json'), 'utf8')) as object), Object.keys(again));
+  assert.match(text.stdout, /steps 2 \(2 run here\)\nloss {6}[\d.]+ at the last step/);
+  assert.match(text.stdout, /kept .*pretrain_summary\.json \(the summary of the run that trained it\)\n$/);
+  assert.doesNotMatch(text.stdout, /NaN/);
+  assert.equal(readFileSync(join(out, 'pretrain_summary.json'), 'utf8'), written);
 });
 
 test('score, export-gguf, train and merge print their summaries as JSON with --json; a 5-step run compares its first 2 steps with its last 2', async () => {

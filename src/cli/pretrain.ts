@@ -3,10 +3,11 @@
  * how the bundled Expert and Amateur were made (their model cards give the exact commands).
  */
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_PRETRAIN_SETTINGS, runPretrain, type Architecture } from '../train/pretrain.js';
 import { cliProgressCallback } from '../util/progress.js';
+import { readJsonFile, writeJsonAtomic } from '../util/fsx.js';
 import type { ScheduleKind } from '../train/schedule.js';
 import { commaList, extendedNumber, finiteNumber, JSON_HELP, nonNegativeInt, oneOf, option, positiveInt, printSummary } from './flags.js';
 
@@ -93,6 +94,14 @@ export function registerPretrain(program: Command): void {
         log: (l) => process.stderr.write(`\n${l}\n`),
       });
       progress.stopAll();
+      const summaryFile = join(String(o.out), 'pretrain_summary.json');
+      if (r.loop.steps.length === 0 && existsSync(summaryFile)) {
+        // A finished run started again: its summary keeps the figures of the process that trained it.
+        const earlier = readJsonFile<PretrainSummary>(summaryFile, 'pretrain summary');
+        process.stderr.write(`${String(o.out)} already holds the finished run (${o.steps as number} steps); nothing was left to do\n`);
+        printSummary(earlier, o.json === true, (x) => formatPretrainSummary(x).replace(/\nwrote (\S+)$/, '\nkept $1 (the summary of the run that trained it)'));
+        return;
+      }
       const last = r.evals.at(-1);
       const summary: PretrainSummary = {
         out: String(o.out), parameters: r.parameters, examples: r.examples, steps: o.steps as number, resumedFrom: r.loop.resumedFrom, stepsRun: r.loop.steps.length,
@@ -100,7 +109,7 @@ export function registerPretrain(program: Command): void {
         devAccuracy: last ? last.accuracy : null, started: started.toISOString(),
         command: `lightreasoner ${process.argv.slice(2).join(' ')}`,
       };
-      writeFileSync(join(String(o.out), 'pretrain_summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+      writeJsonAtomic(summaryFile, summary);
       printSummary(summary, o.json === true, formatPretrainSummary);
     });
 }
