@@ -71,3 +71,8 @@ test('sharded stages: each shard runs its own items once, waits for the others, 
   assert.deepEqual(await new Program(out, world).parallel(items('all')), ['A', 'B', 'C']);
   assert.deepEqual(ran, []);
 });
+
+test('a tie the registered rule leaves (two stage-B settings, neither the reference) goes to the one listed first', () => {
+  assert.equal(chooseLightReasoner([lr(0.0075, { beta: 0.4, alpha: 0.2 }), lr(0.01, { beta: 0.8 }), lr(0.01, { alpha: 0.1 })]).c.beta, 0.8);
+  assert.equal(chooseLightReasoner([lr(0.0075, { beta: 0.4, alpha: 0.2 }), lr(0.01, { alpha: 0.1 }), lr(0.01, { beta: 0.8 })]).c.alpha, 0.1);
+});

@@ -226,7 +226,11 @@ const lrTag = (c: { lr: number; steps: number; targets: string }): string => `lr
 // ---------------------------------------------------------------------------------------------
 // The choice rules (§5.4), as pure functions so a test can pin them.
 
-/** Highest accuracy; ties to the reference (β 0.4, α 0.2), then fewer steps, then the lower lr, then the reference's targets q_proj,v_proj. */
+/**
+ * Highest accuracy; ties to the reference (β 0.4, α 0.2), then fewer steps, then the lower lr, then the
+ * reference's targets q_proj,v_proj — the registered rule; a tie it leaves (two stage-B settings, neither
+ * the reference) goes to the one listed first in the grid (the sort is stable), as docs/experiments.md §5.6 says.
+ */
 export function chooseLightReasoner<T extends { accuracy: number; c: LrChoice }>(rows: readonly T[]): T {
   const ref = (c: LrChoice): number => (c.beta === REFERENCE.beta && c.alpha === REFERENCE.alpha ? 0 : 1);
   return [...rows].sort((a, b) => b.accuracy - a.accuracy || ref(a.c) - ref(b.c) || a.c.steps - b.c.steps || a.c.lr - b.c.lr || (a.c.targets === 'qv' ? 0 : 1) - (b.c.targets === 'qv' ? 0 : 1))[0]!;
