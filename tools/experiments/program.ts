@@ -69,6 +69,8 @@ export interface World {
   sampleBatchSize: number;
   /** Settings this world takes as given (chosen on dev earlier) instead of searching them here. */
   fixed?: { lightreasoner?: LrChoice };
+  /** Smaller data for a smoke run of the program itself (tools/experiments/configs/world-smoke.json); never for results. */
+  smoke?: { questions?: number; testCount?: number };
 }
 
 interface LrChoice { lr: number; steps: number; targets: string; beta: number; alpha: number }
@@ -138,9 +140,10 @@ export class Program {
     const file = join(this.out, 'data', `${kind}.jsonl`);
     if (!existsSync(file)) {
       mkdirSync(dirname(file), { recursive: true });
-      const problems = kind === 'dev' ? generateProblems({ split: 'dev', count: DATA.devCount, seed: DATA.devSeed })
-        : kind === 'test' ? generateProblems({ split: 'test', count: DATA.testCount, seed: DATA.testSeed })
-          : generateProblems({ split: 'train', count: DATA.questions, seed: kind === 'sweep-questions' ? DATA.sweepSeed : DATA.testSeed });
+      const d = { ...DATA, ...this.w.smoke };
+      const problems = kind === 'dev' ? generateProblems({ split: 'dev', count: d.devCount, seed: d.devSeed })
+        : kind === 'test' ? generateProblems({ split: 'test', count: d.testCount, seed: d.testSeed })
+          : generateProblems({ split: 'train', count: d.questions, seed: kind === 'sweep-questions' ? d.sweepSeed : d.testSeed });
       writeGsm8kJsonl(file, problems);
     }
     return file;
@@ -357,6 +360,11 @@ async function test(p: Program, w: World, choices: Choices): Promise<void> {
     return {
       name, run: async (): Promise<Made | null> => {
         const s = await p.sample(sampleName, questions, so);
+        if (s.result.keptSteps === 0) {
+          // Nothing to tune on (e.g. an Amateur that agrees with the Expert everywhere): a result, stated, not a crash.
+          process.stderr.write(`program: ${label}: sampling kept no step, so there is nothing to train; left out of the table\n`);
+          return null;
+        }
         const t = await p.lora(name, s.result.file, { ...L, seed });
         const e = await p.evaluate(name, 'test', { adapter: t.result.adapter });
         return { group, label, eval: e.result, results: name, tunedTokens: t.result.tunedTokens, buildSeconds: s.seconds + t.seconds, keptSteps: s.result.keptSteps, seed };
@@ -447,7 +455,7 @@ const pct = (x: number | null | undefined): string => (x === null || x === undef
 const share = (s: Share): string => (s.share === null ? '–' : pct(s.share));
 
 export function testTables(res: { world: string; rows: TestRow[]; summary?: Decision }): string {
-  const lines = [`### ${res.world} world: test (500 problems)`, '', '| model | accuracy (95% CI) | vs Expert (+/−, p) | tuned tokens | build time | \\boxed{} | stops after answer | runs on | hits budget | accuracy when well-formed | first answer correct |', '|---|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = [`### ${res.world} world: test (${res.rows.find((r) => r.label === 'Expert')?.eval.count ?? '?'} problems)`, '', '| model | accuracy (95% CI) | vs Expert (+/−, p) | tuned tokens | build time | \\boxed{} | stops after answer | runs on | hits budget | accuracy when well-formed | first answer correct |', '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of res.rows) {
     const f = r.eval.formats;
     const v = r.vsExpert ? `${r.vsExpert.difference >= 0 ? '+' : '−'}${Math.abs(100 * r.vsExpert.difference).toFixed(1)} pts (+${r.vsExpert.onlyThis}/−${r.vsExpert.onlyExpert}, p ${r.vsExpert.pValue < 0.001 ? '< 0.001' : r.vsExpert.pValue.toFixed(3)})` : '';
