@@ -165,7 +165,7 @@ export class Program {
 
   async sample(name: string, questions: string, o: { beta: number; alpha: number; label?: 'contrastive' | 'expert'; amateur?: string }): Promise<Unit<SampleFigures>> {
     const file = join(this.out, 'samples', name, 'samples.jsonl');
-    const u = await this.unit(`sample-${name}`, async () => {
+    return this.unit(`sample-${name}`, async () => {
       const read = readQuestions(questions);
       requireValidQuestions(read);
       const s: SampleStats = await runSample({
@@ -176,7 +176,6 @@ export class Program {
       });
       return { file, questions: s.questions, keptSteps: s.keptSteps, contrastedSteps: s.contrastedSteps, keptFraction: s.keptFraction, klP50: s.klPercentiles.p50 };
     });
-    return u;
   }
 
   async lora(name: string, samples: string, c: { lr: number; steps: number; targets: string; seed: number }): Promise<Unit<TrainFigures>> {

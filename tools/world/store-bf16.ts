@@ -19,4 +19,9 @@ function main(): void {
   process.stdout.write(`${out}: ${saved.files.join(', ')} (bfloat16)\n`);
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+}
