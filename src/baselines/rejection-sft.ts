@@ -81,11 +81,13 @@ export interface SftReport {
   keptTrajectories: number;
   /** Problems with at least one kept trajectory. */
   problemsWithData: number;
-  /** Tuned tokens: supervised completion tokens trained (counted per step, so repeated epochs count again). */
+  /** Tuned tokens: supervised completion tokens trained over the whole run, resumes included (counted per step, so repeated epochs count again). */
   tunedTokens: number;
+  /** Tokens through forward and backward over the whole run. */
   forwardTokens: number;
+  /** Steps run by this process (0 when the run had already finished). */
   steps: number;
-  /** Mean loss of the first and the last lossWindow steps of this process (src/train/loss-windows.ts). */
+  /** Mean loss of the first and the last lossWindow steps of the whole run (src/train/loss-windows.ts). */
   lossWindow: number;
   firstLoss: number;
   lastLoss: number;
@@ -224,10 +226,10 @@ async function sftLocked(job: SftJob): Promise<SftReport> {
     correctCompletions: all.reduce((a, l) => a + l.correct, 0),
     keptTrajectories: n,
     problemsWithData: all.filter((l) => l.kept.length > 0).length,
-    tunedTokens: loop.targets,
-    forwardTokens: loop.tokens,
+    tunedTokens: loop.run.targets,
+    forwardTokens: loop.run.tokens,
     steps: loop.steps.length,
-    ...lossWindows(loop.steps.map((s) => s.loss)),
+    ...lossWindows(loop.run.losses),
     samplingSeconds,
     trainingSeconds: loop.seconds,
     seconds: (performance.now() - t0) / 1000,

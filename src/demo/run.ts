@@ -32,7 +32,7 @@ import { engineInfo } from '../engine/blas.js';
 import { readJsonl } from '../util/jsonl.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
 import { acquireRunLock } from '../util/run-dir.js';
-import { LOG_FILE } from '../train/loop.js';
+import { trainingRunTotals } from '../train/loop.js';
 import { lossWindows } from '../train/loss-windows.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { bundledModel } from '../util/bundled.js';
@@ -112,12 +112,8 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
 
 /** Loss and token figures of a finished training run, read back from its log (for runs from before demo-stages.json). */
 function trainingLogFigures(dir: string): { firstLoss: number; lastLoss: number; targets: number; seconds: number } {
-  const steps = readJsonl<{ loss: number; targets: number; seconds: number }>(join(dir, LOG_FILE), 'training log').records.map((r) => r.value);
-  const { firstLoss, lastLoss } = lossWindows(steps.map((x) => x.loss)); // the windows a fresh run reports
-  return {
-    firstLoss, lastLoss,
-    targets: steps.reduce((a, x) => a + x.targets, 0), seconds: steps.reduce((a, x) => a + x.seconds, 0),
-  };
+  const run = trainingRunTotals(dir);
+  return { ...lossWindows(run.losses), targets: run.targets, seconds: run.seconds }; // the windows a fresh run reports
 }
 
 async function demoLocked(s: DemoSettings, out: string, command: string, onProgress: ProgressCallback | undefined, log: (line: string) => void): Promise<DemoResult> {

@@ -17,7 +17,7 @@ import { basename, join } from 'node:path';
 import type { StepData, StepStats, Trainer } from './trainer.js';
 import { listCheckpoints, removeUnfinishedCheckpoints, restoreCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import type { ScheduleKind } from './schedule.js';
-import type { JsonlAppender } from '../util/jsonl.js';
+import { readJsonl, type JsonlAppender } from '../util/jsonl.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
 import { UserError } from '../util/errors.js';
 import { defaultWarn, fingerprintDifferences, lockPathFor, openAppendLog, readManifest, writeManifest } from '../util/run-dir.js';
@@ -44,6 +44,8 @@ export interface LoopOptions {
 export interface LoopResult {
   /** Steps run by this call. */
   steps: StepStats[];
+  /** The whole run's figures, from its log: what a report of the run must give, however often it was resumed. */
+  run: RunTotals;
   /** Step this call started from: 0, a checkpoint's step, or maxSteps for a run that had already finished. */
   resumedFrom: number;
   seconds: number;
@@ -52,6 +54,29 @@ export interface LoopResult {
 }
 
 export const LOG_FILE = 'training_log.jsonl';
+
+/** A training run's figures over all its steps, read back from its log (one line per step run). */
+export interface RunTotals {
+  steps: number;
+  /** Supervised target positions (tuned tokens), counted per step: repeated epochs count again. */
+  targets: number;
+  tokens: number;
+  /** Sum of the steps' own seconds (time spent stepping, across every process that ran the run). */
+  seconds: number;
+  losses: number[];
+}
+
+export function trainingRunTotals(outDir: string): RunTotals {
+  const logPath = join(outDir, LOG_FILE);
+  const steps = existsSync(logPath) ? readJsonl<{ loss: number; targets: number; tokens: number; seconds: number }>(logPath, 'training log').records.map((r) => r.value) : [];
+  return {
+    steps: steps.length,
+    targets: steps.reduce((a, x) => a + x.targets, 0),
+    tokens: steps.reduce((a, x) => a + x.tokens, 0),
+    seconds: steps.reduce((a, x) => a + x.seconds, 0),
+    losses: steps.map((x) => x.loss),
+  };
+}
 /** Written into outDir after the final artifact: the run is complete. */
 export const FINAL_STATE_FILE = 'trainer_state.json';
 /** Written into outDir when a run starts: what it was started with. */
@@ -138,7 +163,7 @@ export function runTraining(trainer: Trainer, data: (step: number) => StepData, 
       throw new UserError(`${o.outDir} was started with ${stepsFlag} ${savedMax}; it cannot become ${o.maxSteps}: with the ${o.schedule} schedule the learning rate of every step depends on ${stepsFlag}, so the ${done} steps already run are not those of a ${o.maxSteps}-step run. Only runs with --schedule constant can grow; train a new output directory for ${o.maxSteps} steps`);
     }
     if (final && final.step === o.maxSteps) {
-      return { steps: [], resumedFrom: final.step, seconds: (performance.now() - t0) / 1000, tokens: 0, targets: 0 };
+      return { steps: [], run: trainingRunTotals(o.outDir), resumedFrom: final.step, seconds: (performance.now() - t0) / 1000, tokens: 0, targets: 0 };
     }
     if (final && (!last || last.step < final.step)) {
       throw new UserError(`${o.outDir} holds a finished ${final.step}-step run without its optimiser state at step ${final.step} (trained with --save-steps 0, or by an older version), so it cannot be extended exactly to ${o.maxSteps} steps; train a new output directory`);
@@ -194,5 +219,5 @@ export function runTraining(trainer: Trainer, data: (step: number) => StepData, 
   o.writeArtifact(o.outDir);
   const state: TrainerState = { step: o.maxSteps, fingerprint: o.fingerprint, savedAt: new Date().toISOString() };
   writeJsonAtomic(finalPath, state);
-  return { steps, resumedFrom: start, seconds: (performance.now() - t0) / 1000, tokens, targets };
+  return { steps, run: trainingRunTotals(o.outDir), resumedFrom: start, seconds: (performance.now() - t0) / 1000, tokens, targets };
 }

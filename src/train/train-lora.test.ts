@@ -45,7 +45,7 @@ function logOf(dir: string): Array<{ step: number; loss: number; lr: number; gra
   return readFileSync(join(dir, 'training_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number; lr: number; grad_norm: number; tokens: number; targets: number });
 }
 
-test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropout on), to 1e-6', async () => {
+test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropout on), to 1e-6; the report counts the whole run\'s tuned tokens', async () => {
   const straight = job();
   const r = await trainLora(straight);
   assert.equal(r.steps, 10);
@@ -63,6 +63,9 @@ test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropo
   assert.match(notices.join('\n'), /removed 1 checkpoint that an interrupted run was still writing/);
   assert.equal(resumed.resumedFrom, 5);
   assert.equal(resumed.steps, 5);
+  // The report's tuned tokens are the whole run's, not the resumed process's share of it.
+  assert.equal(resumed.tunedTokens, r.tunedTokens);
+  assert.ok(resumed.supervisedPositions < resumed.tunedTokens);
   assert.ok(!existsSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345')), 'the half-written checkpoint is removed');
 
   const a = adapterOf(straight.out), b = adapterOf(broken.out);
@@ -79,7 +82,9 @@ test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropo
   assert.deepEqual(lb.map((l) => l.step), [...Array(10).keys()]);
   la.forEach((l, i) => assert.ok(Math.abs(l.loss - lb[i]!.loss) <= 1e-6 * l.loss, `step ${i}`));
   // Resuming a finished run does nothing; changed settings are refused, naming the setting.
-  assert.equal((await trainLora(broken)).steps, 0);
+  const again = await trainLora(broken);
+  assert.equal(again.steps, 0);
+  assert.equal(again.tunedTokens, r.tunedTokens);
   await assert.rejects(trainLora({ ...broken, lr: 1e-3 }), /--lr: was 0\.005, now 0\.001/);
 });
 

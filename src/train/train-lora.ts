@@ -83,8 +83,10 @@ export interface TrainReport {
   /** Records consumed by this process's steps (a record can be seen once per epoch). */
   recordsSeen: number;
   epochs: number;
-  /** Tuned tokens: supervised positions trained by this process (one per record seen). */
+  /** Supervised positions trained by this process (one per record seen). */
   supervisedPositions: number;
+  /** Tuned tokens: supervised positions trained over the whole run, resumes included. */
+  tunedTokens: number;
   /** Tokens run through forward and backward by this process. */
   forwardTokens: number;
   /** Mean loss of the first and the last lossWindow steps of this process (src/train/loss-windows.ts). */
@@ -208,6 +210,7 @@ async function trainLocked(job: TrainJob): Promise<TrainReport> {
     recordsSeen: r.targets,
     epochs: r.targets / set.stats.records,
     supervisedPositions: r.targets,
+    tunedTokens: r.run.targets,
     forwardTokens: r.tokens,
     ...lossWindows(r.steps.map((s) => s.loss)),
     seconds: r.seconds,

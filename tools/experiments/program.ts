@@ -185,7 +185,7 @@ export class Program {
         ...DEFAULT_TRAIN_SETTINGS, lora: { ...LORA, targets: TARGETS[c.targets]! }, lr: c.lr, maxSteps: c.steps, batchSize: 8, gradAccum: 2,
         warmupSteps: 0, saveSteps: 100, seed: c.seed, expert: this.w.expert, samples, out, resume: true,
       });
-      return { adapter: out, tunedTokens: r.supervisedPositions, firstLoss: r.firstLoss, lastLoss: r.lastLoss, trainSeconds: r.seconds };
+      return { adapter: out, tunedTokens: r.tunedTokens, firstLoss: r.firstLoss, lastLoss: r.lastLoss, trainSeconds: r.seconds };
     });
   }
 
