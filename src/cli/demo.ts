@@ -10,6 +10,7 @@ import { finiteNumber, JSON_HELP, oneOf, option, positiveInt, printSummary } fro
 import { DEFAULT_SAMPLE_SETTINGS } from '../method/sample.js';
 import { cliProgressCallback } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
+import { DEFAULT_DEMO_WORLD, DEMO_WORLDS, WORLDS } from '../demo/worlds.js';
 
 /** The --json summary: the demo's report (the table's rows, stages, settings) and the files written. */
 export type DemoSummary = DemoReport & { files: DemoResult['files'] };
@@ -19,28 +20,30 @@ export function formatDemoSummary(s: DemoSummary): string {
 }
 
 export function registerDemo(program: Command): void {
-  const full = demoSettings(false), quick = demoSettings(true);
+  const full = demoSettings(false), quick = demoSettings(true), other = demoSettings(false, undefined, 'instruct');
   /** "(default 500; 100 with --quick)", from the demo's own settings. */
   const dq = (a: unknown, b: unknown): string => (a === b ? `default ${String(a)}` : `default ${String(a)}; ${String(b)} with --quick`);
   program
     .command('demo')
-    .description('Run LightReasoner end to end on the bundled tiny Expert and Amateur (synthetic GSM8K-like world): evaluate both on held-out problems, sample contrastive steps, LoRA-train the Expert, merge, evaluate again, and print the table (also written as Markdown, JSON and an SVG chart). About 10 minutes on 2 cores with OpenBLAS; --quick takes about 2. Rerunning continues where a previous run stopped.')
+    .description('Run LightReasoner end to end on a bundled tiny Expert and Amateur (a synthetic GSM8K-like world): evaluate both on held-out problems, sample contrastive steps, LoRA-train the Expert, merge, evaluate again, with contrastive decoding and rejection-sampling SFT beside it, and print the table (also written as Markdown, JSON and an SVG chart). Two worlds: the base-regime pair (default) and the instruct-like pair (--world instruct). About 15 minutes on 2 cores with OpenBLAS; --quick takes about 3. Rerunning continues where a previous run stopped.')
+    .option('--world <name>', `which bundled pair: base (${WORLDS.base.description}) or instruct (${WORLDS.instruct.description}); each has its own settings, chosen on dev (default ${DEFAULT_DEMO_WORLD})`)
     .option('--quick', `a small version (${quick.testCount} test problems, ${quick.sampleCount} sampled questions, ${quick.train.maxSteps} training steps) to check the pipeline in about 2 minutes`)
-    .option('--out <dir>', `where to write everything (default: ./${full.out}, or ./${quick.out} with --quick)`)
+    .option('--out <dir>', `where to write everything (default: ./${full.out}, or ./${quick.out} with --quick; ./${other.out}[-quick] with --world instruct)`)
     .option('--fresh', 'delete --out first instead of continuing a previous run there')
-    .option('--expert <dir>', 'Expert model directory (default: the bundled models/expert)')
-    .option('--amateur <dir>', 'Amateur model directory (default: the bundled models/amateur)')
+    .option('--expert <dir>', `Expert model directory (default: the world's bundled Expert, models/${WORLDS.base.expert} or models/${WORLDS.instruct.expert})`)
+    .option('--amateur <dir>', `Amateur model directory (default: the world's bundled Amateur, models/${WORLDS.base.amateur} or models/${WORLDS.instruct.amateur})`)
     .option('--test-count <n>', `held-out problems to evaluate on (${dq(full.testCount, quick.testCount)})`, option(positiveInt, '--test-count'))
     .option('--sample-count <n>', `training questions to sample (${dq(full.sampleCount, quick.sampleCount)})`, option(positiveInt, '--sample-count'))
-    .option('--steps <n>', `LoRA training steps (${dq(full.train.maxSteps, quick.train.maxSteps)})`, option(positiveInt, '--steps'))
-    .option('--lr <x>', `LoRA learning rate (default ${full.train.lr}, chosen on the dev split for these tiny models; the paper uses 5e-5 for 1.5B models)`, option(finiteNumber, '--lr'))
+    .option('--steps <n>', `LightReasoner's LoRA training steps (${dq(full.train.maxSteps, quick.train.maxSteps)}${other.train.maxSteps !== full.train.maxSteps ? `; ${other.train.maxSteps} with --world instruct` : ''})`, option(positiveInt, '--steps'))
+    .option('--lr <x>', `LightReasoner's LoRA learning rate (default ${full.train.lr}; ${other.train.lr} with --world instruct; chosen on the dev split for these tiny models; the paper uses 5e-5 for 1.5B models)`, option(finiteNumber, '--lr'))
     .option('--beta <x>', `KL threshold for keeping a step (default ${full.sample.beta}${full.sample.beta === DEFAULT_SAMPLE_SETTINGS.beta ? ', as the paper' : ''})`, option(finiteNumber, '--beta'))
     .option('--label <kind>', `soft label of kept steps: contrastive (the method) or expert (pE renormalised on the plausible set: the ablation without contrast) (default ${full.sample.label})`)
     .option('--no-baselines', 'skip the baselines (contrastive decoding with the Amateur, rejection-sampling SFT)')
     .option('--alpha <x>', `plausibility threshold relative to the Expert's top probability (default ${full.sample.alpha}${full.sample.alpha === DEFAULT_SAMPLE_SETTINGS.alpha ? ', as the paper' : ''})`, option(finiteNumber, '--alpha'))
     .option('--json', JSON_HELP)
-    .action(async (o: { json?: boolean; label?: string; baselines?: boolean; quick?: boolean; out?: string; fresh?: boolean; expert?: string; amateur?: string; testCount?: number; sampleCount?: number; steps?: number; lr?: number; beta?: number; alpha?: number }) => {
-      const s = demoSettings(o.quick === true, o.out);
+    .action(async (o: { world?: string; json?: boolean; label?: string; baselines?: boolean; quick?: boolean; out?: string; fresh?: boolean; expert?: string; amateur?: string; testCount?: number; sampleCount?: number; steps?: number; lr?: number; beta?: number; alpha?: number }) => {
+      const world = o.world === undefined ? DEFAULT_DEMO_WORLD : oneOf(o.world, '--world', DEMO_WORLDS);
+      const s = demoSettings(o.quick === true, o.out, world);
       if (o.expert) s.expert = o.expert;
       if (o.amateur) s.amateur = o.amateur;
       if (o.testCount) s.testCount = o.testCount;

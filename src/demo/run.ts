@@ -25,7 +25,7 @@ import { trajectoriesPath, type TrajectoryRecord } from '../method/samples.js';
 import { trainLora, DEFAULT_TRAIN_SETTINGS, type TrainReport, type TrainSettings } from '../train/train-lora.js';
 import { mergeAdapterDir } from '../model/merge.js';
 import { DEFAULT_SFT_SETTINGS, runRejectionSft, type SftReport } from '../baselines/rejection-sft.js';
-import { CD_DEFAULTS, type ContrastiveDecodingOptions } from '../baselines/contrastive-decoding.js';
+import type { ContrastiveDecodingOptions } from '../baselines/contrastive-decoding.js';
 import { requireGold } from '../eval/grade.js';
 import { UserError } from '../util/errors.js';
 import { engineInfo } from '../engine/blas.js';
@@ -35,11 +35,13 @@ import { acquireRunLock } from '../util/run-dir.js';
 import { trainingRunTotals } from '../train/loop.js';
 import { lossWindows } from '../train/loss-windows.js';
 import type { ProgressCallback } from '../util/progress.js';
-import { bundledModel } from '../util/bundled.js';
+import { bundledModelPath } from '../util/bundled.js';
 import { markdownReport, svgChart, type DemoReport, type ModelRow } from './report.js';
-import type { LinearName } from '../model/params.js';
+import { DEFAULT_DEMO_WORLD, WORLDS, type DemoWorld } from './worlds.js';
 
 export interface DemoSettings {
+  /** Which synthetic world's bundled pair and settings (src/demo/worlds.ts). */
+  world: DemoWorld;
   expert: string;
   amateur: string;
   out: string;
@@ -54,37 +56,46 @@ export interface DemoSettings {
   train: TrainSettings;
   /** Baselines in the same table (issue: the paper's comparisons); off with --no-baselines. */
   baselines: boolean;
-  sft: { samplesPerQuestion: number; temperature: number; maxNewTokens: number };
+  /** Rejection-sampling SFT: its own schedule (chosen on dev), LightReasoner's LoRA configuration. */
+  sft: { samplesPerQuestion: number; temperature: number; maxNewTokens: number; lr: number; maxSteps: number };
   cd: ContrastiveDecodingOptions;
   /** Delete what an earlier run left in `out` first (once its lock is held). */
   fresh?: boolean;
 }
 
-/** The demo's defaults; `quick` is a ~2-minute version of the same pipeline. */
-export function demoSettings(quick: boolean, out?: string): DemoSettings {
+/** Training steps of --quick, for LightReasoner and SFT alike. */
+const QUICK_STEPS = 60;
+
+/** The demo's defaults for a world (src/demo/worlds.ts); `quick` is a few-minute version of the same pipeline. */
+export function demoSettings(quick: boolean, out?: string, world: DemoWorld = DEFAULT_DEMO_WORLD): DemoSettings {
+  const w = WORLDS[world];
   const train: TrainSettings = {
     ...DEFAULT_TRAIN_SETTINGS,
-    lora: { r: 8, loraAlpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'] as LinearName[] },
-    lr: 2e-3,
-    maxSteps: quick ? 60 : 500,
+    lora: { r: 8, loraAlpha: 16, dropout: 0.05, targets: [...w.lightreasoner.targets] },
+    lr: w.lightreasoner.lr,
+    maxSteps: quick ? QUICK_STEPS : w.lightreasoner.steps,
     saveSteps: quick ? 0 : 100,
     batchSize: 8,
     gradAccum: 2,
   };
   return {
-    expert: bundledModel('expert'),
-    amateur: bundledModel('amateur'),
-    out: out ?? (quick ? 'lightreasoner-demo-quick' : 'lightreasoner-demo'),
+    world,
+    expert: bundledModelPath(w.expert),
+    amateur: bundledModelPath(w.amateur),
+    out: out ?? (quick ? `${w.out}-quick` : w.out),
     testCount: quick ? 100 : 500,
     sampleCount: quick ? 40 : 400,
     dataSeed: 7,
-    evalMaxNewTokens: 192,
-    evalBatchSize: 32,
-    sample: { ...DEFAULT_SAMPLE_SETTINGS, batchSize: 32 },
+    evalMaxNewTokens: w.evalMaxNewTokens,
+    evalBatchSize: w.evalBatchSize,
+    sample: { ...DEFAULT_SAMPLE_SETTINGS, beta: w.lightreasoner.beta, alpha: w.lightreasoner.alpha, batchSize: 32 },
     train,
     baselines: true,
-    sft: { samplesPerQuestion: DEFAULT_SFT_SETTINGS.samplesPerQuestion, temperature: DEFAULT_SFT_SETTINGS.temperature, maxNewTokens: 192 },
-    cd: { ...CD_DEFAULTS },
+    sft: {
+      samplesPerQuestion: DEFAULT_SFT_SETTINGS.samplesPerQuestion, temperature: DEFAULT_SFT_SETTINGS.temperature, maxNewTokens: w.sft.maxNewTokens,
+      lr: w.sft.lr, maxSteps: quick ? Math.min(QUICK_STEPS, w.sft.steps) : w.sft.steps,
+    },
+    cd: { ...w.cd },
   };
 }
 
@@ -110,6 +121,23 @@ export async function runDemo(s: DemoSettings, command: string, onProgress?: Pro
   }
 }
 
+const WORLD_FILE = 'demo-world.json';
+
+/**
+ * A demo directory holds one world's run: continuing it with the other world's models would reuse
+ * stages of the wrong pair. Directories from before the base-regime world (no demo-world.json,
+ * but stages done) hold the instruct world.
+ */
+export function requireSameWorld(out: string, world: DemoWorld): void {
+  const file = join(out, WORLD_FILE);
+  const had: DemoWorld | null = existsSync(file) ? readJsonFile<{ world: DemoWorld }>(file, 'demo world record').world
+    : existsSync(join(out, 'demo-stages.json')) ? 'instruct' : null;
+  if (had !== null && had !== world) {
+    throw new UserError(`${out} holds a demo of the ${had} world; continue it with --world ${had}, start afresh with --fresh, or use another --out`);
+  }
+  if (had === null || !existsSync(file)) writeJsonAtomic(file, { world });
+}
+
 /** Loss and token figures of a finished training run, read back from its log (for runs from before demo-stages.json). */
 function trainingLogFigures(dir: string): { firstLoss: number; lastLoss: number; targets: number; seconds: number } {
   const run = trainingRunTotals(dir);
@@ -120,6 +148,7 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
   const t0 = performance.now();
   mkdirSync(join(out, 'results'), { recursive: true });
   const stages: StageTime[] = [];
+  requireSameWorld(out, s.world);
   const cachePath = join(out, 'demo-stages.json');
   const cache: Record<string, StageRecord> = existsSync(cachePath) ? readJsonFile<Record<string, StageRecord>>(cachePath, 'demo stage record') : {};
   /** Seconds of reused stages as the earlier run spent them, minus what checking them took now. */
@@ -202,7 +231,7 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
   const tunedEval = await evalOne('expert-lightreasoner', mergedDir);
 
   // Baselines: contrastive decoding (the Amateur at every inference step) and rejection-sampling SFT
-  // (uses the gold answers; same LoRA configuration, steps and learning rate as LightReasoner).
+  // (uses the gold answers; LightReasoner's LoRA configuration, its own steps and learning rate, chosen on dev).
   let cdEval: ModelEvalReport | null = null, sftEval: ModelEvalReport | null = null, sft: SftReport | null = null;
   if (s.baselines) {
     cdEval = await evalOne('expert-cd', s.expert, { amateur: s.amateur });
@@ -211,7 +240,7 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
       const read = readQuestions(questionsFile);
       requireValidQuestions(read);
       return runRejectionSft({
-        ...s.train, model: s.expert, questions: requireGold(read.questions, questionsFile), inputPath: questionsFile, out: sftDir,
+        ...s.train, lr: s.sft.lr, maxSteps: s.sft.maxSteps, model: s.expert, questions: requireGold(read.questions, questionsFile), inputPath: questionsFile, out: sftDir,
         samplesPerQuestion: s.sft.samplesPerQuestion, temperature: s.sft.temperature, maxNewTokens: s.sft.maxNewTokens,
         genBatchSize: Math.max(1, Math.floor(s.sample.batchSize / s.sft.samplesPerQuestion)), prompt: 'qwen25-math-cot', dedupe: true,
         ...(onProgress ? { onProgress } : {}),
@@ -272,7 +301,7 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
   const klValues = readJsonl<TrajectoryRecord & { step_kl?: number[] }>(trajectoriesPath(samplesFile), 'trajectories').records.flatMap((r) => r.value.step_kl ?? []);
   const e = engineInfo();
   const report: DemoReport = {
-    title: 'LightReasoner demo on the bundled tiny models',
+    title: `LightReasoner demo on the bundled tiny models (${s.world} world)`,
     command,
     machine: `${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores), engine ${e.kind}${e.coreName ? ` (OpenBLAS ${e.coreName})` : ''}, node ${process.version}`,
     rows,

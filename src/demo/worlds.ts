@@ -1,0 +1,55 @@
+/**
+ * The demo's two synthetic worlds and every setting that differs between them, in one place.
+ *
+ * - `base` (the default): the paper's main regime (docs/experiments.md §5) — a domain-pretrained
+ *   *base* Expert that never saw the evaluation's chat format with a math answer, and a small
+ *   *general* Amateur, as Qwen2.5-Math-1.5B and Qwen2.5-0.5B. Evaluated as the Qwen2.5-Math toolkit
+ *   does, with a budget long enough for a base model to run on into new problems.
+ * - `instruct`: the first world (§1–§4) — an instruct-like Expert pretrained on chat-formatted
+ *   worked solutions, and an early checkpoint of the same run as Amateur, as the paper's Instruct rows.
+ *
+ * Every number here was chosen on the dev split (the section named by `chosenIn`); none on test.
+ */
+import type { BundledModelName } from '../util/bundled.js';
+import type { LinearName } from '../model/params.js';
+
+export const DEMO_WORLDS = ['base', 'instruct'] as const;
+export type DemoWorld = (typeof DEMO_WORLDS)[number];
+export const DEFAULT_DEMO_WORLD: DemoWorld = 'base';
+
+export interface WorldDefaults {
+  /** A few words for titles and --help. */
+  description: string;
+  expert: BundledModelName;
+  amateur: BundledModelName;
+  /** Default --out (the --quick run appends "-quick"). */
+  out: string;
+  evalMaxNewTokens: number;
+  evalBatchSize: number;
+  lightreasoner: { lr: number; steps: number; targets: LinearName[]; beta: number; alpha: number };
+  sft: { lr: number; steps: number; maxNewTokens: number };
+  cd: { cdAlpha: number; cdBeta: number };
+  /** Where the settings were chosen (on dev). */
+  chosenIn: string;
+}
+
+export const WORLDS: Readonly<Record<DemoWorld, WorldDefaults>> = {
+  base: {
+    description: 'base-regime world: a math-pretrained base Expert and a small general Amateur, as the paper\'s main pair',
+    expert: 'base-expert', amateur: 'base-amateur', out: 'lightreasoner-demo',
+    evalMaxNewTokens: 400, evalBatchSize: 8,
+    lightreasoner: { lr: 2e-3, steps: 500, targets: ['q_proj', 'v_proj'], beta: 0.4, alpha: 0.2 },
+    sft: { lr: 2e-3, steps: 500, maxNewTokens: 400 },
+    cd: { cdAlpha: 0.1, cdBeta: 0.5 },
+    chosenIn: 'docs/experiments.md §5.5',
+  },
+  instruct: {
+    description: 'instruct-like world: an Expert pretrained on chat-formatted worked solutions, and an early checkpoint of it as Amateur',
+    expert: 'expert', amateur: 'amateur', out: 'lightreasoner-demo-instruct',
+    evalMaxNewTokens: 192, evalBatchSize: 32,
+    lightreasoner: { lr: 2e-3, steps: 500, targets: ['q_proj', 'v_proj'], beta: 0.4, alpha: 0.2 },
+    sft: { lr: 2e-3, steps: 500, maxNewTokens: 192 },
+    cd: { cdAlpha: 0.1, cdBeta: 0.5 },
+    chosenIn: 'docs/experiments.md §2',
+  },
+};
