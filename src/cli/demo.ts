@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { demoSettings, runDemo, type DemoResult } from '../demo/run.js';
+import { demoSettings, runDemo, type DemoResult, type DemoSettings } from '../demo/run.js';
 import { markdownTable, type DemoReport } from '../demo/report.js';
 import { finiteNumber, JSON_HELP, oneOf, option, positiveInt, printSummary } from './flags.js';
 import { DEFAULT_SAMPLE_SETTINGS } from '../method/sample.js';
@@ -21,25 +21,30 @@ export function formatDemoSummary(s: DemoSummary): string {
 
 export function registerDemo(program: Command): void {
   const full = demoSettings(false), quick = demoSettings(true), other = demoSettings(false, undefined, 'instruct');
+  /** "default 500 (base), 400 (instruct)", or "default 500" when the worlds agree: each world's own setting. */
+  const perWorld = (get: (d: DemoSettings) => unknown): string => {
+    const values = DEMO_WORLDS.map((w) => String(get(demoSettings(false, undefined, w))));
+    return new Set(values).size === 1 ? `default ${values[0]!}` : `default ${DEMO_WORLDS.map((w, i) => `${values[i]!} (${w})`).join(', ')}`;
+  };
   /** "(default 500; 100 with --quick)", from the demo's own settings. */
   const dq = (a: unknown, b: unknown): string => (a === b ? `default ${String(a)}` : `default ${String(a)}; ${String(b)} with --quick`);
   program
     .command('demo')
     .description('Run LightReasoner end to end on a bundled tiny Expert and Amateur (a synthetic GSM8K-like world): evaluate both on held-out problems, sample contrastive steps, LoRA-train the Expert, merge, evaluate again, with contrastive decoding and rejection-sampling SFT beside it, and print the table (also written as Markdown, JSON and an SVG chart). Two worlds: the base-regime pair (default) and the instruct-like pair (--world instruct). About 15 minutes on 2 cores with OpenBLAS; --quick takes about 3. Rerunning continues where a previous run stopped.')
     .option('--world <name>', `which bundled pair: base (${WORLDS.base.description}) or instruct (${WORLDS.instruct.description}); each has its own settings, chosen on dev (default ${DEFAULT_DEMO_WORLD})`)
-    .option('--quick', `a small version (${quick.testCount} test problems, ${quick.sampleCount} sampled questions, ${quick.train.maxSteps} training steps) to check the pipeline in about 2 minutes`)
+    .option('--quick', `a small version (${quick.testCount} test problems, ${quick.sampleCount} sampled questions, ${quick.train.maxSteps} training steps) to check the pipeline in about 3 minutes`)
     .option('--out <dir>', `where to write everything (default: ./${full.out}, or ./${quick.out} with --quick; ./${other.out}[-quick] with --world instruct)`)
     .option('--fresh', 'delete --out first instead of continuing a previous run there')
     .option('--expert <dir>', `Expert model directory (default: the world's bundled Expert, models/${WORLDS.base.expert} or models/${WORLDS.instruct.expert})`)
     .option('--amateur <dir>', `Amateur model directory (default: the world's bundled Amateur, models/${WORLDS.base.amateur} or models/${WORLDS.instruct.amateur})`)
     .option('--test-count <n>', `held-out problems to evaluate on (${dq(full.testCount, quick.testCount)})`, option(positiveInt, '--test-count'))
     .option('--sample-count <n>', `training questions to sample (${dq(full.sampleCount, quick.sampleCount)})`, option(positiveInt, '--sample-count'))
-    .option('--steps <n>', `LightReasoner's LoRA training steps (${dq(full.train.maxSteps, quick.train.maxSteps)}${other.train.maxSteps !== full.train.maxSteps ? `; ${other.train.maxSteps} with --world instruct` : ''})`, option(positiveInt, '--steps'))
-    .option('--lr <x>', `LightReasoner's LoRA learning rate (default ${full.train.lr}; ${other.train.lr} with --world instruct; chosen on the dev split for these tiny models; the paper uses 5e-5 for 1.5B models)`, option(finiteNumber, '--lr'))
-    .option('--beta <x>', `KL threshold for keeping a step (default ${full.sample.beta}${full.sample.beta === DEFAULT_SAMPLE_SETTINGS.beta ? ', as the paper' : ''})`, option(finiteNumber, '--beta'))
+    .option('--steps <n>', `LightReasoner's LoRA training steps (${perWorld((d) => d.train.maxSteps)}; ${quick.train.maxSteps} with --quick)`, option(positiveInt, '--steps'))
+    .option('--lr <x>', `LightReasoner's LoRA learning rate (${perWorld((d) => d.train.lr)}; chosen on the dev split for these tiny models; the paper uses 5e-5 for 1.5B models)`, option(finiteNumber, '--lr'))
+    .option('--beta <x>', `KL threshold for keeping a step (${perWorld((d) => d.sample.beta)}; the paper's is ${DEFAULT_SAMPLE_SETTINGS.beta})`, option(finiteNumber, '--beta'))
     .option('--label <kind>', `soft label of kept steps: contrastive (the method) or expert (pE renormalised on the plausible set: the ablation without contrast) (default ${full.sample.label})`)
     .option('--no-baselines', 'skip the baselines (contrastive decoding with the Amateur, rejection-sampling SFT)')
-    .option('--alpha <x>', `plausibility threshold relative to the Expert's top probability (default ${full.sample.alpha}${full.sample.alpha === DEFAULT_SAMPLE_SETTINGS.alpha ? ', as the paper' : ''})`, option(finiteNumber, '--alpha'))
+    .option('--alpha <x>', `plausibility threshold relative to the Expert's top probability (${perWorld((d) => d.sample.alpha)}; the paper's is ${DEFAULT_SAMPLE_SETTINGS.alpha})`, option(finiteNumber, '--alpha'))
     .option('--json', JSON_HELP)
     .action(async (o: { world?: string; json?: boolean; label?: string; baselines?: boolean; quick?: boolean; out?: string; fresh?: boolean; expert?: string; amateur?: string; testCount?: number; sampleCount?: number; steps?: number; lr?: number; beta?: number; alpha?: number }) => {
       const world = o.world === undefined ? DEFAULT_DEMO_WORLD : oneOf(o.world, '--world', DEMO_WORLDS);

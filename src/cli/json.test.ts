@@ -13,6 +13,7 @@ import { testTempDir } from '../testing/tmp.js';
 import { tinyModelDir } from '../model/testing.js';
 import { loadModel } from '../model/load.js';
 import { writeTinySamples } from '../train/testing.js';
+import { WORLDS } from '../demo/worlds.js';
 import { buildProgram } from './index.js';
 import { formatTrainReport } from './train.js';
 import { formatSftReport } from './sft.js';
@@ -51,7 +52,8 @@ test('every subcommand offers --json and its --help lists the global --threads',
 test('help texts show the defaults of the jobs\' settings', async () => {
   const help = (name: string): string => buildProgram().commands.find((c) => c.name() === name)!.helpInformation().replace(/\s+/g, ' ');
   assert.match(help('pretrain'), /--hidden <n> hidden size \(default: 256\)/);
-  assert.match(help('demo'), /--steps <n> LoRA training steps \(default 500; 60 with --quick\)/);
+  assert.match(help('demo'), new RegExp(`--steps <n> LightReasoner's LoRA training steps \\(default ${WORLDS.base.lightreasoner.steps}( \\(base\\), ${WORLDS.instruct.lightreasoner.steps} \\(instruct\\))?; 60 with --quick\\)`));
+  assert.match(help('demo'), /--world <name> which bundled pair: base .* or instruct .* \(default base\)/);
   assert.match(help('sft'), /--samples-per-question <k> solutions sampled per question \(default: "4"\)/);
   assert.match(help('serve'), /--max-logprobs <k> .* \(default: "20"\)/);
   assert.match(help('eval'), /--cd-alpha <x> contrastive decoding plausibility threshold alpha \(default 0\.1\)/);
