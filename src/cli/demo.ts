@@ -26,13 +26,17 @@ export function registerDemo(program: Command): void {
     const values = DEMO_WORLDS.map((w) => String(get(demoSettings(false, undefined, w))));
     return new Set(values).size === 1 ? `default ${values[0]!}` : `default ${DEMO_WORLDS.map((w, i) => `${values[i]!} (${w})`).join(', ')}`;
   };
+  const perWorldQuick = (get: (d: DemoSettings) => unknown): string => {
+    const values = DEMO_WORLDS.map((w) => String(get(demoSettings(true, undefined, w))));
+    return new Set(values).size === 1 ? values[0]! : DEMO_WORLDS.map((w, i) => `${values[i]!} (${w})`).join(', ');
+  };
   /** "(default 500; 100 with --quick)", from the demo's own settings. */
   const dq = (a: unknown, b: unknown): string => (a === b ? `default ${String(a)}` : `default ${String(a)}; ${String(b)} with --quick`);
   program
     .command('demo')
     .description('Run LightReasoner end to end on a bundled tiny Expert and Amateur (a synthetic GSM8K-like world): evaluate both on held-out problems, sample contrastive steps, LoRA-train the Expert, merge, evaluate again, with contrastive decoding and rejection-sampling SFT beside it, and print the table (also written as Markdown, JSON and an SVG chart). Two worlds: the base-regime pair (default) and the instruct-like pair (--world instruct). About 15 minutes on 2 cores with OpenBLAS; --quick takes about 3. Rerunning continues where a previous run stopped.')
     .option('--world <name>', `which bundled pair: base (${WORLDS.base.description}) or instruct (${WORLDS.instruct.description}); each has its own settings, chosen on dev (default ${DEFAULT_DEMO_WORLD})`)
-    .option('--quick', `a small version (${quick.testCount} test problems, ${quick.sampleCount} sampled questions, ${quick.train.maxSteps} training steps) to check the pipeline in about 3 minutes`)
+    .option('--quick', `a small version (${quick.testCount} test problems, ${quick.sampleCount} sampled questions, ${quick.train.maxSteps} LightReasoner and ${perWorldQuick((d) => d.sft.maxSteps)} SFT training steps) to check the pipeline in about 3 minutes`)
     .option('--out <dir>', `where to write everything (default: ./${full.out}, or ./${quick.out} with --quick; ./${other.out}[-quick] with --world instruct)`)
     .option('--fresh', 'delete --out first instead of continuing a previous run there')
     .option('--expert <dir>', `Expert model directory (default: the world's bundled Expert, models/${WORLDS.base.expert} or models/${WORLDS.instruct.expert})`)

@@ -63,9 +63,6 @@ export interface DemoSettings {
   fresh?: boolean;
 }
 
-/** Training steps of --quick, for LightReasoner and SFT alike. */
-const QUICK_STEPS = 60;
-
 /** The demo's defaults for a world (src/demo/worlds.ts); `quick` is a few-minute version of the same pipeline. */
 export function demoSettings(quick: boolean, out?: string, world: DemoWorld = DEFAULT_DEMO_WORLD): DemoSettings {
   const w = WORLDS[world];
@@ -73,7 +70,7 @@ export function demoSettings(quick: boolean, out?: string, world: DemoWorld = DE
     ...DEFAULT_TRAIN_SETTINGS,
     lora: { r: 8, loraAlpha: 16, dropout: 0.05, targets: [...w.lightreasoner.targets] },
     lr: w.lightreasoner.lr,
-    maxSteps: quick ? QUICK_STEPS : w.lightreasoner.steps,
+    maxSteps: quick ? w.quick.steps : w.lightreasoner.steps,
     saveSteps: quick ? 0 : 100,
     batchSize: 8,
     gradAccum: 2,
@@ -83,8 +80,8 @@ export function demoSettings(quick: boolean, out?: string, world: DemoWorld = DE
     expert: bundledModelPath(w.expert),
     amateur: bundledModelPath(w.amateur),
     out: out ?? (quick ? `${w.out}-quick` : w.out),
-    testCount: quick ? 100 : 500,
-    sampleCount: quick ? 40 : 400,
+    testCount: quick ? w.quick.testCount : 500,
+    sampleCount: quick ? w.quick.sampleCount : 400,
     dataSeed: 7,
     evalMaxNewTokens: w.evalMaxNewTokens,
     evalBatchSize: w.evalBatchSize,
@@ -93,7 +90,7 @@ export function demoSettings(quick: boolean, out?: string, world: DemoWorld = DE
     baselines: true,
     sft: {
       samplesPerQuestion: DEFAULT_SFT_SETTINGS.samplesPerQuestion, temperature: DEFAULT_SFT_SETTINGS.temperature, maxNewTokens: w.sft.maxNewTokens,
-      lr: w.sft.lr, maxSteps: quick ? Math.min(QUICK_STEPS, w.sft.steps) : w.sft.steps,
+      lr: w.sft.lr, maxSteps: quick ? w.quick.sftSteps : w.sft.steps,
     },
     cd: { ...w.cd },
   };

@@ -29,7 +29,10 @@ test('each world takes its own bundled pair, evaluation budget and settings; bas
     assert.equal(s.sft.maxSteps, w.sft.steps);
     assert.deepEqual(s.cd, w.cd);
     assert.equal(s.out, w.out);
-    assert.equal(demoSettings(true, undefined, world).out, `${w.out}-quick`);
+    const q = demoSettings(true, undefined, world);
+    assert.equal(q.out, `${w.out}-quick`);
+    assert.deepEqual([q.testCount, q.sampleCount, q.train.maxSteps, q.sft.maxSteps], [w.quick.testCount, w.quick.sampleCount, w.quick.steps, w.quick.sftSteps]);
+    assert.deepEqual([q.sft.lr, q.train.lr, q.sample.beta, q.cd], [w.sft.lr, w.lightreasoner.lr, w.lightreasoner.beta, w.cd], '--quick runs fewer of the same steps, with the same settings');
   }
   assert.notEqual(WORLDS.base.expert, WORLDS.instruct.expert);
   assert.notEqual(WORLDS.base.out, WORLDS.instruct.out, 'the two worlds do not share a default directory');

@@ -29,6 +29,8 @@ export interface WorldDefaults {
   lightreasoner: { lr: number; steps: number; targets: LinearName[]; beta: number; alpha: number };
   sft: { lr: number; steps: number; maxNewTokens: number };
   cd: { cdAlpha: number; cdBeta: number };
+  /** --quick: a few-minute run of the same pipeline (a check that it works, not a result). */
+  quick: { testCount: number; sampleCount: number; steps: number; sftSteps: number };
   /** Where the settings were chosen (on dev). */
   chosenIn: string;
 }
@@ -42,9 +44,12 @@ export const WORLDS: Readonly<Record<DemoWorld, WorldDefaults>> = {
     evalMaxNewTokens: 400, evalBatchSize: 32,
     // Chosen on dev by the registered rule (docs/experiments.md §5.6).
     lightreasoner: { lr: 1e-3, steps: 300, targets: ['q_proj', 'v_proj'], beta: 0.8, alpha: 0.2 },
-    // PENDING: the SFT schedule and β_CD of the dev search (§5.6) were still running; placeholders.
-    sft: { lr: 2e-3, steps: 500, maxNewTokens: 400 },
+    // SFT's schedule and β_CD: chosen on dev by the same rule (§5.6).
+    sft: { lr: 1e-3, steps: 250, maxNewTokens: 400 },
     cd: { cdAlpha: 0.1, cdBeta: 0.5 },
+    // SFT steps here are long (whole 400-token solutions, about 3 s a step on one core), so --quick
+    // takes fewer of them than LightReasoner's.
+    quick: { testCount: 100, sampleCount: 40, steps: 60, sftSteps: 20 },
     chosenIn: 'docs/experiments.md §5.6',
   },
   instruct: {
@@ -52,8 +57,11 @@ export const WORLDS: Readonly<Record<DemoWorld, WorldDefaults>> = {
     expert: 'expert', amateur: 'amateur', out: 'lightreasoner-demo-instruct',
     evalMaxNewTokens: 192, evalBatchSize: 32,
     lightreasoner: { lr: 2e-3, steps: 500, targets: ['q_proj', 'v_proj'], beta: 0.4, alpha: 0.2 },
-    sft: { lr: 2e-3, steps: 500, maxNewTokens: 192 },
+    // SFT's own schedule and β_CD, chosen on this world's dev split (§5.6; §4's demo had given SFT
+    // LightReasoner's 500 steps, an untuned baseline that overfit).
+    sft: { lr: 2e-3, steps: 100, maxNewTokens: 192 },
     cd: { cdAlpha: 0.1, cdBeta: 0.5 },
-    chosenIn: 'docs/experiments.md §2',
+    quick: { testCount: 100, sampleCount: 40, steps: 60, sftSteps: 60 },
+    chosenIn: 'docs/experiments.md §2 (LightReasoner), §5.6 (SFT, CD)',
   },
 };
