@@ -2,7 +2,8 @@
 # Rebuilds the synthetic world and the bundled models from scratch, with the exact commands that
 # made the committed ones (see models/*/README.md). On 2 CPU cores this takes several hours; the
 # result is deterministic up to floating-point summation order (BLAS threads).
-# The Expert takes about 3.5 hours of 2 CPU cores.
+# The instruct world's Expert takes about 3.5 hours of 2 CPU cores, the base world (build-base.sh, run
+# last; BASE_WORLD=0 leaves it out) about 3.7 more.
 #   tools/world/build.sh [WORKDIR]   (default: runs/world-build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,4 +39,17 @@ if [ "${INSTALL_MODELS:-0}" = 1 ]; then
   echo "copied into models/expert and models/amateur (model cards kept)"
 else
   echo "Expert: $W/expert; Amateur: $W/expert-phase1/step-1000 (INSTALL_MODELS=1 copies them into models/)"
+fi
+# The base-regime world (docs/experiments.md §5, the default demo's pair): about 3.7 hours more,
+# resumable like everything above. Its models/expert and models/amateur are the bundled
+# models/base-expert and models/base-amateur (float32: bf16 storage changes their answers, §5.5).
+if [ "${BASE_WORLD:-1}" = 1 ]; then
+  tools/world/build-base.sh "$W/base-world"
+  if [ "${INSTALL_MODELS:-0}" = 1 ]; then
+    for pair in "base-expert:$W/base-world/models/expert" "base-amateur:$W/base-world/models/amateur"; do
+      name=${pair%%:*}; src=${pair#*:}
+      cp "$src"/{config.json,model.safetensors,tokenizer.json,tokenizer_config.json} "models/$name/"
+    done
+    echo "copied into models/base-expert and models/base-amateur (model cards kept)"
+  fi
 fi
