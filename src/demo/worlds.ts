@@ -40,7 +40,7 @@ export const WORLDS: Readonly<Record<DemoWorld, WorldDefaults>> = {
     description: 'base-regime world: a math-pretrained base Expert and a small general Amateur, as the paper\'s main pair',
     expert: 'base-expert', amateur: 'base-amateur', out: 'lightreasoner-demo',
     // The registered evaluation's budget; batches of 32 instead of its 8 write byte-identical completions
-    // (checked on 400 dev problems, docs/experiments.md §5.5) and run 1.36x faster (64 problems, 1 thread).
+    // (checked on 400 dev problems, docs/experiments.md §5.5) and take fewer forward passes.
     evalMaxNewTokens: 400, evalBatchSize: 32,
     // Chosen on dev by the registered rule (docs/experiments.md §5.6).
     lightreasoner: { lr: 1e-3, steps: 300, targets: ['q_proj', 'v_proj'], beta: 0.8, alpha: 0.2 },
