@@ -21,15 +21,13 @@ export function formatDemoSummary(s: DemoSummary): string {
 
 export function registerDemo(program: Command): void {
   const full = demoSettings(false), quick = demoSettings(true), other = demoSettings(false, undefined, 'instruct');
-  /** "default 500 (base), 400 (instruct)", or "default 500" when the worlds agree: each world's own setting. */
-  const perWorld = (get: (d: DemoSettings) => unknown): string => {
-    const values = DEMO_WORLDS.map((w) => String(get(demoSettings(false, undefined, w))));
-    return new Set(values).size === 1 ? `default ${values[0]!}` : `default ${DEMO_WORLDS.map((w, i) => `${values[i]!} (${w})`).join(', ')}`;
-  };
-  const perWorldQuick = (get: (d: DemoSettings) => unknown): string => {
-    const values = DEMO_WORLDS.map((w) => String(get(demoSettings(true, undefined, w))));
+  /** "500 (base), 400 (instruct)", or "500" when the worlds agree: each world's own setting, of the full run or of --quick. */
+  const eachWorld = (get: (d: DemoSettings) => unknown, quick = false): string => {
+    const values = DEMO_WORLDS.map((w) => String(get(demoSettings(quick, undefined, w))));
     return new Set(values).size === 1 ? values[0]! : DEMO_WORLDS.map((w, i) => `${values[i]!} (${w})`).join(', ');
   };
+  const perWorld = (get: (d: DemoSettings) => unknown): string => `default ${eachWorld(get)}`;
+  const perWorldQuick = (get: (d: DemoSettings) => unknown): string => eachWorld(get, true);
   /** "(default 500; 100 with --quick)", from the demo's own settings. */
   const dq = (a: unknown, b: unknown): string => (a === b ? `default ${String(a)}` : `default ${String(a)}; ${String(b)} with --quick`);
   program

@@ -110,7 +110,7 @@ test('score, export-gguf, train and merge print their summaries as JSON with --j
   const samples = writeTinySamples(testTempDir('lr-cli-json-s-'), lm.tokenizer, { vocabSize: lm.model.config.vocabSize, questions: 3, stepsPerQuestion: 3 });
   const adapter = join(work, 'adapter');
   const r = summary(await runCli(['train', '--expert', expert, '--samples', samples.samples, '--out', adapter, '--max-steps', '5', '--batch-size', '1', '--grad-accum', '1', '--save-steps', '0', '--lr', '1e-2', '--json']),
-    ['out', 'data', 'steps', 'resumedFrom', 'maxSteps', 'recordsSeen', 'epochs', 'supervisedPositions', 'forwardTokens', 'lossWindow', 'firstLoss', 'lastLoss', 'seconds', 'stepsPerSecond', 'recordsPerSecond', 'warnings'], 'train');
+    ['out', 'data', 'steps', 'resumedFrom', 'maxSteps', 'recordsSeen', 'epochs', 'supervisedPositions', 'tunedTokens', 'forwardTokens', 'lossWindow', 'firstLoss', 'lastLoss', 'seconds', 'stepsPerSecond', 'recordsPerSecond', 'warnings'], 'train');
   assert.equal(r.steps, 5);
   assert.equal(r.lossWindow, 2);
   const log = readFileSync(join(adapter, 'training_log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { loss: number }).loss);

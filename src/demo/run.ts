@@ -33,7 +33,6 @@ import { readJsonl } from '../util/jsonl.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
 import { acquireRunLock } from '../util/run-dir.js';
 import { trainingRunTotals } from '../train/loop.js';
-import { lossWindows } from '../train/loss-windows.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { bundledModelPath } from '../util/bundled.js';
 import { markdownReport, svgChart, type DemoReport, type ModelRow } from './report.js';
@@ -135,12 +134,6 @@ export function requireSameWorld(out: string, world: DemoWorld): void {
   if (had === null || !existsSync(file)) writeJsonAtomic(file, { world });
 }
 
-/** Loss and token figures of a finished training run, read back from its log (for runs from before demo-stages.json). */
-function trainingLogFigures(dir: string): { firstLoss: number; lastLoss: number; targets: number; seconds: number } {
-  const run = trainingRunTotals(dir);
-  return { ...lossWindows(run.losses), targets: run.targets, seconds: run.seconds }; // the windows a fresh run reports
-}
-
 async function demoLocked(s: DemoSettings, out: string, command: string, onProgress: ProgressCallback | undefined, log: (line: string) => void): Promise<DemoResult> {
   const t0 = performance.now();
   mkdirSync(join(out, 'results'), { recursive: true });
@@ -215,8 +208,9 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
     ...(onProgress ? { onProgress } : {}),
     onWarning: (m) => log(`demo: warning: ${m}`),
   }), (r) => `${r.maxSteps} steps, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`, (r) => r.steps === 0 && r.resumedFrom >= r.maxSteps, (r) => {
-    const f = trainingLogFigures(adapterDir);
-    return { result: { ...r, firstLoss: f.firstLoss, lastLoss: f.lastLoss, supervisedPositions: f.targets, recordsSeen: f.targets, seconds: f.seconds }, seconds: f.seconds };
+    // The report's tuned tokens and losses are the whole run's already; its time is this process's (none).
+    const seconds = trainingRunTotals(adapterDir).seconds;
+    return { result: { ...r, seconds }, seconds };
   });
 
   const mergedDir = join(out, 'expert-lightreasoner');
@@ -255,8 +249,7 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
         throw e;
       }
     }, (r) => (r ? `${r.sampledProblems} problems x ${s.sft.samplesPerQuestion} samples, ${r.keptTrajectories} correct trajectories kept, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}` : 'no correct sample to train on'), (r) => r !== null && r.steps === 0, (r) => {
-      const f = trainingLogFigures(sftDir);
-      return { result: r && { ...r, firstLoss: f.firstLoss, lastLoss: f.lastLoss, tunedTokens: f.targets, trainingSeconds: f.seconds }, seconds: NaN };
+      return { result: r && { ...r, trainingSeconds: trainingRunTotals(sftDir).seconds }, seconds: NaN };
     });
     if (sft) sftEval = await evalOne('expert-sft', s.expert, { adapter: sftDir });
   }
@@ -292,7 +285,8 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
     vsExpert: vs('expert-lightreasoner'),
     sampledProblems: sampleStats.questions,
     trainingData: `${sampleStats.keptSteps} steps`,
-    tunedTokens: train.supervisedPositions,
+    // A demo-stages.json from before the report had tunedTokens kept supervisedPositions (the same figure for a run never resumed).
+    tunedTokens: (train.tunedTokens as number | undefined) ?? train.supervisedPositions,
     buildSeconds: stageSeconds('sample') + stageSeconds('train') + stageSeconds('merge'),
   });
   const klValues = readJsonl<TrajectoryRecord & { step_kl?: number[] }>(trajectoriesPath(samplesFile), 'trajectories').records.flatMap((r) => r.value.step_kl ?? []);

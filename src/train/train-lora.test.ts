@@ -45,7 +45,7 @@ function logOf(dir: string): Array<{ step: number; loss: number; lr: number; gra
   return readFileSync(join(dir, 'training_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number; lr: number; grad_norm: number; tokens: number; targets: number });
 }
 
-test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropout on), to 1e-6; the report counts the whole run\'s tuned tokens', async () => {
+test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropout on), to 1e-6; the report counts the whole run\'s tuned tokens and losses', async () => {
   const straight = job();
   const r = await trainLora(straight);
   assert.equal(r.steps, 10);
@@ -66,6 +66,8 @@ test('resume: 10 steps straight equal 5 steps, a crash, and a resumed run (dropo
   // The report's tuned tokens are the whole run's, not the resumed process's share of it.
   assert.equal(resumed.tunedTokens, r.tunedTokens);
   assert.ok(resumed.supervisedPositions < resumed.tunedTokens);
+  // So are its loss windows: the first steps are the crashed process's, the same as the straight run's.
+  assert.ok(Math.abs(resumed.firstLoss - r.firstLoss) <= 1e-6 * r.firstLoss, `${resumed.firstLoss} vs ${r.firstLoss}`);
   assert.ok(!existsSync(join(broken.out, 'checkpoints', '.step-6.tmp-12345')), 'the half-written checkpoint is removed');
 
   const a = adapterOf(straight.out), b = adapterOf(broken.out);

@@ -89,7 +89,7 @@ export interface TrainReport {
   tunedTokens: number;
   /** Tokens run through forward and backward by this process. */
   forwardTokens: number;
-  /** Mean loss of the first and the last lossWindow steps of this process (src/train/loss-windows.ts). */
+  /** Mean loss of the first and the last lossWindow steps of the whole run, resumes included (src/train/loss-windows.ts). */
   lossWindow: number;
   firstLoss: number;
   lastLoss: number;
@@ -212,7 +212,7 @@ async function trainLocked(job: TrainJob): Promise<TrainReport> {
     supervisedPositions: r.targets,
     tunedTokens: r.run.targets,
     forwardTokens: r.tokens,
-    ...lossWindows(r.steps.map((s) => s.loss)),
+    ...lossWindows(r.run.losses),
     seconds: r.seconds,
     stepsPerSecond: steps / Math.max(r.seconds, 1e-9),
     recordsPerSecond: r.targets / Math.max(r.seconds, 1e-9),

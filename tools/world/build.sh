@@ -31,12 +31,16 @@ if [ "${EXPERIMENTS:-0}" = 1 ]; then
     --warmup-steps 200 --eval-steps 1000 --eval-count 200 --save-steps 500 --seed 0 --resume
 fi
 # The bundled pair: the final Expert and its step-1000 export as the Amateur (docs/experiments.md says why).
-if [ "${INSTALL_MODELS:-0}" = 1 ]; then
-  for pair in "expert:$W/expert" "amateur:$W/expert-phase1/step-1000"; do
+# install NAME:SRC ...: copies each model's files into models/NAME, keeping the model card there.
+install() {
+  for pair in "$@"; do
     name=${pair%%:*}; src=${pair#*:}
     cp "$src"/{config.json,model.safetensors,tokenizer.json,tokenizer_config.json} "models/$name/"
   done
-  echo "copied into models/expert and models/amateur (model cards kept)"
+  echo "copied into $(printf 'models/%s ' "${@%%:*}")(model cards kept)"
+}
+if [ "${INSTALL_MODELS:-0}" = 1 ]; then
+  install "expert:$W/expert" "amateur:$W/expert-phase1/step-1000"
 else
   echo "Expert: $W/expert; Amateur: $W/expert-phase1/step-1000 (INSTALL_MODELS=1 copies them into models/)"
 fi
@@ -46,10 +50,6 @@ fi
 if [ "${BASE_WORLD:-1}" = 1 ]; then
   tools/world/build-base.sh "$W/base-world"
   if [ "${INSTALL_MODELS:-0}" = 1 ]; then
-    for pair in "base-expert:$W/base-world/models/expert" "base-amateur:$W/base-world/models/amateur"; do
-      name=${pair%%:*}; src=${pair#*:}
-      cp "$src"/{config.json,model.safetensors,tokenizer.json,tokenizer_config.json} "models/$name/"
-    done
-    echo "copied into models/base-expert and models/base-amateur (model cards kept)"
+    install "base-expert:$W/base-world/models/expert" "base-amateur:$W/base-world/models/amateur"
   fi
 fi
