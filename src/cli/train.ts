@@ -107,7 +107,7 @@ export function formatTrainReport(r: TrainReport): string {
     `trained ${r.out}: steps ${r.resumedFrom > 0 ? `${r.resumedFrom + 1}-` : ''}${r.maxSteps} (${r.steps} run here${r.resumedFrom > 0 ? `, resumed from step ${r.resumedFrom}` : ''})`,
     `data          ${d.records} records (${d.exactRecords} exact ids, ${d.retokenisedRecords} re-tokenised${d.truncatedRecords ? `, ${d.truncatedRecords} cut to --max-length` : ''}) in ${d.sequences} sequences; longest input ${d.longestInput} tokens`,
     `seen          ${r.recordsSeen} records (${f(r.epochs, 2)} epochs)`,
-    `tuned tokens  ${r.tunedTokens} supervised positions over the whole run; ${r.forwardTokens} tokens through forward/backward by this process`,
+    `tuned tokens  ${r.tunedTokens} supervised positions; ${r.forwardTokens} tokens through forward/backward`,
     `loss          ${formatLossWindows(r)}`,
     `time          ${f(r.seconds, 1)} s; ${f(r.stepsPerSecond, 3)} steps/s, ${f(r.recordsPerSecond, 1)} records/s`,
   ].join('\n');
