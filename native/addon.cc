@@ -279,7 +279,7 @@ Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// attentionDecode(q, rows: Int32Array, ks: Float32Array[], vs: Float32Array[], lens: Int32Array, nH, nKV, hd, out)
+// attentionDecode(q, rows: Int32Array, kts: Float32Array[] (key tiles, kernels.h), vs: Float32Array[], lens: Int32Array, nH, nKV, hd, out)
 Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array q = info[0].As<Napi::Float32Array>(), out = info[8].As<Napi::Float32Array>();
@@ -296,13 +296,17 @@ Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
     const int64_t row = rows[s], len = lens[s];
     if (row < 0 || (row + 1) * nH * hd > static_cast<int64_t>(q.ElementLength()) || (row + 1) * nH * hd > static_cast<int64_t>(out.ElementLength())) return fail("row outside q or out");
     Napi::Float32Array K = ks.Get(s).As<Napi::Float32Array>(), V = vs.Get(s).As<Napi::Float32Array>();
-    if (len < 1 || len * nKV * hd > static_cast<int64_t>(K.ElementLength()) || len * nKV * hd > static_cast<int64_t>(V.ElementLength())) return fail("cache shorter than its length");
+    const int64_t tiled = (len + kKeyTile - 1) / kKeyTile * kKeyTile;
+    if (len < 1 || tiled * nKV * hd > static_cast<int64_t>(K.ElementLength()) || len * nKV * hd > static_cast<int64_t>(V.ElementLength())) return fail("cache shorter than its length");
     kp[s] = K.Data();
     vp[s] = V.Data();
     maxLen = len > maxLen ? len : maxLen;
   }
-  std::vector<float> scratch(static_cast<size_t>(maxLen));
-  attention_decode(q.Data(), rows.Data(), kp.data(), vp.data(), lens.Data(), S, nH, nKV, hd, out.Data(), scratch.data());
+  std::vector<float> scratch(static_cast<size_t>(attention_decode_scratch(maxLen, nH)));
+  // As many threads as OpenBLAS is set to use (the engine's thread setting): its own workers wait
+  // while this runs.
+  attention_decode(q.Data(), rows.Data(), kp.data(), vp.data(), lens.Data(), S, nH, nKV, hd, out.Data(), scratch.data(),
+                   openblas_get_num_threads ? openblas_get_num_threads() : 1);
   return env.Undefined();
 }
 

@@ -15,11 +15,17 @@ void swiglu_backward(const float* da, const float* g, const float* u, float* dg,
 void rmsnorm_forward(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y, float* rstd);
 // Backward of rmsnorm_forward; dx is accumulated into, dw (optional) too.
 void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, int64_t rows, int64_t dim, float* dx, float* dw);
+// Decoding attention reads keys in tiles of kKeyTile positions, each transposed to
+// [nKV*hd][kKeyTile]: key j, element c is at (j / kKeyTile) * kKeyTile * nKV*hd + c * kKeyTile + j % kKeyTile.
+constexpr int64_t kKeyTile = 16;
 // One decoding step of causal grouped-query attention for S sequences: query row rows[s] of
-// q [*, nH*hd] attends all lens[s] cached keys/values k[s], v[s] [len, nKV*hd]; the result goes to
-// the same row of out. scratch holds max(lens) floats.
-void attention_decode(const float* q, const int32_t* rows, const float* const* k, const float* const* v, const int32_t* lens,
-                      int64_t S, int64_t nH, int64_t nKV, int64_t hd, float* out, float* scratch);
+// q [*, nH*hd] attends all lens[s] cached keys kt[s] (tiled as above, whole tiles allocated) and
+// values v[s] [len, nKV*hd]; the result goes to the same row of out. scratch holds
+// attention_decode_scratch(max(lens), nH) floats; up to `threads` threads share the sequences (each
+// extra thread gets its own scratch).
+int64_t attention_decode_scratch(int64_t maxLen, int64_t nH);
+void attention_decode(const float* q, const int32_t* rows, const float* const* kt, const float* const* v, const int32_t* lens,
+                      int64_t S, int64_t nH, int64_t nKV, int64_t hd, float* out, float* scratch, int threads);
 // One AdamW update (torch.optim.AdamW): decoupled decay, moments, bias-corrected step.
 void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2, float eps,
                   float weight_decay, float step_size, float sqrt_bc2);

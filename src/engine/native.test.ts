@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { nativeKernels } from './native.js';
 import { engineInfo } from './blas.js';
 import { randomArray } from '../testing/gradcheck.js';
-import { attentionForward, attentionJs } from './ops/attention.js';
+import { attentionForward, attentionJs, keyTileFloats, keyTileOffset, writeKeyTiles } from './ops/attention.js';
 import { swigluJs } from './ops/swiglu.js';
 import { rmsnormJs } from './ops/rmsnorm.js';
 import { lossJs } from './ops/loss.js';
@@ -84,14 +84,65 @@ test('the decoding attention kernel (native and JS) equals the last row of full 
     attentionForward({ q: qs, qRow: 0, t: n, k: ks[s]!, v: vs[s]!, kvRow: 0, tk: n, past: 0, out }, { heads, kvHeads, headDim: d }, null, 0, new Float32Array(4 * n * n));
     want.set(out.subarray((n - 1) * heads * d), rows[s]! * heads * d);
   });
+  const kts = tiled(ks, lens, kvHeads * d);
   for (const [name, k] of Object.entries({ js: jsKernels, ...(native ? { native } : {}) })) {
     const got = new Float32Array(q.length);
-    k.attentionDecode(q, rows, ks, vs, Int32Array.from(lens), heads, kvHeads, d, got);
+    k.attentionDecode(q, rows, kts, vs, Int32Array.from(lens), heads, kvHeads, d, got);
     close(got, want, 1e-5, `attentionDecode ${name}`);
   }
   if (native) {
-    assert.throws(() => native.attentionDecode(q, rows, ks, vs, Int32Array.from([7, 2, 12]), heads, kvHeads, d, new Float32Array(q.length)), /cache shorter/);
-    assert.throws(() => native.attentionDecode(q, Int32Array.from([1, 3, 9]), ks, vs, Int32Array.from(lens), heads, kvHeads, d, new Float32Array(q.length)), /row outside/);
+    // 7 keys fill one whole tile (16 positions); 17 would need two.
+    assert.throws(() => native.attentionDecode(q, rows, kts, vs, Int32Array.from([17, 1, 12]), heads, kvHeads, d, new Float32Array(q.length)), /cache shorter/);
+    assert.throws(() => native.attentionDecode(q, Int32Array.from([1, 3, 9]), kts, vs, Int32Array.from(lens), heads, kvHeads, d, new Float32Array(q.length)), /row outside/);
+  }
+});
+
+/** Row-layout key caches [len, kvStride] rewritten in the tiled layout decoding attention reads. */
+function tiled(ks: Float32Array[], lens: number[], kvStride: number): Float32Array[] {
+  return ks.map((k, s) => {
+    const kt = new Float32Array(keyTileFloats(lens[s]!, kvStride));
+    writeKeyTiles(k, 0, lens[s]!, kvStride, kt, 0);
+    return kt;
+  });
+}
+
+test('the tiled key layout puts every element of every key at its own place, and writing in pieces equals writing at once', () => {
+  const kvStride = 6, n = 37;
+  const k = randomArray(n * kvStride, 70);
+  const whole = new Float32Array(keyTileFloats(n, kvStride)), pieces = new Float32Array(whole.length);
+  writeKeyTiles(k, 0, n, kvStride, whole, 0);
+  writeKeyTiles(k, 0, 20, kvStride, pieces, 0);
+  writeKeyTiles(k, 20, 1, kvStride, pieces, 20);
+  writeKeyTiles(k, 21, n - 21, kvStride, pieces, 21);
+  assert.deepEqual(pieces, whole);
+  const seen = new Set<number>();
+  for (let j = 0; j < n; j++) for (let c = 0; c < kvStride; c++) {
+    const o = keyTileOffset(j, c, kvStride);
+    assert.equal(whole[o], k[j * kvStride + c]);
+    seen.add(o);
+  }
+  assert.equal(seen.size, n * kvStride, 'no two elements share a place');
+  assert.equal(whole.length, 48 * kvStride, '37 keys take three whole tiles');
+});
+
+test('native decoding attention gives each sequence the same bits whatever batch it is in and however the threads split it', { skip: native ? false : 'native addon not loaded' }, () => {
+  // Greedy evaluation promises the same completions at any --batch-size; the kernel must not mix
+  // sequences or let the thread split change a sum. Shapes of a real model (Qwen2.5-0.5B: 14 heads,
+  // 2 key/value heads, head dim 64) and the bundled ones (8, 4, 32); lengths that cross tile edges.
+  for (const [heads, kvHeads, d] of [[14, 2, 64], [8, 4, 32]] as const) {
+    const kvStride = kvHeads * d;
+    const lens = [300, 1, 16, 17, 250, 33, 129, 400];
+    const ks = lens.map((n, i) => randomArray(n * kvStride, 80 + i)), vs = lens.map((n, i) => randomArray(n * kvStride, 90 + i));
+    const kts = tiled(ks, lens, kvStride);
+    const q = randomArray(lens.length * heads * d, 99);
+    const all = new Float32Array(q.length);
+    native!.attentionDecode(q, Int32Array.from(lens.keys()), kts, vs, Int32Array.from(lens), heads, kvHeads, d, all);
+    lens.forEach((n, s) => {
+      const one = new Float32Array(q.length);
+      native!.attentionDecode(q, Int32Array.from([s]), [kts[s]!], [vs[s]!], Int32Array.from([n]), heads, kvHeads, d, one);
+      const a = all.subarray(s * heads * d, (s + 1) * heads * d), b = one.subarray(s * heads * d, (s + 1) * heads * d);
+      assert.ok(a.every((x, i) => Object.is(x, b[i])), `sequence ${s} (${n} keys, ${heads}/${kvHeads} heads of ${d}) differs alone and in the batch`);
+    });
   }
 });
 

@@ -37,10 +37,11 @@ export interface NativeKernels {
   rmsnormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, rows: number, dim: number, dx: Float32Array, dw: Float32Array | null): void;
   /**
    * One decoding step of causal grouped-query attention for several sequences: query row rows[s]
-   * of q [*, heads·d] attends all lens[s] cached keys/values ks[s], vs[s] [len, kvHeads·d]; the
-   * result goes to row rows[s] of out. One call for every sequence and head of a layer.
+   * of q [*, heads·d] attends all lens[s] cached keys kts[s] (tiled: KEY_TILE in ops/attention.ts)
+   * and values vs[s] [len, kvHeads·d]; the result goes to row rows[s] of out. One call for every
+   * sequence and head of a layer; the native kernel splits the sequences over OpenBLAS's thread count.
    */
-  attentionDecode(q: Float32Array, rows: Int32Array, ks: Float32Array[], vs: Float32Array[], lens: Int32Array, heads: number, kvHeads: number, d: number, out: Float32Array): void;
+  attentionDecode(q: Float32Array, rows: Int32Array, kts: Float32Array[], vs: Float32Array[], lens: Int32Array, heads: number, kvHeads: number, d: number, out: Float32Array): void;
   /** One torch.optim.AdamW update of w from g with moments m, v (see src/train/adamw.ts). */
   adamwUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, sqrtBc2: number): void;
   /** Σ a² */

@@ -217,8 +217,7 @@ export class Transformer {
         if (t === 0) continue;
         if (cache) {
           const slot = slots[s]!;
-          cache.k[slot]![l]!.set(k.subarray(row * kvDim, (row + t) * kvDim), past[s]! * kvDim);
-          cache.v[slot]![l]!.set(v.subarray(row * kvDim, (row + t) * kvDim), past[s]! * kvDim);
+          cache.write(slot, l, k, v, row, t, past[s]!);
           // Single-token (decoding) sequences are done below, all in one kernel call.
           if (t > 1) attentionForward({ q, qRow: row, t, k: cache.k[slot]![l]!, v: cache.v[slot]![l]!, kvRow: 0, tk: past[s]! + t, past: past[s]!, out: attn }, shape, null, 0, scratch);
         } else {
@@ -226,7 +225,7 @@ export class Transformer {
         }
       } });
       if (decode) {
-        attentionDecode(q, decode.rows, decode.slots.map((sl) => cache!.k[sl]![l]!), decode.slots.map((sl) => cache!.v[sl]![l]!), decode.lens, shape, attn);
+        attentionDecode(q, decode.rows, decode.slots.map((sl) => cache!.kTiles[sl]![l]!), decode.slots.map((sl) => cache!.v[sl]![l]!), decode.lens, shape, attn);
       }
       const xMid = new Float32Array(N * H);
       lin('o_proj', attn, xMid);

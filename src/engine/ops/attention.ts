@@ -8,6 +8,31 @@
 import { sgemm } from '../blas.js';
 import { nativeKernels, type NativeKernels } from '../native.js';
 
+/**
+ * Decoding attention reads the cached keys in tiles of KEY_TILE positions, each transposed to
+ * [kvHeads·d][KEY_TILE] (native/kernels.h): the scores of a tile's keys are then independent lanes
+ * of one vector loop, each summed in the same order as a key-at-a-time loop. Storage is whole tiles.
+ */
+export const KEY_TILE = 16;
+
+/** Where element `c` of key `j` lives in a tiled key cache with `kvStride` = kvHeads·d. */
+export function keyTileOffset(j: number, c: number, kvStride: number): number {
+  return (j - (j % KEY_TILE)) * kvStride + c * KEY_TILE + (j % KEY_TILE);
+}
+
+/** Floats a tiled key cache needs for `positions` keys. */
+export function keyTileFloats(positions: number, kvStride: number): number {
+  return Math.ceil(positions / KEY_TILE) * KEY_TILE * kvStride;
+}
+
+/** Write keys [row, row + count) of k [*, kvStride] into the tiled cache kt at positions at, at + 1, … */
+export function writeKeyTiles(k: Float32Array, row: number, count: number, kvStride: number, kt: Float32Array, at: number): void {
+  for (let p = 0; p < count; p++) {
+    const src = (row + p) * kvStride, base = keyTileOffset(at + p, 0, kvStride);
+    for (let c = 0; c < kvStride; c++) kt[base + c * KEY_TILE] = k[src + c]!;
+  }
+}
+
 /** JavaScript reference kernels: the fallback without the addon, and what native/kernels.cc is tested against. */
 export const attentionJs: Pick<NativeKernels, 'softmaxRows' | 'attentionDecode'> = {
   softmaxRows(a, off, rows, len, valid0) {
@@ -26,20 +51,20 @@ export const attentionJs: Pick<NativeKernels, 'softmaxRows' | 'attentionDecode'>
       a.fill(0, o + valid, o + len);
     }
   },
-  attentionDecode(q, rows, ks, vs, lens, heads, kvHeads, d, out) {
+  attentionDecode(q, rows, kts, vs, lens, heads, kvHeads, d, out) {
     const group = heads / kvHeads, qStride = heads * d, kvStride = kvHeads * d, scale = 1 / Math.sqrt(d);
     let maxLen = 1;
     for (const l of lens) maxLen = Math.max(maxLen, l);
     const p = new Float64Array(maxLen);
     for (let s = 0; s < rows.length; s++) {
-      const K = ks[s]!, V = vs[s]!, tk = lens[s]!, row = rows[s]!;
+      const K = kts[s]!, V = vs[s]!, tk = lens[s]!, row = rows[s]!;
       for (let h = 0; h < heads; h++) {
         const qo = row * qStride + h * d, g = Math.floor(h / group);
         let max = -Infinity;
         for (let j = 0; j < tk; j++) {
-          const ko = j * kvStride + g * d;
+          const ko = keyTileOffset(j, g * d, kvStride);
           let dot = 0;
-          for (let i = 0; i < d; i++) dot += q[qo + i]! * K[ko + i]!;
+          for (let i = 0; i < d; i++) dot += q[qo + i]! * K[ko + i * KEY_TILE]!;
           p[j] = dot * scale;
           max = Math.max(max, p[j]!);
         }
@@ -103,9 +128,10 @@ export function attentionForward(c: AttentionCall, s: AttentionShape, probs: Flo
 /**
  * One decoding step for several sequences at once, each query attending its whole key/value
  * cache (see NativeKernels.attentionDecode): what cached generation runs for single-token steps.
+ * Keys come tiled (writeKeyTiles), values as rows [len, kvHeads·d].
  */
-export function attentionDecode(q: Float32Array, rows: Int32Array, ks: Float32Array[], vs: Float32Array[], lens: Int32Array, s: AttentionShape, out: Float32Array): void {
-  kern().attentionDecode(q, rows, ks, vs, lens, s.heads, s.kvHeads, s.headDim, out);
+export function attentionDecode(q: Float32Array, rows: Int32Array, kts: Float32Array[], vs: Float32Array[], lens: Int32Array, s: AttentionShape, out: Float32Array): void {
+  kern().attentionDecode(q, rows, kts, vs, lens, s.heads, s.kvHeads, s.headDim, out);
 }
 
 export interface AttentionGrads {
