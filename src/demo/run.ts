@@ -27,6 +27,7 @@ import { mergeAdapterDir } from '../model/merge.js';
 import { DEFAULT_SFT_SETTINGS, runRejectionSft, type SftReport } from '../baselines/rejection-sft.js';
 import type { ContrastiveDecodingOptions } from '../baselines/contrastive-decoding.js';
 import { requireGold } from '../eval/grade.js';
+import { existingEvalBatchSize } from '../eval/manifest.js';
 import { UserError } from '../util/errors.js';
 import { engineInfo } from '../engine/blas.js';
 import { readJsonl } from '../util/jsonl.js';
@@ -180,13 +181,18 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
     return had;
   }, () => `${s.testCount} held-out test problems, ${s.sampleCount} training questions`, (had) => had, (had) => ({ result: had, seconds: 0 }));
 
-  const evalOne = (label: string, model: string, extra: { adapter?: string; amateur?: string } = {}): Promise<ModelEvalReport> => timed(`eval ${label}`, () => runEval({
-    model, input: testFile, out: join(out, 'results', `${label}.jsonl`),
-    settings: { maxNewTokens: s.evalMaxNewTokens, batchSize: s.evalBatchSize, prompt: 'qwen25-math-cot', percentScaling: true },
-    ...(extra.adapter ? { adapter: extra.adapter } : {}),
-    ...(extra.amateur ? { contrastiveDecoding: { amateur: extra.amateur, ...s.cd } } : {}),
-    ...(onProgress ? { onProgress } : {}),
-  }), (r) => `${(100 * r.summary.accuracy).toFixed(1)}%, ${r.summary.tokensPerSecond ? `${r.summary.tokensPerSecond.toFixed(0)} tokens/s` : 'resumed'}`, (r) => r.graded === 0 && r.resumed > 0);
+  const evalOne = (label: string, model: string, extra: { adapter?: string; amateur?: string } = {}): Promise<ModelEvalReport> => timed(`eval ${label}`, () => {
+    const results = join(out, 'results', `${label}.jsonl`);
+    // A directory from a demo with another default batch size continues with its own (the completions are the same).
+    const batchSize = existingEvalBatchSize(results) ?? s.evalBatchSize;
+    return runEval({
+      model, input: testFile, out: results,
+      settings: { maxNewTokens: s.evalMaxNewTokens, batchSize, prompt: 'qwen25-math-cot', percentScaling: true },
+      ...(extra.adapter ? { adapter: extra.adapter } : {}),
+      ...(extra.amateur ? { contrastiveDecoding: { amateur: extra.amateur, ...s.cd } } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
+  }, (r) => `${(100 * r.summary.accuracy).toFixed(1)}%, ${r.summary.tokensPerSecond ? `${r.summary.tokensPerSecond.toFixed(0)} tokens/s` : 'resumed'}`, (r) => r.graded === 0 && r.resumed > 0);
 
   const amateurEval = await evalOne('amateur', s.amateur);
   const expertEval = await evalOne('expert', s.expert);

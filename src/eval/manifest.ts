@@ -54,6 +54,17 @@ export function checkResultsFile(out: string, want: EvalManifest, overwrite: boo
   }
 }
 
+/**
+ * The batch size a results file with results in it was started with, or null (none yet, or no
+ * manifest). The engine writes the same completions at any batch size, so a caller with a default
+ * of its own (the demo) continues an older run with that run's batch size instead of refusing it.
+ */
+export function existingEvalBatchSize(out: string): number | null {
+  if (!(existsSync(out) && statSync(out).size > 0)) return null;
+  const have = readManifest<Partial<EvalManifest>>(evalManifestPath(out), 'eval manifest');
+  return typeof have?.batchSize === 'number' ? have.batchSize : null;
+}
+
 export function writeEvalManifest(out: string, manifest: EvalManifest): void {
   writeManifest(evalManifestPath(out), manifest);
 }
