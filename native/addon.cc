@@ -85,6 +85,17 @@ Napi::Value LoadBlas(const Napi::CallbackInfo& info) {
   return Info(env);
 }
 
+// Threads for the kernels that split their own work (attentionDecode); 0: as many as OpenBLAS uses.
+int g_kernel_threads = 0;
+
+Napi::Value SetKernelThreads(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0) {
+    const int n = info[0].As<Napi::Number>().Int32Value();
+    g_kernel_threads = n > 0 ? n : 0;
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   if (openblas_set_num_threads && info.Length() > 0) {
     openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
@@ -303,10 +314,10 @@ Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
     maxLen = len > maxLen ? len : maxLen;
   }
   std::vector<float> scratch(static_cast<size_t>(attention_decode_scratch(maxLen, nH)));
-  // As many threads as OpenBLAS is set to use (the engine's thread setting): its own workers wait
-  // while this runs.
-  attention_decode(q.Data(), rows.Data(), kp.data(), vp.data(), lens.Data(), S, nH, nKV, hd, out.Data(), scratch.data(),
-                   openblas_get_num_threads ? openblas_get_num_threads() : 1);
+  // By default as many threads as OpenBLAS is set to use (the engine's thread setting): its own
+  // workers wait while this runs.
+  const int threads = g_kernel_threads > 0 ? g_kernel_threads : openblas_get_num_threads ? openblas_get_num_threads() : 1;
+  attention_decode(q.Data(), rows.Data(), kp.data(), vp.data(), lens.Data(), S, nH, nKV, hd, out.Data(), scratch.data(), threads);
   return env.Undefined();
 }
 
@@ -447,6 +458,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
   exports.Set("loadBlas", Napi::Function::New(env, LoadBlas));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("setKernelThreads", Napi::Function::New(env, SetKernelThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("sgemmPortable", Napi::Function::New(env, SgemmPortable));
   exports.Set("bf16FromF32", Napi::Function::New(env, Bf16FromF32));

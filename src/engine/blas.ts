@@ -32,6 +32,8 @@ export interface EngineInfo {
   /** OpenBLAS build configuration string. */
   config: string | null;
   threads: number;
+  /** Threads of the native kernels that split their own work (decoding attention); null: as many as BLAS (setKernelThreads). */
+  kernelThreads: number | null;
   /** OPENBLAS_CORETYPE as it was when the library loaded, and who set it. */
   coreType: string | null;
   coreTypeSource: 'user' | 'detected' | 'none';
@@ -93,7 +95,7 @@ function initEngine(): { info: EngineInfo; sgemm: SgemmFn; addon: NativeAddon | 
     }
   }
   const base = {
-    blas: null, coreName: null, config: null, threads: 1,
+    blas: null, coreName: null, config: null, threads: 1, kernelThreads: null,
     coreType: process.env.OPENBLAS_CORETYPE ?? null, coreTypeSource, addonPath: null,
   };
   if (forced === 'js') {
@@ -173,6 +175,17 @@ export function withSingleBlasThread<T>(f: () => T): T {
   } finally {
     e.addon.setThreads(n);
   }
+}
+
+/**
+ * Threads for the native kernels that split their own work — decoding attention splits its
+ * sequences — or null (the default) for as many as BLAS uses. The benchmarks set it to the
+ * baseline's own thread count for its non-BLAS operations, so that both sides have the same.
+ */
+export function setKernelThreads(n: number | null): void {
+  const e = engine();
+  e.info.kernelThreads = n;
+  e.addon?.setKernelThreads(n ?? 0);
 }
 
 export function setBlasThreads(n: number): void {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
  * the decoding-attention kernel against full causal attention.
  */
 import { nativeKernels } from './native.js';
-import { engineInfo } from './blas.js';
+import { engineInfo, setKernelThreads } from './blas.js';
 import { randomArray } from '../testing/gradcheck.js';
 import { attentionForward, attentionJs, keyTileFloats, keyTileOffset, writeKeyTiles } from './ops/attention.js';
 import { swigluJs } from './ops/swiglu.js';
@@ -137,6 +137,16 @@ test('native decoding attention gives each sequence the same bits whatever batch
     const q = randomArray(lens.length * heads * d, 99);
     const all = new Float32Array(q.length);
     native!.attentionDecode(q, Int32Array.from(lens.keys()), kts, vs, Int32Array.from(lens), heads, kvHeads, d, all);
+    for (const threads of [1, 3, 8]) {
+      setKernelThreads(threads);
+      const split = new Float32Array(q.length);
+      try {
+        native!.attentionDecode(q, Int32Array.from(lens.keys()), kts, vs, Int32Array.from(lens), heads, kvHeads, d, split);
+      } finally {
+        setKernelThreads(null);
+      }
+      assert.ok(split.every((x, i) => Object.is(x, all[i])), `${threads} thread(s) give other bits than the default split`);
+    }
     lens.forEach((n, s) => {
       const one = new Float32Array(q.length);
       native!.attentionDecode(q, Int32Array.from([s]), [kts[s]!], [vs[s]!], Int32Array.from([n]), heads, kvHeads, d, one);

@@ -60,6 +60,8 @@ export interface NativeAddon extends NativeKernels {
   /** dlopen the first of `candidates` that exports cblas_sgemm (a no-op once one is open). */
   loadBlas(candidates: string[]): BlasLoadResult;
   setThreads(n: number): { threads: number };
+  /** Threads for the kernels that split their own work (attentionDecode); 0: as many as OpenBLAS uses. */
+  setKernelThreads(n: number): void;
   /** BLAS when loadBlas found one, else the portable kernel. */
   sgemm: SgemmFn;
   /** Always the portable kernel (native/gemm_portable.cc), whether or not a BLAS library is open. */

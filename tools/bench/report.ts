@@ -79,12 +79,21 @@ function resultsTable(results: readonly RowResult[], baselineName: string | null
   );
 }
 
-export function describeOurs(e: EngineInfo): string {
+/**
+ * The "ours:" line. `attention` gives, per baseline table, the threads our decoding attention had
+ * there (the bench matches the baseline's own); without it, what the engine is set to.
+ */
+export function describeOurs(e: EngineInfo, attention?: Array<{ baseline: string; threads: number }>): string {
   const core = e.kind === 'openblas'
     ? `${e.blas} core ${e.coreName ?? '?'} (OPENBLAS_CORETYPE=${e.coreType ?? 'unset'}${e.coreTypeSource === 'detected' ? ', set by detectCoreType' : e.coreTypeSource === 'user' ? ', from the environment' : ''})`
     : `${e.kind} kernel (no OpenBLAS)`;
-  const elementwise = e.kind === 'js' ? 'JavaScript' : 'vectorised native kernels for exp-based ops, JavaScript for the rest';
-  return `ours:    node ${process.version}, sgemm ${core}, ${e.threads} BLAS thread(s); other ops single-threaded (${elementwise})`;
+  if (e.kind === 'js') return `ours:    node ${process.version}, sgemm ${core}, ${e.threads} BLAS thread(s); other ops single-threaded (JavaScript)`;
+  const own = e.kernelThreads ?? (e.kind === 'openblas' ? e.threads : 1);
+  const threads = attention && attention.length > 0
+    ? `${attention.map((a, i) => `${a.threads}${i === 0 ? ' thread(s)' : ''} in the ${a.baseline} rows`).join(', ')} (the baseline's own count for its non-BLAS ops)`
+    : `${own} thread(s)`;
+  return `ours:    node ${process.version}, sgemm ${core}, ${e.threads} BLAS thread(s); decoding attention on ${threads}, `
+    + 'other ops single-threaded (vectorised native kernels for exp-based ops and attention, JavaScript for the rest)';
 }
 
 export function describeTorch(info: Record<string, unknown>): string {

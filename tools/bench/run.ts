@@ -9,7 +9,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { cpus, loadavg } from 'node:os';
-import { engineInfo, setBlasThreads } from '../../src/engine/blas.js';
+import { engineInfo, setBlasThreads, setKernelThreads } from '../../src/engine/blas.js';
 import { parameterCount } from '../../src/model/config.js';
 import { writeJsonAtomic } from '../../src/util/fsx.js';
 import { UserError, errorMessage } from '../../src/util/errors.js';
@@ -94,6 +94,11 @@ async function startBaselines(rows: readonly BenchRow[], opts: Options, threads:
 
 const BASELINE_TITLES: Record<BaselineKind, string> = { torch: 'PyTorch', 'llama.cpp': 'llama.cpp' };
 
+/** Threads for our kernels that split their own work in the rows against `kind` (see run). */
+function kernelThreadsFor(kind: BaselineKind, opts: Options, threads: number): number {
+  return kind === 'torch' ? opts.torchIntraopThreads : opts.llamaThreads ?? threads;
+}
+
 async function run(opts: Options): Promise<void> {
   const rows = selectRows(opts.rows);
   if (opts.threads !== undefined) setBlasThreads(opts.threads);
@@ -102,6 +107,8 @@ async function run(opts: Options): Promise<void> {
   const torchCoreType = opts.torchCoretype === undefined ? ours.coreType : opts.torchCoretype === 'auto' ? null : opts.torchCoretype;
 
   if (opts.paper) {
+    // Our decoding attention gets the threads PyTorch's non-BLAS ops get (its intra-op threads).
+    if (opts.baseline) setKernelThreads(opts.torchIntraopThreads);
     await runPaper({
       sizes: {
         reps: opts.paperReps, slowReps: opts.paperSlowReps ?? opts.paperReps, warmup: opts.paperWarmup,
@@ -118,6 +125,9 @@ async function run(opts: Options): Promise<void> {
   const results: RowResult[] = [];
   try {
     for (const row of rows) {
+      // Same advantages: our kernels that split their work (decoding attention) get the threads the
+      // baseline's non-BLAS operations get — PyTorch's intra-op threads, llama.cpp's threads.
+      setKernelThreads(kernelThreadsFor(row.baseline, opts, threads));
       const oursRun = prepareOurs(row.spec, model);
       const sides: Side[] = [{ name: 'ours', run: async () => oursRun() }];
       const b = baselines.get(row.baseline) ?? null;
@@ -155,7 +165,7 @@ async function run(opts: Options): Promise<void> {
       + (anyBaseline ? ' Ratios are ours/baseline: of times (lower is better) or of rates, tok/s or q/s (higher is better); "paired ratios" are ours/baseline of back-to-back repetitions (their median is the steadier estimate on a busy machine).' : ''),
     ...groups.flatMap((g) => ['', formatResults(g.results, g.baseline?.name ?? null)]),
     '',
-    describeOurs(ours),
+    describeOurs(ours, groups.map((g) => ({ baseline: BASELINE_TITLES[g.kind], threads: kernelThreadsFor(g.kind, opts, threads) }))),
     ...(baselines.has('torch') ? [describeTorch(baselines.get('torch')!.info)] : []),
     ...(baselines.has('llama.cpp') ? [describeLlamaCpp(baselines.get('llama.cpp')!.info, threads)] : []),
     `cpu: ${cpus()[0]?.model ?? '?'} x${cpus().length}; load average ${load0[0]!.toFixed(2)} before, ${load1[0]!.toFixed(2)} after (other processes share these cores: compare ratios, not times)`,
