@@ -151,6 +151,14 @@ export class EndpointPool {
 
   /** GET (body undefined) or POST JSON to `path` on some endpoint; the parsed JSON answer. */
   async request(path: string, body?: unknown): Promise<unknown> {
+    return (await this.requestWithSource(path, body)).json;
+  }
+
+  /**
+   * As `request`, with the URL that answered: a caller that finds the answer malformed names the
+   * server that sent it, not one of the others.
+   */
+  async requestWithSource(path: string, body?: unknown): Promise<{ json: unknown; from: string }> {
     this.stats.requests++;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     let last = '';
@@ -158,10 +166,10 @@ export class EndpointPool {
       const e = await this.acquire();
       let retryAfter: number | null = null;
       try {
-        const r = await this.once(e, path, payload);
+        const json = await this.once(e, path, payload);
         e.failures = 0;
         this.stats.answered[e.url.href]!++;
-        return r;
+        return { json, from: `${e.url.href.replace(/\/$/, '')}${path}` };
       } catch (err) {
         if (!(err instanceof RetryableError)) throw err;
         last = `${e.url.href}${path.slice(1)}: ${err.message}`;

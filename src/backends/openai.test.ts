@@ -168,6 +168,43 @@ test('a dead endpoint is taken out of rotation and the live one does the work; n
   await assert.rejects(open([dead], { retries: 1 }), (e: unknown) => e instanceof UserError && e.message.includes(dead));
 });
 
+test('a malformed answer is reported naming the endpoint that sent it, not the first of the pool', async () => {
+  // In front of the good server: scoring requests of more than 3 ids come back without their
+  // prompt log-probabilities (the probes that open() sends are shorter, and pass).
+  const srv = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const sent = body.length > 0 ? JSON.parse(body.toString('utf8')) as { prompt?: unknown; max_tokens?: number } : {};
+      const corrupt = sent.max_tokens === 0 && Array.isArray(sent.prompt) && sent.prompt.length > 3;
+      void fetch(`${full.url}${req.url}`, { method: req.method, ...(req.method === 'POST' ? { body, headers: { 'content-type': 'application/json' } } : {}) }).then(async (r) => {
+        const json = await r.json() as { choices?: Array<Record<string, unknown>> };
+        if (corrupt) for (const c of json.choices ?? []) delete c.prompt_logprobs;
+        res.writeHead(r.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(json));
+      });
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  closers.push(() => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
+  const bad = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  const b = await open([full.url, bad], { maxInFlight: 1 });
+  const p = prompts()[0]!;
+  // Requests take turns between the two endpoints: within two, one reaches the bad one.
+  const errors: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    try {
+      await b.stepLogits(p, [1, 2]);
+    } catch (e) {
+      errors.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  assert.equal(errors.length, 1, 'one of the two requests went to the bad endpoint');
+  assert.match(errors[0]!, new RegExp(`^${bad}/v1/completions: expected prompt log-probabilities`));
+  assert.ok(!errors[0]!.includes(full.url), errors[0]);
+});
+
 test('a request the server refuses (4xx) is reported at once, not retried', async () => {
   const b = await open([full.url]);
   await assert.rejects(b.stepLogits([1, 2], [lm.config.vocabSize + 5]), /outside the vocabulary/); // caught locally

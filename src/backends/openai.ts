@@ -152,7 +152,7 @@ export class OpenAIBackend implements LanguageModelBackend {
     if (this.logprobsTopK === null) {
       let rows: Array<LogprobMap | null>;
       try {
-        rows = await this.scoreRaw(probe);
+        rows = (await this.scoreRaw(probe)).logprobs;
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
         throw new UserError(`${e.message}\n(full-vocabulary mode asks for prompt_logprobs -1; start vLLM with --max-logprobs -1 (lightreasoner serve: --max-logprobs -1), or use --server-logprobs <k> for the top-k approximation)`);
@@ -178,27 +178,30 @@ export class OpenAIBackend implements LanguageModelBackend {
   }
 
   /** prompt_logprobs of one id sequence, per position (null at 0). */
-  private async scoreRaw(seq: readonly number[]): Promise<Array<LogprobMap | null>> {
+  private async scoreRaw(seq: readonly number[]): Promise<{ logprobs: Array<LogprobMap | null>; from: string }> {
     const k = this.logprobsTopK;
     let choice: ParsedChoice;
+    let from: string;
     if (this.api === 'vllm') {
-      const body = await this.pool.request('/v1/completions', {
+      const r = await this.pool.requestWithSource('/v1/completions', {
         model: this.model, prompt: seq, max_tokens: 0, echo: true, temperature: 0,
         prompt_logprobs: k === null ? -1 : k, return_tokens_as_token_ids: true,
       });
-      const choices = parseVllmCompletion(body, `${this.pool.urls[0]} /v1/completions`);
-      if (choices.length !== 1) throw new UserError(`${this.pool.urls[0]}: expected 1 choice for one prompt, got ${choices.length}`);
+      from = r.from;
+      const choices = parseVllmCompletion(r.json, from);
+      if (choices.length !== 1) throw new UserError(`${from}: expected 1 choice for one prompt, got ${choices.length}`);
       choice = choices[0]!;
     } else {
-      const body = await this.pool.request('/generate', {
+      const r = await this.pool.requestWithSource('/generate', {
         input_ids: seq, sampling_params: { max_new_tokens: 0, temperature: 0 }, return_logprob: true,
         logprob_start_len: 0, top_logprobs_num: k === null ? this.vocabSize : k, return_text_in_logprobs: false,
       });
-      choice = parseSglangGenerate(body, `${this.pool.urls[0]} /generate`);
+      from = r.from;
+      choice = parseSglangGenerate(r.json, from);
     }
     const pl = choice.promptLogprobs;
-    if (!pl || pl.length !== seq.length) throw new UserError(`${this.pool.urls[0]}: expected prompt log-probabilities at ${seq.length} positions, got ${pl ? pl.length : 'none'} (does the server support prompt_logprobs / logprob_start_len?)`);
-    return pl;
+    if (!pl || pl.length !== seq.length) throw new UserError(`${from}: expected prompt log-probabilities at ${seq.length} positions, got ${pl ? pl.length : 'none'} (does the server support prompt_logprobs / logprob_start_len?)`);
+    return { logprobs: pl, from };
   }
 
   async stepLogits(promptIds: ArrayLike<number>, generated: ArrayLike<number>): Promise<Float32Array> {
@@ -206,12 +209,12 @@ export class OpenAIBackend implements LanguageModelBackend {
     if (T === 0) return new Float32Array(0);
     const seq = [...Array.from(promptIds), ...Array.from(generated)];
     checkIds(seq, V, 'scored sequence');
-    const pl = await this.scoreRaw(seq);
+    const { logprobs: pl, from } = await this.scoreRaw(seq);
     const out = new Float32Array(T * V);
     for (let t = 0; t < T; t++) {
       const m = pl[P + t];
-      if (!m) throw new UserError(`${this.pool.urls[0]}: no log-probabilities at position ${P + t}`);
-      fillLogprobRow(m, V, out, t * V, this.logprobsTopK, `${this.description}, position ${P + t}`);
+      if (!m) throw new UserError(`${from}: no log-probabilities at position ${P + t}`);
+      fillLogprobRow(m, V, out, t * V, this.logprobsTopK, `${from} (model "${this.model}"), position ${P + t}`);
     }
     return out;
   }
@@ -236,19 +239,19 @@ export class OpenAIBackend implements LanguageModelBackend {
     };
     await Promise.all([...groups].map(async ([maxTokens, idx]) => {
       if (this.api === 'vllm') {
-        const body = await this.pool.request('/v1/completions', {
+        const r = await this.pool.requestWithSource('/v1/completions', {
           model: this.model, prompt: idx.map((i) => Array.from(prompts[i]!)), max_tokens: maxTokens, temperature: 0,
           logprobs: 1, return_tokens_as_token_ids: true, return_token_ids: true, stop_token_ids: stopIds, skip_special_tokens: false,
         });
-        const choices = parseVllmCompletion(body, `${this.pool.urls[0]} /v1/completions`);
-        if (choices.length !== idx.length) throw new UserError(`${this.pool.urls[0]}: sent ${idx.length} prompts, got ${choices.length} choices`);
+        const choices = parseVllmCompletion(r.json, r.from);
+        if (choices.length !== idx.length) throw new UserError(`${r.from}: sent ${idx.length} prompts, got ${choices.length} choices`);
         choices.forEach((c, k) => finish(idx[k]!, c));
       } else {
         await Promise.all(idx.map(async (i) => {
-          const body = await this.pool.request('/generate', {
+          const r = await this.pool.requestWithSource('/generate', {
             input_ids: Array.from(prompts[i]!), sampling_params: { max_new_tokens: maxTokens, temperature: 0, stop_token_ids: stopIds, skip_special_tokens: false },
           });
-          finish(i, parseSglangGenerate(body, `${this.pool.urls[0]} /generate`));
+          finish(i, parseSglangGenerate(r.json, r.from));
         }));
       }
     }));
