@@ -22,10 +22,10 @@ test('contrastive decoding picks argmax of (1+beta) log pE - beta log pA over th
   const maxE = Math.max(...le);
   const scores = le.map((x, i) => (x >= Math.log(0.1) + maxE ? 1.5 * x - 0.5 * la[i]! : -Infinity));
   const want = scores.indexOf(Math.max(...scores));
-  assert.equal(choose([e, a], [0, 0], 4), want);
+  assert.equal(choose([e, a], [0, 0], 4, 0), want);
   assert.equal(want, 1); // the Amateur's favourite (token 0) loses to the Expert's close second
   // Token 2 has a high contrast score but is outside the plausible head, so it is never chosen.
-  assert.notEqual(choose([Float32Array.from([0, -5, -2.5, -9]), Float32Array.from([0, 0, -20, 0])], [0, 0], 4), 2);
+  assert.notEqual(choose([Float32Array.from([0, -5, -2.5, -9]), Float32Array.from([0, 0, -20, 0])], [0, 0], 4, 0), 2);
 });
 
 test('contrastive decoding changes some generations when beta > 0', () => {

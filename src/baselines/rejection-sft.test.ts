@@ -46,7 +46,7 @@ test('temperature sampling draws in proportion to softmax(logits / T)', async ()
   const choose = temperatureChooser(0.5, rng);
   const z = Float32Array.from([0, Math.log(2) * 0.5, -50]); // softmax(z / 0.5) ∝ [1, 2, ~0]
   const counts = [0, 0, 0];
-  for (let i = 0; i < 6000; i++) counts[choose([z], [0], 3)]!++;
+  for (let i = 0; i < 6000; i++) counts[choose([z], [0], 3, 0)]!++;
   assert.equal(counts[2], 0);
   assert.ok(Math.abs(counts[1]! / counts[0]! - 2) < 0.2, `${counts}`);
 });
@@ -58,7 +58,7 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   const problems = generateProblems({ split: 'train', count: 6, seed: 3 });
   const base = (questions: GoldQuestion[], out: string): SftJob => ({
     model: bundledExpert, questions, inputPath: 'q.jsonl', out, resume: false,
-    samplesPerQuestion: 4, temperature: 1, maxNewTokens: 120, genBatchSize: 8, prompt: 'qwen25-math-cot', dedupe: true,
+    samplesPerQuestion: 4, temperature: 1, maxNewTokens: 120, genBatchSize: 8, decodeChunks: 1, prompt: 'qwen25-math-cot', dedupe: true,
     lora: { r: 2, loraAlpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'] }, lr: 1e-3, batchSize: 2, gradAccum: 1, maxSteps: 3, saveSteps: 0, seed: 1,
     warmupSteps: 0, schedule: 'linear', weightDecay: 0, maxGradNorm: 1,
   });
@@ -106,4 +106,26 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   assert.equal(r.keptTrajectories, lines2.reduce((a, l) => a + l.kept.length, 0));
   assert.equal(r.steps, 3);
   assert.ok(r.tunedTokens > 0);
+});
+
+test('SFT sampling decodes several chunks together and samples exactly what it samples one chunk at a time', async () => {
+  // Each chunk of --gen-batch-size questions has its own random stream: decoding chunks side by side
+  // (3 chunks of 2 questions here: in groups of 1, 2 — one group short — and 3) changes no sample.
+  const problems = generateProblems({ split: 'train', count: 6, seed: 11 });
+  const questions = problems.map((p, i) => ({ id: `q${i}`, line: i + 1, question: p.question, gold: String(p.answerValue) }));
+  const samples = async (decodeChunks: number): Promise<string> => {
+    const out = join(testTempDir('lr-sft-chunks-'), 'o');
+    await runRejectionSft({
+      model: bundledExpert, questions, inputPath: 'q.jsonl', out, samplesPerQuestion: 3, temperature: 1, maxNewTokens: 40, genBatchSize: 2, decodeChunks,
+      prompt: 'qwen25-math-cot', dedupe: true, lora: { r: 2, loraAlpha: 4, dropout: 0, targets: ['q_proj'] }, lr: 1e-3, batchSize: 2, gradAccum: 1, maxSteps: 1,
+      saveSteps: 0, seed: 4, warmupSteps: 0, schedule: 'linear', weightDecay: 0, maxGradNorm: 1,
+    }).catch((e: unknown) => {
+      if (!(e instanceof Error && /kept no correct solution/.test(e.message))) throw e;
+    });
+    return readFileSync(join(out, 'sft_samples.jsonl'), 'utf8');
+  };
+  const one = await samples(1);
+  assert.equal(one.trim().split('\n').length, 6);
+  assert.equal(await samples(2), one);
+  assert.equal(await samples(3), one);
 });

@@ -34,8 +34,13 @@ export interface SftSettings extends LoraRunSettings {
   samplesPerQuestion: number;
   temperature: number;
   maxNewTokens: number;
-  /** Sequences decoded together; also the chunk size that makes resumed sampling identical. */
+  /** Questions per sampling chunk: each chunk has its own random stream, so this fixes the samples. */
   genBatchSize: number;
+  /**
+   * Chunks decoded together in one batch (each with its own stream, so the samples are the same at
+   * any value): more is faster until memory runs out, since every sequence holds a KV cache.
+   */
+  decodeChunks: number;
   prompt: string;
   /** Drop repeated identical correct completions of one question. */
   dedupe: boolean;
@@ -43,7 +48,7 @@ export interface SftSettings extends LoraRunSettings {
 
 /** The defaults of the settings SFT adds to the LoRA run's (DEFAULT_TRAIN_SETTINGS): K = 4 samples at T = 0.7. */
 export const DEFAULT_SFT_SETTINGS: Readonly<Omit<SftSettings, keyof LoraRunSettings>> = {
-  samplesPerQuestion: 4, temperature: 0.7, maxNewTokens: 512, genBatchSize: 8, prompt: 'qwen25-math-cot', dedupe: true,
+  samplesPerQuestion: 4, temperature: 0.7, maxNewTokens: 512, genBatchSize: 8, decodeChunks: 1, prompt: 'qwen25-math-cot', dedupe: true,
 };
 
 export interface SftJob extends SftSettings {
@@ -177,24 +182,39 @@ async function sftLocked(job: SftJob): Promise<SftReport> {
   const tS = performance.now();
   const K = job.samplesPerQuestion, B = job.genBatchSize;
   try {
+    // Chunks of B questions (K samples each) not finished yet, decoded `decodeChunks` at a time.
+    const pending: number[] = [];
     for (let c0 = 0; c0 < job.questions.length; c0 += B) {
-      const chunk = job.questions.slice(c0, c0 + B).map((q, k) => ({ q, index: c0 + k }));
-      if (chunk.every(({ index }) => done.has(index))) continue;
-      const prompts = chunk.map(({ q }) => (q.prompt !== undefined ? lm.tokenizer.encode(q.prompt) : lm.tokenizer.encodeChat(buildMessages(preset, q.question!), { addGenerationPrompt: true })));
-      const rng = new Rng((job.seed * 1_000_003 + c0) >>> 0);
-      const gens = generate([lm.model], prompts.flatMap((p) => Array.from({ length: K }, () => p)), {
-        maxNewTokens: job.maxNewTokens, stopIds: lm.stopIds, batchSize: B * K, choose: temperatureChooser(job.temperature, rng),
+      const indices = Array.from({ length: Math.min(B, job.questions.length - c0) }, (_, k) => c0 + k);
+      if (!indices.every((index) => done.has(index))) pending.push(c0);
+    }
+    for (let g = 0; g < pending.length; g += job.decodeChunks) {
+      const chunks = pending.slice(g, g + job.decodeChunks).map((c0) => {
+        const questions = job.questions.slice(c0, c0 + B).map((q, k) => ({ q, index: c0 + k }));
+        const prompts = questions.map(({ q }) => (q.prompt !== undefined ? lm.tokenizer.encode(q.prompt) : lm.tokenizer.encodeChat(buildMessages(preset, q.question!), { addGenerationPrompt: true })));
+        return { questions, prompts, choose: temperatureChooser(job.temperature, new Rng((job.seed * 1_000_003 + c0) >>> 0)) };
+      });
+      // Every sequence has a slot, and each chunk's chooser sees its own sequences in their order.
+      const owner: number[] = chunks.flatMap((c, i) => Array.from({ length: c.prompts.length * K }, () => i));
+      const sequences = chunks.flatMap((c) => c.prompts.flatMap((p) => Array.from({ length: K }, () => p)));
+      const gens = generate([lm.model], sequences, {
+        maxNewTokens: job.maxNewTokens, stopIds: lm.stopIds, batchSize: sequences.length,
+        choose: (logits, offsets, V, index) => chunks[owner[index]!]!.choose(logits, offsets, V, index),
       });
       const lines: SftSampleLine[] = [];
-      chunk.forEach(({ q, index }, k) => {
-        if (done.has(index)) return;
-        const sampled = gens.slice(k * K, (k + 1) * K);
-        const answers = sampled.map((g) => (g.finish === 'stop' ? extractAnswer(lm.tokenizer.decode(g.tokens, { skipSpecialTokens: true })).answer : null));
-        const { kept, correct } = keepCorrect(sampled.map((g) => g.tokens), answers, q.gold, job.dedupe);
-        const line = { index, id: q.id, prompt_token_ids: prompts[k]!, kept, answers, sampled: K, correct };
-        lines.push(line);
-        done.set(index, line);
-      });
+      let first = 0;
+      for (const { questions, prompts } of chunks) {
+        questions.forEach(({ q, index }, k) => {
+          if (done.has(index)) return;
+          const sampled = gens.slice(first + k * K, first + (k + 1) * K);
+          const answers = sampled.map((s) => (s.finish === 'stop' ? extractAnswer(lm.tokenizer.decode(s.tokens, { skipSpecialTokens: true })).answer : null));
+          const { kept, correct } = keepCorrect(sampled.map((s) => s.tokens), answers, q.gold, job.dedupe);
+          const line = { index, id: q.id, prompt_token_ids: prompts[k]!, kept, answers, sampled: K, correct };
+          lines.push(line);
+          done.set(index, line);
+        });
+        first += prompts.length * K;
+      }
       appender.appendMany(lines);
       job.onProgress?.({ stage: 'sft sample', done: done.size, total: job.questions.length, unit: 'questions' });
     }

@@ -32,7 +32,8 @@ export function registerSft(program: Command): void {
     .option('--samples-per-question <k>', 'solutions sampled per question', String(DEFAULT_SFT_SETTINGS.samplesPerQuestion))
     .option('--temperature <t>', 'sampling temperature (> 0)', String(DEFAULT_SFT_SETTINGS.temperature))
     .option('--max-new-tokens <n>', 'most tokens per sampled solution; unfinished solutions are rejected', String(DEFAULT_SFT_SETTINGS.maxNewTokens))
-    .option('--gen-batch-size <n>', 'questions sampled together (each with K solutions); fixes the decoding batches, so a resumed run must repeat it', String(DEFAULT_SFT_SETTINGS.genBatchSize))
+    .option('--gen-batch-size <n>', 'questions per sampling chunk (each with K solutions); each chunk has its own random stream, so this fixes the samples and a resumed run must repeat it', String(DEFAULT_SFT_SETTINGS.genBatchSize))
+    .option('--decode-chunks <n>', 'chunks decoded together in one batch: the same samples at any value, faster with more until memory runs out (each of the chunks x gen-batch-size x K sequences holds a KV cache)', String(DEFAULT_SFT_SETTINGS.decodeChunks))
     .option('--prompt <preset|file>', 'prompt for sampling and training: "qwen25-math-cot", "plain" or a template file with {question}', DEFAULT_SFT_SETTINGS.prompt)
     .option('--no-dedupe', 'keep repeated identical correct solutions of a question')
     .option('--limit <n>', 'use only the first n questions of --input');
@@ -53,7 +54,7 @@ export function registerSft(program: Command): void {
           model: s('model'), questions, inputPath: s('input'), out: s('out'), onProgress: progress,
           samplesPerQuestion: positiveInt(s('samplesPerQuestion'), '--samples-per-question'), temperature: finiteNumber(s('temperature'), '--temperature'),
           maxNewTokens: positiveInt(s('maxNewTokens'), '--max-new-tokens'), genBatchSize: positiveInt(s('genBatchSize'), '--gen-batch-size'),
-          prompt: s('prompt'), dedupe: o.dedupe !== false,
+          decodeChunks: positiveInt(s('decodeChunks'), '--decode-chunks'), prompt: s('prompt'), dedupe: o.dedupe !== false,
           ...loraRunSettingsFromFlags(o as unknown as LoraRunFlags),
         });
       } finally {

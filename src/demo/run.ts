@@ -96,6 +96,9 @@ export function demoSettings(quick: boolean, out?: string, world: DemoWorld = DE
   };
 }
 
+/** Chunks the demo's SFT decodes together (rejection-sft.ts: the samples do not depend on it). */
+const SFT_DECODE_CHUNKS = 4;
+
 interface StageTime { stage: string; seconds: number; detail?: string }
 
 export interface DemoResult {
@@ -240,6 +243,8 @@ async function demoLocked(s: DemoSettings, out: string, command: string, onProgr
         ...s.train, lr: s.sft.lr, maxSteps: s.sft.maxSteps, model: s.expert, questions: requireGold(read.questions, questionsFile), inputPath: questionsFile, out: sftDir,
         samplesPerQuestion: s.sft.samplesPerQuestion, temperature: s.sft.temperature, maxNewTokens: s.sft.maxNewTokens,
         genBatchSize: Math.max(1, Math.floor(s.sample.batchSize / s.sft.samplesPerQuestion)), prompt: 'qwen25-math-cot', dedupe: true,
+        // Four chunks of 32 sequences decoded as one batch of 128: the same samples, fuller products.
+        decodeChunks: SFT_DECODE_CHUNKS,
         ...(onProgress ? { onProgress } : {}),
       });
     };

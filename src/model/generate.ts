@@ -24,8 +24,14 @@ export interface Generation {
   logits?: Float32Array;
 }
 
-/** Picks the next token of one sequence from each model's logits row [vocab] at `offsets[m]`. */
-export type TokenChooser = (logits: Float32Array[], offsets: number[], vocab: number) => number;
+/**
+ * Picks the next token of one sequence from each model's logits row [vocab] at `offsets[m]`.
+ * `index` is the sequence's prompt index. At every step the chooser is called for the sequences in
+ * flight in slot order, which is prompt order when every prompt has a slot of its own (batchSize ≥
+ * prompts): then a chooser with a random stream per group of prompts draws the same numbers for the
+ * group whatever is decoded beside it (rejection-sampling SFT decodes several chunks at once so).
+ */
+export type TokenChooser = (logits: Float32Array[], offsets: number[], vocab: number, index: number) => number;
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -93,7 +99,7 @@ export function generate(models: Transformer[], prompts: ReadonlyArray<ArrayLike
     const logits = models.map((m, k) => m.forward(batch, { cache: caches[k]!, slots: inFlight, logitRows: 'last' }).logits);
     inFlight.forEach((s, row) => {
       const a = active[s]!;
-      const tok = choose(logits, logits.map(() => row * vocab), vocab);
+      const tok = choose(logits, logits.map(() => row * vocab), vocab, a.index);
       a.out.push(tok);
       if (a.rows) a.rows.set(logits[0]!.subarray(row * vocab, (row + 1) * vocab), (a.out.length - 1) * vocab);
       const total = prompts[a.index]!.length + a.out.length;

@@ -205,7 +205,8 @@ export class Program {
           ...DEFAULT_TRAIN_SETTINGS, lora: { ...LORA, targets: TARGETS[c.targets]! }, lr: c.lr, maxSteps: c.steps, batchSize: 8, gradAccum: 2,
           warmupSteps: 0, saveSteps: 100, seed: c.seed, model: this.w.expert, questions: requireGold(read.questions, questions), inputPath: questions, out,
           samplesPerQuestion: DEFAULT_SFT_SETTINGS.samplesPerQuestion, temperature: DEFAULT_SFT_SETTINGS.temperature, maxNewTokens: this.w.sftMaxNewTokens,
-          genBatchSize: Math.max(1, Math.floor(this.w.sampleBatchSize / DEFAULT_SFT_SETTINGS.samplesPerQuestion)), prompt: EVAL_PROMPT, dedupe: true,
+          genBatchSize: Math.max(1, Math.floor(this.w.sampleBatchSize / DEFAULT_SFT_SETTINGS.samplesPerQuestion)), decodeChunks: DEFAULT_SFT_SETTINGS.decodeChunks,
+          prompt: EVAL_PROMPT, dedupe: true,
         });
         return { adapter: out, tunedTokens: r.tunedTokens, keptTrajectories: r.keptTrajectories, correctCompletions: r.correctCompletions, sampledCompletions: r.sampledCompletions, samplingSeconds: r.samplingSeconds, trainSeconds: r.trainingSeconds };
       } catch (e) {
