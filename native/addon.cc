@@ -321,6 +321,35 @@ Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// dropoutForward(x, p, keep, state, xd, mask: Uint8Array) -> the advanced state
+Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), xd = info[4].As<Napi::Float32Array>();
+  Napi::Uint8Array mask = info[5].As<Napi::Uint8Array>();
+  const int64_t n = x.ElementLength();
+  if (static_cast<int64_t>(xd.ElementLength()) < n || static_cast<int64_t>(mask.ElementLength()) < n) {
+    Napi::RangeError::New(env, "dropoutForward: xd or mask shorter than x").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint32_t state = info[3].As<Napi::Number>().Uint32Value();
+  const uint32_t next = dropout_forward(x.Data(), n, info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Number>().DoubleValue(), state, xd.Data(), mask.Data());
+  return Napi::Number::New(env, static_cast<double>(next));
+}
+
+// dropoutBackward(dxd, mask: Uint8Array, keep, dx)
+Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array dxd = info[0].As<Napi::Float32Array>(), dx = info[3].As<Napi::Float32Array>();
+  Napi::Uint8Array mask = info[1].As<Napi::Uint8Array>();
+  const int64_t n = dxd.ElementLength();
+  if (static_cast<int64_t>(mask.ElementLength()) < n || static_cast<int64_t>(dx.ElementLength()) < n) {
+    Napi::RangeError::New(env, "dropoutBackward: mask or dx shorter than dxd").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  dropout_backward(dxd.Data(), mask.Data(), n, info[2].As<Napi::Number>().DoubleValue(), dx.Data());
+  return env.Undefined();
+}
+
 // adamwUpdate(w, g, m, v, lr, beta1, beta2, eps, weightDecay, stepSize, sqrtBc2)
 Napi::Value AdamwUpdate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -449,6 +478,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate));
   exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
   exports.Set("attentionDecode", Napi::Function::New(env, AttentionDecode));
+  exports.Set("dropoutForward", Napi::Function::New(env, DropoutForward));
+  exports.Set("dropoutBackward", Napi::Function::New(env, DropoutBackward));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
   exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));

@@ -329,6 +329,40 @@ void attention_decode(const float* q, const int32_t* rows, const float* const* k
 
 #endif
 
+// LoRA dropout with the stream of src/util/rng.ts (splitmix32 state advance, xorshift-multiply
+// output, u = z / 2^32): keep x[i] scaled by `keep` where u_i >= p. Draw i uses state + (i+1)·golden,
+// so the loop has no carried dependency and vectorises. Computed in double as the JavaScript is,
+// so the mask and xd are bit for bit the JavaScript reference's. Returns the advanced state.
+uint32_t dropout_forward(const float* x, int64_t n, double p, double keep, uint32_t state, float* xd, uint8_t* mask) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t z = state + static_cast<uint32_t>(i + 1) * 0x9e3779b9u;
+    z = (z ^ (z >> 16)) * 0x85ebca6bu;
+    z = (z ^ (z >> 13)) * 0xc2b2ae35u;
+    z = z ^ (z >> 16);
+    const bool kept = static_cast<double>(z) / 4294967296.0 >= p;
+    mask[i] = kept ? 1 : 0;
+    xd[i] = kept ? static_cast<float>(static_cast<double>(x[i]) * keep) : 0.0f;
+  }
+  return state + static_cast<uint32_t>(n) * 0x9e3779b9u;
+}
+
+// dx[i] += dxd[i] · keep where the mask kept x[i]; in double, the product rounded before the add
+// (no fusion), as the JavaScript reference computes it.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
+void dropout_backward(const float* dxd, const uint8_t* mask, int64_t n, double keep, float* dx) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  for (int64_t i = 0; i < n; ++i) {
+    if (mask[i]) {
+      const double t = static_cast<double>(dxd[i]) * keep;
+      dx[i] = static_cast<float>(static_cast<double>(dx[i]) + t);
+    }
+  }
+}
+
 void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2, float eps,
                   float weight_decay, float step_size, float sqrt_bc2) {
   const float decay = 1.0f - lr * weight_decay;

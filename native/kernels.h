@@ -26,6 +26,11 @@ constexpr int64_t kKeyTile = 16;
 int64_t attention_decode_scratch(int64_t maxLen, int64_t nH);
 void attention_decode(const float* q, const int32_t* rows, const float* const* kt, const float* const* v, const int32_t* lens,
                       int64_t S, int64_t nH, int64_t nKV, int64_t hd, float* out, float* scratch, int threads);
+// LoRA dropout: mask[i] = 1 and xd[i] = x[i]·keep where the i-th draw of the stream at `state`
+// (src/util/rng.ts) is >= p, else 0 and 0; returns the stream's state after n draws.
+uint32_t dropout_forward(const float* x, int64_t n, double p, double keep, uint32_t state, float* xd, uint8_t* mask);
+// Backward of dropout_forward into dx: dx[i] += dxd[i]·keep where mask[i].
+void dropout_backward(const float* dxd, const uint8_t* mask, int64_t n, double keep, float* dx);
 // One AdamW update (torch.optim.AdamW): decoupled decay, moments, bias-corrected step.
 void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2, float eps,
                   float weight_decay, float step_size, float sqrt_bc2);

@@ -12,6 +12,8 @@ import { swigluJs } from './ops/swiglu.js';
 import { rmsnormJs } from './ops/rmsnorm.js';
 import { lossJs } from './ops/loss.js';
 import { adamwJs } from '../train/adamw.js';
+import { dropoutJs, dropoutForward } from './ops/dropout.js';
+import { Rng } from '../util/rng.js';
 
 function close(a: Float32Array, b: Float32Array, rtol: number, what: string): void {
   assert.equal(a.length, b.length);
@@ -180,4 +182,27 @@ test('native kernels refuse views that run past the array', { skip: native ? fal
 
 test('the native kernels are in use exactly when the engine is not on its JavaScript tier', () => {
   assert.equal(native === null, engineInfo().kind === 'js');
+});
+
+test('native dropout draws the Rng stream bit for bit as the JavaScript does: mask, scaled input, next state, backward', { skip: native ? false : 'native addon not loaded' }, () => {
+  const n = 4099, p = 0.05, keep = 1 / (1 - p);
+  const x = randomArray(n, 110);
+  for (const state of [0, 12345, 0xfffffff0]) {
+    const xd1 = new Float32Array(n), xd2 = new Float32Array(n), m1 = new Uint8Array(n), m2 = new Uint8Array(n);
+    const s1 = native!.dropoutForward(x, p, keep, state, xd1, m1), s2 = dropoutJs.dropoutForward(x, p, keep, state, xd2, m2);
+    assert.equal(s1, s2, 'the same state after n draws');
+    assert.deepEqual(m1, m2);
+    assert.ok(xd1.every((v, i) => Object.is(v, xd2[i])), 'the same scaled input');
+    const kept = m1.reduce((a, b) => a + b, 0);
+    assert.ok(kept > 0.9 * n && kept < n, `about 95% kept: ${kept}`);
+    const dxd = randomArray(n, 111), dx1 = randomArray(n, 112), dx2 = dx1.slice();
+    native!.dropoutBackward(dxd, m1, keep, dx1);
+    dropoutJs.dropoutBackward(dxd, m2, keep, dx2);
+    assert.ok(dx1.every((v, i) => Object.is(v, dx2[i])), 'the same gradient');
+  }
+  // The op leaves the Rng where n single draws would.
+  const rng = new Rng(9), ref = new Rng(9);
+  dropoutForward(x, p, rng);
+  for (let i = 0; i < n; i++) ref.next();
+  assert.equal(rng.state, ref.state);
 });

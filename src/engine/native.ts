@@ -42,6 +42,13 @@ export interface NativeKernels {
    * sequence and head of a layer; the native kernel splits the sequences over OpenBLAS's thread count.
    */
   attentionDecode(q: Float32Array, rows: Int32Array, kts: Float32Array[], vs: Float32Array[], lens: Int32Array, heads: number, kvHeads: number, d: number, out: Float32Array): void;
+  /**
+   * LoRA dropout: mask[i] = 1 and xd[i] = x[i]·keep where the i-th draw of the Rng stream at `state`
+   * (src/util/rng.ts) is ≥ p, else 0 (xd and mask fully written). Returns the stream's next state.
+   */
+  dropoutForward(x: Float32Array, p: number, keep: number, state: number, xd: Float32Array, mask: Uint8Array): number;
+  /** dx[i] += dxd[i]·keep where mask[i]. */
+  dropoutBackward(dxd: Float32Array, mask: Uint8Array, keep: number, dx: Float32Array): void;
   /** One torch.optim.AdamW update of w from g with moments m, v (see src/train/adamw.ts). */
   adamwUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, sqrtBc2: number): void;
   /** Σ a² */

@@ -24,6 +24,7 @@ import { RotaryTable, applyRotary } from '../engine/ops/rope.js';
 import { firstNonFinite, nonFiniteLogit } from './finite.js';
 import { assertFloat32Weights } from './bf16-weights.js';
 import { attentionBackward, attentionDecode, attentionForward } from '../engine/ops/attention.js';
+import { dropoutBackward, dropoutForward } from '../engine/ops/dropout.js';
 import { swigluBackward, swigluForward } from '../engine/ops/swiglu.js';
 import type { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
@@ -275,17 +276,7 @@ export class Transformer {
     if (!lora) return null;
     const r = this.adapter!.config.r;
     let xd: Float32Array | null = null, mask: Uint8Array | null = null;
-    if (dropout) {
-      xd = new Float32Array(x.length);
-      mask = new Uint8Array(x.length);
-      const keep = 1 / (1 - dropout.p);
-      for (let i = 0; i < x.length; i++) {
-        if (dropout.rng.next() >= dropout.p) {
-          mask[i] = 1;
-          xd[i] = x[i]! * keep;
-        }
-      }
-    }
+    if (dropout) ({ xd, mask } = dropoutForward(x, dropout.p, dropout.rng));
     const u = new Float32Array(rows * r);
     sgemm(false, true, rows, r, lin.inFeatures, 1, xd ?? x, 0, lin.inFeatures, lora.A, 0, lin.inFeatures, 0, u, 0, r);
     sgemm(false, true, rows, lin.outFeatures, r, this.adapter!.scale, u, 0, r, lora.B, 0, r, 1, y, 0, lin.outFeatures);
@@ -379,8 +370,7 @@ export class Transformer {
       // Through dropout: the gradient reaches x only where the mask kept it, scaled by 1/(1-p).
       const dxd = new Float32Array(rows * inF);
       sgemm(false, false, rows, inF, r, 1, du, 0, r, lora.A, 0, inF, 0, dxd, 0, inF);
-      const keep = 1 / (1 - this.adapter!.config.dropout);
-      for (let i = 0; i < dxd.length; i++) if (rec.mask[i]) dx[i]! += dxd[i]! * keep;
+      dropoutBackward(dxd, rec.mask, this.adapter!.config.dropout, dx);
     } else {
       sgemm(false, false, rows, inF, r, 1, du, 0, r, lora.A, 0, inF, 1, dx, 0, inF);
     }

@@ -42,6 +42,11 @@ export class Rng {
     return this.s;
   }
 
+  /** Continue the stream from `state` (what a kernel that drew from it in bulk hands back). */
+  set state(state: number) {
+    this.s = state >>> 0;
+  }
+
   static fromState(state: number): Rng {
     const r = new Rng(0);
     r.s = state >>> 0;
