@@ -207,6 +207,15 @@ Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// softmaxBackwardRows(p, pOff, d, dOff, rows, len, valid0)
+Napi::Value SoftmaxBackwardRows(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 4), len = Int(info, 5), valid0 = Int(info, 6);
+  const float* p = View(info, 0, 1, rows * len, "softmaxBackwardRows p");
+  float* d = p ? View(info, 2, 3, rows * len, "softmaxBackwardRows d") : nullptr;
+  if (d) softmax_backward_rows(p, d, rows, len, valid0);
+  return info.Env().Undefined();
+}
+
 // logSoftmaxRows(z, off, rows, n, out | null, outOff, lse | null, lseOff)
 Napi::Value LogSoftmaxRows(const Napi::CallbackInfo& info) {
   const int64_t rows = Int(info, 2), n = Int(info, 3);
@@ -483,6 +492,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
   exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));
+  exports.Set("softmaxBackwardRows", Napi::Function::New(env, SoftmaxBackwardRows));
   exports.Set("logSoftmaxRows", Napi::Function::New(env, LogSoftmaxRows));
   exports.Set("expShiftScale", Napi::Function::New(env, ExpShiftScale));
   exports.Set("swigluForward", Napi::Function::New(env, SwigluForward));

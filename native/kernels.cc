@@ -56,6 +56,41 @@ void softmax_rows(float* a, int64_t rows, int64_t len, int64_t valid0) {
   }
 }
 
+// Backward of the causal softmax rows of one attention head, in place: d[j] = p[j]·(d[j] − Σ_k p[k]·d[k])
+// over row i's first valid0 + i entries, zero after them. In double and in order, as the JavaScript
+// reference: each product of two floats is exact in double, so the sum is the same fused or not.
+// Four rows run side by side (independent chains; each row's sum keeps its order).
+void softmax_backward_rows(const float* p, float* d, int64_t rows, int64_t len, int64_t valid0) {
+  auto finish = [&](int64_t i, double dot, int64_t from) {
+    const float* pr = p + i * len;
+    float* dr = d + i * len;
+    int64_t valid = valid0 + i;
+    if (valid > len) valid = len;
+    for (int64_t j = from; j < valid; ++j) dot += static_cast<double>(pr[j]) * static_cast<double>(dr[j]);
+    for (int64_t j = 0; j < valid; ++j) dr[j] = static_cast<float>(static_cast<double>(pr[j]) * (static_cast<double>(dr[j]) - dot));
+    for (int64_t j = valid; j < len; ++j) dr[j] = 0.0f;
+  };
+  int64_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    int64_t common = valid0 + i;  // the shortest of the four rows
+    if (common > len) common = len;
+    const float *p0 = p + i * len, *p1 = p0 + len, *p2 = p1 + len, *p3 = p2 + len;
+    const float *d0 = d + i * len, *d1 = d0 + len, *d2 = d1 + len, *d3 = d2 + len;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    for (int64_t j = 0; j < common; ++j) {
+      s0 += static_cast<double>(p0[j]) * static_cast<double>(d0[j]);
+      s1 += static_cast<double>(p1[j]) * static_cast<double>(d1[j]);
+      s2 += static_cast<double>(p2[j]) * static_cast<double>(d2[j]);
+      s3 += static_cast<double>(p3[j]) * static_cast<double>(d3[j]);
+    }
+    finish(i, s0, common);
+    finish(i + 1, s1, common);
+    finish(i + 2, s2, common);
+    finish(i + 3, s3, common);
+  }
+  for (; i < rows; ++i) finish(i, 0.0, 0);
+}
+
 void log_softmax_rows(const float* z, int64_t rows, int64_t n, float* out, float* lse_out) {
   for (int64_t i = 0; i < rows; ++i) {
     const float* row = z + i * n;

@@ -5,6 +5,9 @@
 // In-place softmax of each row of a [rows, len]; row i uses its first valid0 + i entries (the
 // causal mask) and zeroes the rest.
 void softmax_rows(float* a, int64_t rows, int64_t len, int64_t valid0);
+// Backward of softmax_rows in place: d <- p ⊙ (d − rowsum(p ⊙ d)) over each row's valid0 + i
+// entries (in double, in order), zero after them.
+void softmax_backward_rows(const float* p, float* d, int64_t rows, int64_t len, int64_t valid0);
 // log-softmax of each row of z [rows, n] into out (may be null); logsumexp of each row into lse (may be null).
 void log_softmax_rows(const float* z, int64_t rows, int64_t n, float* out, float* lse);
 // out[j] = scale * exp(z[j] - shift)

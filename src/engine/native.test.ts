@@ -206,3 +206,18 @@ test('native dropout draws the Rng stream bit for bit as the JavaScript does: ma
   for (let i = 0; i < n; i++) ref.next();
   assert.equal(rng.state, ref.state);
 });
+
+test('native softmax backward rows equal the JavaScript bit for bit (double sums in order, four rows side by side)', { skip: native ? false : 'native addon not loaded' }, () => {
+  for (const [rows, len, valid0] of [[1, 5, 5], [7, 7, 1], [13, 20, 8], [9, 9, 1]] as const) {
+    // Softmax weights of the causal rows, and an upstream gradient.
+    const p = randomArray(rows * len, 120 + rows).map(Math.abs);
+    jsKernels.softmaxRows(p, 0, rows, len, valid0);
+    const d = randomArray(3 + rows * len, 130 + rows), d2 = d.slice();
+    const pPadded = new Float32Array(2 + p.length);
+    pPadded.set(p, 2);
+    native!.softmaxBackwardRows(pPadded, 2, d, 3, rows, len, valid0);
+    jsKernels.softmaxBackwardRows(pPadded, 2, d2, 3, rows, len, valid0);
+    assert.ok(d.every((v, i) => Object.is(v, d2[i])), `${rows} rows of ${len} from ${valid0}`);
+    assert.ok(d.subarray(0, 3).every((v, i) => v === d2[i]), 'nothing before the offset touched');
+  }
+});

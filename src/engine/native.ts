@@ -23,6 +23,12 @@ export type SgemmFn = (
 export interface NativeKernels {
   /** In-place softmax of rows of a [rows, len] at off; row i keeps its first valid0 + i entries, zeroes the rest. */
   softmaxRows(a: Float32Array, off: number, rows: number, len: number, valid0: number): void;
+  /**
+   * Backward of softmaxRows in place, from the weights p (at pOff) and the gradient d (at dOff) of
+   * [rows, len]: d ← p ⊙ (d − rowsum(p ⊙ d)) over row i's first valid0 + i entries (in double, in
+   * order), zero after them.
+   */
+  softmaxBackwardRows(p: Float32Array, pOff: number, d: Float32Array, dOff: number, rows: number, len: number, valid0: number): void;
   /** log-softmax of rows of z [rows, n] into out (optional) and each row's logsumexp into lse (optional). */
   logSoftmaxRows(z: Float32Array, off: number, rows: number, n: number, out: Float32Array | null, outOff: number, lse: Float32Array | null, lseOff: number): void;
   /** out[j] = scale · exp(z[off + j] − shift), j < n. */

@@ -34,7 +34,7 @@ export function writeKeyTiles(k: Float32Array, row: number, count: number, kvStr
 }
 
 /** JavaScript reference kernels: the fallback without the addon, and what native/kernels.cc is tested against. */
-export const attentionJs: Pick<NativeKernels, 'softmaxRows' | 'attentionDecode'> = {
+export const attentionJs: Pick<NativeKernels, 'softmaxRows' | 'softmaxBackwardRows' | 'attentionDecode'> = {
   softmaxRows(a, off, rows, len, valid0) {
     for (let i = 0; i < rows; i++) {
       const o = off + i * len, valid = Math.min(len, valid0 + i);
@@ -49,6 +49,16 @@ export const attentionJs: Pick<NativeKernels, 'softmaxRows' | 'attentionDecode'>
       const inv = 1 / sum;
       for (let j = 0; j < valid; j++) a[o + j]! *= inv;
       a.fill(0, o + valid, o + len);
+    }
+  },
+  softmaxBackwardRows(p, pOff, d, dOff, rows, len, valid0) {
+    for (let i = 0; i < rows; i++) {
+      const valid = Math.min(len, valid0 + i);
+      const po = pOff + i * len, ro = dOff + i * len;
+      let dot = 0;
+      for (let j = 0; j < valid; j++) dot += p[po + j]! * d[ro + j]!;
+      for (let j = 0; j < valid; j++) d[ro + j] = p[po + j]! * (d[ro + j]! - dot);
+      d.fill(0, ro + valid, ro + len);
     }
   },
   attentionDecode(q, rows, kts, vs, lens, heads, kvHeads, d, out) {
@@ -81,7 +91,7 @@ export const attentionJs: Pick<NativeKernels, 'softmaxRows' | 'attentionDecode'>
 };
 
 /** Native kernels when the addon is loaded, else the JavaScript reference above. */
-const kern = (): Pick<NativeKernels, 'softmaxRows' | 'attentionDecode'> => nativeKernels() ?? attentionJs;
+const kern = (): Pick<NativeKernels, 'softmaxRows' | 'softmaxBackwardRows' | 'attentionDecode'> => nativeKernels() ?? attentionJs;
 
 export interface AttentionShape {
   heads: number;
@@ -162,14 +172,7 @@ export function attentionBackward(c: AttentionCall, s: AttentionShape, probs: Fl
     const qOff = c.qRow * qStride + h * d;
     const kOff = c.kvRow * kvStride + kvh * d;
     sgemm(false, true, t, tk, d, 1, g.dOut, qOff, qStride, c.v, kOff, kvStride, 0, dS, 0, tk);
-    for (let i = 0; i < t; i++) {
-      const valid = c.past + i + 1;
-      const ro = i * tk, po = pOff + i * tk;
-      let dot = 0;
-      for (let j = 0; j < valid; j++) dot += probs[po + j]! * dS[ro + j]!;
-      for (let j = 0; j < valid; j++) dS[ro + j] = probs[po + j]! * (dS[ro + j]! - dot);
-      dS.fill(0, ro + valid, ro + tk);
-    }
+    kern().softmaxBackwardRows(probs, pOff, dS, 0, t, tk, c.past + 1); // causal: row i has past + i + 1 weights
     sgemm(false, false, t, d, tk, scale, dS, 0, tk, c.k, kOff, kvStride, 0, g.dq, qOff, qStride);
     sgemm(true, false, tk, d, t, scale, dS, 0, tk, c.q, qOff, qStride, 1, g.dk, kOff, kvStride);
     sgemm(true, false, tk, d, t, 1, probs, pOff, tk, g.dOut, qOff, qStride, 1, g.dv, kOff, kvStride);
