@@ -286,9 +286,10 @@ void attention_decode_range(const float* q, const int32_t* rows, const float* co
 
 }  // namespace
 
-int64_t attention_decode_scratch(int64_t maxLen, int64_t nH) {
-  return nH * ((maxLen + kKeyTile - 1) / kKeyTile * kKeyTile);
-}
+// Keys rounded up to whole tiles: the row length of the scores scratch (group_scores writes whole tiles).
+static int64_t padded_keys(int64_t maxLen) { return (maxLen + kKeyTile - 1) / kKeyTile * kKeyTile; }
+
+int64_t attention_decode_scratch(int64_t maxLen, int64_t nH) { return nH * padded_keys(maxLen); }
 
 void attention_decode(const float* q, const int32_t* rows, const float* const* kt, const float* const* v, const int32_t* lens,
                       int64_t S, int64_t nH, int64_t nKV, int64_t hd, float* out, float* scratch, int threads) {
@@ -297,7 +298,7 @@ void attention_decode(const float* q, const int32_t* rows, const float* const* k
     maxLen = lens[s] > maxLen ? lens[s] : maxLen;
     total += lens[s];
   }
-  const int64_t ld = (maxLen + kKeyTile - 1) / kKeyTile * kKeyTile, per = attention_decode_scratch(maxLen, nH);
+  const int64_t ld = padded_keys(maxLen), per = attention_decode_scratch(maxLen, nH);
   // A thread costs tens of microseconds to start: worth it only for a batch's worth of keys.
   int64_t T = threads < 1 ? 1 : threads;
   if (T > S) T = S;

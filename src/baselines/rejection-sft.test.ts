@@ -71,6 +71,9 @@ test('rejection-sampling SFT end to end on the bundled Expert: samples, keeps ex
   const outLr = join(testTempDir('lr-sft-'), 'lr');
   await assert.rejects(runRejectionSft({ ...base(unreachable, outLr), lr: 0 }), /--lr must be a positive number, got 0/);
   assert.ok(!existsSync(join(outLr, 'sft_samples.jsonl')), 'nothing sampled');
+  // Zero chunks (or questions per chunk) would never advance the sampling loop: refused by name.
+  await assert.rejects(runRejectionSft({ ...base(unreachable, outLr), decodeChunks: 0 }), /--decode-chunks must be a positive integer, got 0/);
+  await assert.rejects(runRejectionSft({ ...base(unreachable, outLr), genBatchSize: 0 }), /--gen-batch-size must be a positive integer, got 0/);
   // A question far beyond the context window is refused before anything is sampled, naming its line.
   const outHuge = join(testTempDir('lr-sft-'), 'huge');
   await assert.rejects(runRejectionSft(base([{ id: 'huge', line: 7, question: 'Ken has 3 apples. '.repeat(200_000), gold: '1' }], outHuge)), /q\.jsonl:7: question "huge" does not fit .*context/);

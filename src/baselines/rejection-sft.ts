@@ -140,7 +140,10 @@ export function keepCorrect(completions: number[][], answers: Array<string | nul
 
 export async function runRejectionSft(job: SftJob): Promise<SftReport> {
   if (!(job.temperature > 0)) throw new UserError(`--temperature must be > 0 for rejection sampling, got ${job.temperature}`);
-  if (!Number.isInteger(job.samplesPerQuestion) || job.samplesPerQuestion < 1) throw new UserError(`--samples-per-question must be a positive integer, got ${job.samplesPerQuestion}`);
+  for (const [flag, v] of [['--samples-per-question', job.samplesPerQuestion], ['--gen-batch-size', job.genBatchSize], ['--decode-chunks', job.decodeChunks]] as const) {
+    // Zero would never advance the sampling loop.
+    if (!Number.isInteger(v) || v < 1) throw new UserError(`${flag} must be a positive integer, got ${v}`);
+  }
   if (job.questions.length === 0) throw new UserError(`${job.inputPath}: no questions`);
   // The training settings too, before minutes of sampling: the LoRA run checks nothing earlier.
   checkLoraRunSettings(job);

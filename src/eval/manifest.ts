@@ -23,6 +23,11 @@ export interface EvalManifest {
   contrastiveDecoding?: { amateur: { dir: string; fingerprint: string }; alpha: number; beta: number };
 }
 
+/** Whether `out` exists with something in it: a run to continue (or to refuse). */
+function hasResults(out: string): boolean {
+  return existsSync(out) && statSync(out).size > 0;
+}
+
 export function evalManifestPath(resultsPath: string): string {
   return resultsPath.endsWith('.jsonl') ? `${resultsPath.slice(0, -'.jsonl'.length)}.manifest.json` : `${resultsPath}.manifest.json`;
 }
@@ -34,8 +39,7 @@ export function evalManifestPath(resultsPath: string): string {
  */
 export function checkResultsFile(out: string, want: EvalManifest, overwrite: boolean): void {
   const path = evalManifestPath(out);
-  const hasResults = existsSync(out) && statSync(out).size > 0;
-  if (hasResults && !overwrite) {
+  if (hasResults(out) && !overwrite) {
     const have = readManifest<Partial<EvalManifest>>(path, 'eval manifest');
     if (have === null) {
       throw new UserError(`${out} already has results but no manifest (${path}): it was not written by eval --model, so it cannot be continued. Use --overwrite to start it afresh, or another --out`);
@@ -60,7 +64,7 @@ export function checkResultsFile(out: string, want: EvalManifest, overwrite: boo
  * of its own (the demo) continues an older run with that run's batch size instead of refusing it.
  */
 export function existingEvalBatchSize(out: string): number | null {
-  if (!(existsSync(out) && statSync(out).size > 0)) return null;
+  if (!hasResults(out)) return null;
   const have = readManifest<Partial<EvalManifest>>(evalManifestPath(out), 'eval manifest');
   return typeof have?.batchSize === 'number' ? have.batchSize : null;
 }

@@ -3,7 +3,8 @@
  * values of every position seen so far, [length, kvHeads·headDim], grown by doubling. The keys are
  * kept a second time in the tiled layout decoding attention reads (KEY_TILE in
  * engine/ops/attention.ts): transposing them once when written instead of at every later step
- * made cached decoding of the bundled models about a third faster, for half again the cache's memory.
+ * cut an evaluation of the bundled base Expert (64 problems, 400 tokens, 2 cores) from 9.0 s to
+ * 7.8 s, for half again the cache's memory.
  */
 import type { ModelConfig } from './config.js';
 import { keyTileFloats, writeKeyTiles } from '../engine/ops/attention.js';
